@@ -1,0 +1,82 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every Prometheus series Caelus exposes, on one registry per process so that
+ * tests (and `caelus dev`, which runs operator + API together) never collide
+ * with prom-client's global registry.
+ */
+export function createMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    reconcileDuration: new Histogram({
+      name: 'caelus_reconcile_duration_seconds',
+      help: 'Duration of one reconcile of a CaelusInstance, by result',
+      labelNames: ['result'] as const,
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
+    workqueueDepth: new Gauge({
+      name: 'caelus_workqueue_depth',
+      help: 'Keys waiting in the work queue',
+      registers,
+    }),
+    workqueueLatency: new Histogram({
+      name: 'caelus_workqueue_queue_duration_seconds',
+      help: 'Time a key waits in the work queue before a worker takes it',
+      buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60],
+      registers,
+    }),
+    workqueueRetries: new Counter({
+      name: 'caelus_workqueue_retries_total',
+      help: 'Keys re-queued with backoff after a failed reconcile',
+      registers,
+    }),
+    helmInvocations: new Counter({
+      name: 'caelus_helm_invocations_total',
+      help: 'helm processes spawned, by verb and result',
+      labelNames: ['verb', 'result'] as const,
+      registers,
+    }),
+    helmDuration: new Histogram({
+      name: 'caelus_helm_duration_seconds',
+      help: 'Wall time of helm processes, by verb',
+      labelNames: ['verb'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    instancesByPhase: new Gauge({
+      name: 'caelus_instances',
+      help: 'CaelusInstances by phase',
+      labelNames: ['phase'] as const,
+      registers,
+    }),
+    driftDetections: new Counter({
+      name: 'caelus_drift_detections_total',
+      help: 'Drift detections, by instance mode',
+      labelNames: ['mode'] as const,
+      registers,
+    }),
+    driftCorrections: new Counter({
+      name: 'caelus_drift_corrections_total',
+      help: 'Drift corrections applied',
+      registers,
+    }),
+    driftCorrectionLatency: new Histogram({
+      name: 'caelus_drift_correction_latency_seconds',
+      help: 'Time from drift detection to correction',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    }),
+    apiRequestDuration: new Histogram({
+      name: 'caelus_api_request_duration_seconds',
+      help: 'REST API request duration, by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
