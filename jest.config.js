@@ -32,10 +32,11 @@ export default {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 180_000,
-      // One control plane is shared by the whole run; files run in parallel
-      // workers against it, isolated by namespace and object names.
-      maxWorkers: 2,
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-timeout.ts'],
     },
   ],
+  // One control plane is shared by the whole run; files run in parallel
+  // workers against it, isolated by namespace and object names. Two workers
+  // match the machine's two cores.
+  maxWorkers: 2,
 };
