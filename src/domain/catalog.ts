@@ -1,0 +1,35 @@
+// What the reconciler needs to know about a product template version, and the
+// interface through which it asks. Implementations: the database (src/db) and
+// a YAML/JSON file (src/operator/file-catalog.ts) for GitOps-only installs.
+
+/** Where a chart comes from, as stored in product_template_version.helm_chart_path. */
+export type ChartReference =
+  | { kind: 'local'; path: string } // a directory or a .tgz on the operator's filesystem
+  | { kind: 'oci'; ref: string } // oci://registry/repo/chart
+  | { kind: 'repo'; repoUrl: string; chart: string }; // https://charts.example.com + chart name
+
+export interface ResolvedTemplateVersion {
+  /** product_template_version.id (uuid). */
+  id: string;
+  templateId: string;
+  templateName: string;
+  /** semver of the template version (not the chart's). */
+  version: string;
+  chart: ChartReference;
+  /** Chart version constraint passed as `helm --version`; undefined for local charts. */
+  chartVersion?: string;
+  defaultValues: Record<string, unknown>;
+  /** JSON Schema that instance overrides must satisfy. */
+  valuesSchema?: Record<string, unknown>;
+  /** Resource tier name (micro|small|large|…). */
+  tier?: string;
+}
+
+/**
+ * Resolves the `spec.productTemplateVersion` of a CaelusInstance: either a
+ * version id (uuid) or `<template name>@<version>` (friendlier in git).
+ * Returns undefined when no such version exists.
+ */
+export interface TemplateCatalog {
+  resolve(ref: string): Promise<ResolvedTemplateVersion | undefined>;
+}

@@ -1,0 +1,150 @@
+// The CaelusInstance custom resource as TypeScript types, and the typed
+// constants (phases, condition types, reasons, labels) every layer shares.
+// The CRD schema in crds/caelusinstance.yaml is the source of truth for shape.
+
+export const GROUP = 'caelus.io';
+export const VERSION = 'v1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'CaelusInstance';
+export const PLURAL = 'caelusinstances';
+
+export const FINALIZER = 'caelus.io/finalizer';
+/** Label on the namespace and on every object rendered for an instance. */
+export const INSTANCE_LABEL = 'caelus.io/instance';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'caelus';
+
+export const Phase = {
+  Pending: 'Pending',
+  Installing: 'Installing',
+  Running: 'Running',
+  Upgrading: 'Upgrading',
+  Hibernated: 'Hibernated',
+  Failed: 'Failed',
+  Deleting: 'Deleting',
+  Suspended: 'Suspended',
+} as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
+export const ConditionType = {
+  Ready: 'Ready',
+  Released: 'Released',
+  Drifted: 'Drifted',
+  Hibernated: 'Hibernated',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const Reason = {
+  Progressing: 'Progressing',
+  InstallSucceeded: 'InstallSucceeded',
+  UpgradeSucceeded: 'UpgradeSucceeded',
+  InstallFailed: 'InstallFailed',
+  UpgradeFailed: 'UpgradeFailed',
+  InSync: 'InSync',
+  RenderFailed: 'RenderFailed',
+  ChartNotFound: 'ChartNotFound',
+  Timeout: 'Timeout',
+  OperationInProgress: 'OperationInProgress',
+  ReleaseUnlocked: 'ReleaseUnlocked',
+  TemplateVersionNotFound: 'TemplateVersionNotFound',
+  InvalidValues: 'InvalidValues',
+  NamespaceConflict: 'NamespaceConflict',
+  Suspended: 'Suspended',
+  Deleting: 'Deleting',
+  UninstallFailed: 'UninstallFailed',
+  ReconcileError: 'ReconcileError',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+export const InstanceState = { Running: 'Running', Hibernated: 'Hibernated' } as const;
+export type InstanceState = (typeof InstanceState)[keyof typeof InstanceState];
+
+export const DeletionPolicy = { Delete: 'Delete', Retain: 'Retain' } as const;
+export type DeletionPolicy = (typeof DeletionPolicy)[keyof typeof DeletionPolicy];
+
+export const DriftMode = { Enabled: 'enabled', Warn: 'warn', Disabled: 'disabled' } as const;
+export type DriftMode = (typeof DriftMode)[keyof typeof DriftMode];
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: ConditionType;
+  status: ConditionStatus;
+  reason: Reason | string;
+  message?: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export interface DriftIgnoreRule {
+  paths: string[];
+  target?: { kind?: string; name?: string };
+}
+
+export interface CaelusInstanceSpec {
+  userId: string;
+  productTemplateVersion: string;
+  namespace?: string;
+  domainName?: string;
+  values?: Record<string, unknown>;
+  state?: InstanceState;
+  suspend?: boolean;
+  deletionPolicy?: DeletionPolicy;
+  driftDetection?: { mode?: DriftMode; ignore?: DriftIgnoreRule[] };
+  expiresAt?: string;
+  idleTimeout?: string;
+}
+
+export interface ReleaseStatus {
+  name?: string;
+  revision?: number;
+  chart?: string;
+  version?: string;
+  status?: string;
+  appliedDigest?: string;
+}
+
+export interface CaelusInstanceStatus {
+  phase?: Phase;
+  message?: string;
+  observedGeneration?: number;
+  namespace?: string;
+  url?: string;
+  lastReconcile?: string;
+  templateVersion?: { id?: string; template?: string; version?: string };
+  release?: ReleaseStatus;
+  conditions?: Condition[];
+  drift?: Record<string, unknown>;
+  hibernation?: Record<string, unknown>;
+}
+
+export interface ObjectMeta {
+  name: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+  finalizers?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  managedFields?: unknown[];
+}
+
+export interface CaelusInstance {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: CaelusInstanceSpec;
+  status?: CaelusInstanceStatus;
+}
+
+/** The namespace an instance owns: spec.namespace, defaulting to the instance name (the CRD enforces both forms). */
+export function instanceNamespace(instance: Pick<CaelusInstance, 'metadata' | 'spec'>): string {
+  return instance.spec.namespace ?? instance.metadata.name;
+}
+
+/** The Helm release is named after the instance (the CRD caps names at 53 characters, Helm's limit). */
+export function releaseName(instance: Pick<CaelusInstance, 'metadata'>): string {
+  return instance.metadata.name;
+}
