@@ -1,0 +1,134 @@
+// A TemplateCatalog read from a YAML/JSON file: the product templates of a
+// GitOps-only install (no database), chosen with `caelus operator --catalog`.
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse } from 'yaml';
+import type { ChartReference, ResolvedTemplateVersion, TemplateCatalog } from '../domain/catalog.ts';
+import { digestOf } from '../domain/digest.ts';
+import { parseChartReference } from '../db/chart-reference.ts';
+
+/**
+ * File shape:
+ * ```yaml
+ * templates:
+ *   - name: webapp
+ *     versions:
+ *       - version: 1.0.0
+ *         chart: ./charts/webapp          # local dir/.tgz (relative to this file), oci://…, or https://repo#chart
+ *         chartVersion: 1.0.0              # optional
+ *         tier: small                      # optional
+ *         defaultValues: { replicaCount: 1 }
+ *         valuesSchema: { type: object }   # optional
+ * ```
+ */
+export class CatalogFileError extends Error {
+  override readonly name = 'CatalogFileError';
+  readonly file: string;
+  constructor(file: string, message: string, cause?: unknown) {
+    super(`catalog ${file}: ${message}`, { cause });
+    this.file = file;
+  }
+}
+
+interface FileVersion {
+  version?: unknown;
+  id?: unknown;
+  chart?: unknown;
+  chartVersion?: unknown;
+  tier?: unknown;
+  defaultValues?: unknown;
+  valuesSchema?: unknown;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function str(file: string, where: string, v: unknown, required: true): string;
+function str(file: string, where: string, v: unknown, required: false): string | undefined;
+function str(file: string, where: string, v: unknown, required: boolean): string | undefined {
+  if (v === undefined || v === null) {
+    if (required) throw new CatalogFileError(file, `${where} is required`);
+    return undefined;
+  }
+  if (typeof v !== 'string' && typeof v !== 'number') throw new CatalogFileError(file, `${where} must be a string`);
+  return String(v);
+}
+
+function chartOf(file: string, where: string, raw: unknown): ChartReference {
+  const text = str(file, where, raw, true);
+  let ref: ChartReference;
+  try {
+    ref = parseChartReference(text);
+  } catch (err) {
+    throw new CatalogFileError(file, `${where}: ${(err as Error).message}`, err);
+  }
+  if (ref.kind === 'local' && !isAbsolute(ref.path)) ref = { kind: 'local', path: resolve(dirname(file), ref.path) };
+  return ref;
+}
+
+export function parseCatalog(file: string, text: string): ResolvedTemplateVersion[] {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new CatalogFileError(file, `not valid YAML/JSON: ${(err as Error).message}`, err);
+  }
+  if (!isObject(doc) || !Array.isArray(doc['templates'])) throw new CatalogFileError(file, 'must have a top-level "templates" list');
+  const out: ResolvedTemplateVersion[] = [];
+  doc['templates'].forEach((t: unknown, ti: number) => {
+    if (!isObject(t)) throw new CatalogFileError(file, `templates[${ti}] must be a map`);
+    const templateName = str(file, `templates[${ti}].name`, t['name'], true);
+    if (!Array.isArray(t['versions'])) throw new CatalogFileError(file, `templates[${ti}].versions must be a list`);
+    t['versions'].forEach((v: FileVersion, vi: number) => {
+      const where = `templates[${ti}].versions[${vi}]`;
+      if (!isObject(v)) throw new CatalogFileError(file, `${where} must be a map`);
+      const version = str(file, `${where}.version`, v.version, true);
+      const defaults = v.defaultValues ?? {};
+      if (!isObject(defaults)) throw new CatalogFileError(file, `${where}.defaultValues must be a map`);
+      if (v.valuesSchema !== undefined && !isObject(v.valuesSchema)) throw new CatalogFileError(file, `${where}.valuesSchema must be a map`);
+      const chartVersion = str(file, `${where}.chartVersion`, v.chartVersion, false);
+      const tier = str(file, `${where}.tier`, v.tier, false);
+      out.push({
+        // Stable ids without a database: derived from name@version.
+        id: str(file, `${where}.id`, v.id, false) ?? digestOf({ templateName, version }).slice(7, 43),
+        templateId: templateName,
+        templateName,
+        version,
+        chart: chartOf(file, `${where}.chart`, v.chart),
+        ...(chartVersion ? { chartVersion } : {}),
+        defaultValues: defaults,
+        ...(v.valuesSchema ? { valuesSchema: v.valuesSchema as Record<string, unknown> } : {}),
+        ...(tier ? { tier } : {}),
+      });
+    });
+  });
+  return out;
+}
+
+/** Reads the file once at start; restart the operator (or roll its Deployment) to pick up changes. */
+export class FileCatalog implements TemplateCatalog {
+  readonly #versions: ResolvedTemplateVersion[];
+
+  private constructor(versions: ResolvedTemplateVersion[]) {
+    this.#versions = versions;
+  }
+
+  static async load(file: string): Promise<FileCatalog> {
+    const path = resolve(file);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new CatalogFileError(path, `cannot be read: ${(err as Error).message}`, err);
+    }
+    return new FileCatalog(parseCatalog(path, text));
+  }
+
+  async resolve(ref: string): Promise<ResolvedTemplateVersion | undefined> {
+    const at = ref.lastIndexOf('@');
+    if (at > 0) {
+      const [name, version] = [ref.slice(0, at), ref.slice(at + 1)];
+      return this.#versions.find((v) => v.templateName === name && v.version === version);
+    }
+    return this.#versions.find((v) => v.id === ref);
+  }
+}

@@ -1,0 +1,37 @@
+import type { TemplateCatalog } from '../domain/catalog.ts';
+import type { Step } from './context.ts';
+import type { EventSink, HelmPort, InstanceStore, NamespacePort } from './ports.ts';
+import type { ReconcileContext } from './context.ts';
+import { finalizerStep } from './steps/finalizer.ts';
+import { namespaceStep } from './steps/namespace.ts';
+import { releaseStep } from './steps/release.ts';
+import { resolveStep } from './steps/resolve.ts';
+import { suspendStep } from './steps/suspend.ts';
+import { valuesStep, type ValuesValidator } from './steps/values.ts';
+
+export interface PipelineDeps {
+  catalog: TemplateCatalog;
+  helm: HelmPort;
+  namespaces: NamespacePort;
+  instances: InstanceStore;
+  events: EventSink;
+  validateValues: ValuesValidator;
+  helmTimeoutSeconds: number;
+  isLeader(): boolean;
+  writeProgress(ctx: ReconcileContext): Promise<void>;
+}
+
+/**
+ * The reconcile pipeline, in DESIGN §4 order. Guardrails (after namespace),
+ * drift and hibernation (after release) plug in as further steps.
+ */
+export function buildPipeline(deps: PipelineDeps): Step[] {
+  return [
+    finalizerStep(deps),
+    suspendStep(),
+    resolveStep(deps.catalog),
+    namespaceStep(deps.namespaces),
+    valuesStep(deps.validateValues),
+    releaseStep(deps),
+  ];
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { canonicalJson } from '../domain/digest.ts';
+import { ConditionType, Phase, Reason, type CaelusInstance, type CaelusInstanceStatus } from '../domain/instance.ts';
+import { condition, setPhase, type ReconcileContext, type Step } from './context.ts';
+import { ReconcileError } from './errors.ts';
+import type { EventSink, InstanceStore } from './ports.ts';
+
+export interface ReconcileResult {
+  /** Come back after this long even if nothing changes. */
+  requeueAfterMs?: number;
+}
+
+export interface ReconcilerDeps {
+  /** Reads the instance from the informer cache. */
+  getInstance(name: string): CaelusInstance | undefined;
+  instances: InstanceStore;
+  events: EventSink;
+  log: Logger;
+  metrics?: Metrics;
+  now?: () => Date;
+}
+
+/** Status equality that ignores the timestamp we bump on every write. */
+function sameStatus(a: CaelusInstanceStatus | undefined, b: CaelusInstanceStatus): boolean {
+  const strip = (s: CaelusInstanceStatus | undefined) => ({ ...(s ?? {}), lastReconcile: undefined });
+  return canonicalJson(strip(a)) === canonicalJson(strip(b));
+}
+
+/**
+ * Runs the pipeline for one instance: each step may stop it; any error becomes
+ * Ready=False with the error's reason, a Warning Event, and (unless the error
+ * names its own pace) a rethrow so the work queue backs off.
+ */
+export class Reconciler {
+  readonly #steps: readonly Step[];
+  readonly #deps: ReconcilerDeps;
+
+  constructor(steps: readonly Step[], deps: ReconcilerDeps) {
+    this.#steps = steps;
+    this.#deps = deps;
+  }
+
+  async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const cached = this.#deps.getInstance(name);
+    if (!cached) return {};
+    // The informer cache is shared: work on a copy.
+    const instance = structuredClone(cached);
+    const started = process.hrtime.bigint();
+    const now = this.#deps.now ?? (() => new Date());
+    const ctx: ReconcileContext = {
+      instance,
+      status: structuredClone(instance.status ?? {}),
+      log: this.#deps.log.child({ instance: name, reconcileId: randomUUID().slice(0, 8) }),
+      signal,
+      now,
+    };
+    let result: ReconcileResult = {};
+    let outcome = 'success';
+    try {
+      result = await this.#runSteps(ctx);
+      return result;
+    } catch (err) {
+      outcome = 'error';
+      const failure = err instanceof ReconcileError ? err : new ReconcileError(Reason.ReconcileError, errorMessage(err), { cause: err });
+      this.#recordFailure(ctx, failure);
+      if (failure.requeueAfterMs !== undefined) {
+        result = { requeueAfterMs: failure.requeueAfterMs };
+        return result;
+      }
+      throw failure;
+    } finally {
+      if (!ctx.finalized) await this.#writeStatus(ctx);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.#deps.metrics?.reconcileDuration.observe({ result: outcome }, seconds);
+      ctx.log.debug({ seconds, outcome, requeueAfterMs: result.requeueAfterMs }, 'reconcile finished');
+    }
+  }
+
+  async #runSteps(ctx: ReconcileContext): Promise<ReconcileResult> {
+    for (const step of this.#steps) {
+      if (ctx.signal.aborted) throw new ReconcileError(Reason.ReconcileError, 'reconcile canceled (shutting down or lost leadership)');
+      const outcome = await step.run(ctx);
+      if (outcome.stop) return outcome.requeueAfterMs === undefined ? {} : { requeueAfterMs: outcome.requeueAfterMs };
+    }
+    // Every step passed: the instance is what its spec asks for.
+    setPhase(ctx, Phase.Running, 'release deployed and up to date');
+    condition(ctx, { type: ConditionType.Ready, status: 'True', reason: Reason.InSync, message: 'release deployed and up to date' });
+    ctx.status.observedGeneration = ctx.instance.metadata.generation;
+    if (ctx.instance.spec.domainName) ctx.status.url = `https://${ctx.instance.spec.domainName}`;
+    return {};
+  }
+
+  #recordFailure(ctx: ReconcileContext, failure: ReconcileError): void {
+    const transient = failure.reason === Reason.Progressing;
+    if (!transient) setPhase(ctx, Phase.Failed, failure.message);
+    condition(ctx, { type: ConditionType.Ready, status: 'False', reason: failure.reason, message: failure.message });
+    ctx.status.observedGeneration = ctx.instance.metadata.generation;
+    const log = transient ? ctx.log.info.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
+    log({ reason: failure.reason, err: failure.message }, 'reconcile did not complete');
+    if (!transient) this.#deps.events.record(ctx.instance, 'Warning', failure.reason, failure.message);
+  }
+
+  /** Writes the status draft if it differs from what the API server has; Events mark phase transitions. */
+  async writeProgress(ctx: ReconcileContext): Promise<void> {
+    await this.#writeStatus(ctx);
+  }
+
+  async #writeStatus(ctx: ReconcileContext): Promise<void> {
+    const before = ctx.instance.status;
+    if (sameStatus(before, ctx.status)) return;
+    ctx.status.lastReconcile = ctx.now().toISOString();
+    const status = ctx.status;
+    try {
+      const written = await this.#deps.instances.updateStatus(ctx.instance.metadata.name, () => status);
+      // Later writes in this reconcile compare against what is now stored.
+      (ctx.instance as { status?: CaelusInstanceStatus }).status = structuredClone(written.status ?? status);
+    } catch (err) {
+      ctx.log.error({ err: errorMessage(err) }, 'status update failed');
+      throw err;
+    }
+    if (before?.phase !== status.phase && status.phase && status.phase !== Phase.Failed) {
+      this.#deps.events.record(ctx.instance, 'Normal', status.phase, status.message ?? `phase ${status.phase}`);
+    }
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,82 @@
+import { CONTINUE, condition, setPhase, stopHere, type ReconcileContext, type Step } from '../context.ts';
+import {
+  ConditionType,
+  DeletionPolicy,
+  FINALIZER,
+  INSTANCE_LABEL,
+  Phase,
+  Reason,
+  instanceNamespace,
+  releaseName,
+} from '../../domain/instance.ts';
+import type { EventSink, HelmPort, InstanceStore, NamespacePort } from '../ports.ts';
+import { helmFailure } from '../release/helm-failure.ts';
+
+export interface FinalizerDeps {
+  helm: HelmPort;
+  namespaces: NamespacePort;
+  instances: InstanceStore;
+  events: EventSink;
+  writeProgress(ctx: ReconcileContext): Promise<void>;
+}
+
+// Namespace deletion is asynchronous (the namespace controller empties it);
+// poll at this pace until it is gone, then let the CR go.
+const NAMESPACE_GONE_POLL_MS = 2_000;
+
+/**
+ * Being deleted → uninstall, apply the deletion policy, then remove the
+ * finalizer (only after cleanup succeeded). Otherwise make sure the finalizer
+ * is there before anything is created.
+ */
+export function finalizerStep(deps: FinalizerDeps): Step {
+  return {
+    name: 'finalizer',
+    async run(ctx) {
+      const { metadata } = ctx.instance;
+      const hasFinalizer = metadata.finalizers?.includes(FINALIZER) ?? false;
+      if (!metadata.deletionTimestamp) {
+        if (!hasFinalizer) await deps.instances.addFinalizer(metadata.name, FINALIZER);
+        return CONTINUE;
+      }
+      if (!hasFinalizer) return stopHere();
+      return finalize(ctx, deps);
+    },
+  };
+}
+
+async function finalize(ctx: ReconcileContext, deps: FinalizerDeps) {
+  const instance = ctx.instance;
+  const name = instance.metadata.name;
+  const namespace = ctx.instance.status?.namespace ?? instanceNamespace(instance);
+  const policy = instance.spec.deletionPolicy ?? DeletionPolicy.Delete;
+  if (ctx.status.phase !== Phase.Deleting) {
+    setPhase(ctx, Phase.Deleting, `deleting (deletionPolicy ${policy})`);
+    condition(ctx, { type: ConditionType.Ready, status: 'False', reason: Reason.Deleting, message: 'instance is being deleted' });
+    await deps.writeProgress(ctx);
+    deps.events.record(instance, 'Normal', Reason.Deleting, `uninstalling release ${releaseName(instance)} (deletionPolicy ${policy})`);
+  }
+
+  const ns = await deps.namespaces.get(namespace);
+  // A namespace that is not ours (label) never had our release in it and is never deleted.
+  const ours = ns !== undefined && ns.labels[INSTANCE_LABEL] === name;
+  if (ours && !ns.terminating) {
+    try {
+      await deps.helm.uninstall(releaseName(instance), namespace, ctx.signal);
+    } catch (err) {
+      throw helmFailure(err, Reason.UninstallFailed);
+    }
+    if (policy === DeletionPolicy.Delete) {
+      await deps.namespaces.delete(namespace);
+      ctx.log.info({ namespace }, 'deleting namespace');
+      return stopHere(NAMESPACE_GONE_POLL_MS);
+    }
+  } else if (ours && policy === DeletionPolicy.Delete) {
+    return stopHere(NAMESPACE_GONE_POLL_MS);
+  }
+  await deps.instances.removeFinalizer(name, FINALIZER);
+  ctx.finalized = true;
+  deps.events.record(instance, 'Normal', Reason.Deleting, `cleanup done (deletionPolicy ${policy}); finalizer removed`);
+  ctx.log.info({ policy }, 'finalizer removed');
+  return stopHere();
+}

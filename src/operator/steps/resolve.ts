@@ -1,0 +1,26 @@
+import { CONTINUE, type Step } from '../context.ts';
+import type { TemplateCatalog } from '../../domain/catalog.ts';
+import { Reason } from '../../domain/instance.ts';
+import { ReconcileError } from '../errors.ts';
+
+// A missing version is fixed by a human publishing it (or fixing the CR, which
+// requeues at once); polling faster than this only adds load.
+export const TEMPLATE_RETRY_MS = 60_000;
+
+export function resolveStep(catalog: TemplateCatalog): Step {
+  return {
+    name: 'resolve',
+    async run(ctx) {
+      const ref = ctx.instance.spec.productTemplateVersion;
+      const template = await catalog.resolve(ref);
+      if (!template) {
+        throw new ReconcileError(Reason.TemplateVersionNotFound, `product template version "${ref}" does not exist`, {
+          requeueAfterMs: TEMPLATE_RETRY_MS,
+        });
+      }
+      ctx.template = template;
+      ctx.status.templateVersion = { id: template.id, template: template.templateName, version: template.version };
+      return CONTINUE;
+    },
+  };
+}

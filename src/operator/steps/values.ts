@@ -1,0 +1,47 @@
+import { CONTINUE, type Step } from '../context.ts';
+import { digestOf } from '../../domain/digest.ts';
+import { Reason, instanceNamespace, releaseName } from '../../domain/instance.ts';
+import { mergeValues, type Values } from '../../domain/values.ts';
+import { ReconcileError } from '../errors.ts';
+
+/**
+ * Bumped whenever what Caelus adds at render time (labels, post-render) changes,
+ * so every release is re-applied once with the new rendering.
+ */
+export const RENDER_VERSION = 1;
+
+/** Checks instance overrides against the template's JSON Schema; returns problems as `pointer: message`. */
+export type ValuesValidator = (schema: Record<string, unknown>, values: Values) => string[];
+
+export function valuesStep(validate: ValuesValidator): Step {
+  return {
+    name: 'values',
+    async run(ctx) {
+      const template = ctx.template!;
+      const spec = ctx.instance.spec;
+      const overrides = spec.values ?? {};
+      if (template.valuesSchema) {
+        const problems = validate(template.valuesSchema, overrides);
+        if (problems.length > 0) {
+          throw new ReconcileError(Reason.InvalidValues, `spec.values does not match the template's schema: ${problems.join('; ')}`, {
+            requeueAfterMs: 300_000,
+          });
+        }
+      }
+      // Caelus-provided values sit between the template defaults and the
+      // tenant's overrides, so a template can rely on them being present.
+      const provided: Values = spec.domainName ? { domainName: spec.domainName } : {};
+      const values = mergeValues(template.defaultValues, provided, overrides);
+      const digest = digestOf({
+        chart: template.chart,
+        chartVersion: template.chartVersion ?? null,
+        values,
+        release: releaseName(ctx.instance),
+        namespace: instanceNamespace(ctx.instance),
+        render: RENDER_VERSION,
+      });
+      ctx.desired = { values, digest };
+      return CONTINUE;
+    },
+  };
+}
