@@ -1,0 +1,143 @@
+import * as k8s from '@kubernetes/client-node';
+import { Informer, type InformerEventType } from '../../src/k8s/informer.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { eventually, testKubeConfig, uniqueName } from '../support/kube.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+
+const logger = createLogger({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent', name: 'k8s-informer-test' });
+
+/** The test kubeconfig, but talking to the API server through `proxy`. */
+function throughProxy(kc: k8s.KubeConfig, proxy: TcpProxy): k8s.KubeConfig {
+  const out = new k8s.KubeConfig();
+  out.loadFromOptions({
+    clusters: kc.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${proxy.port}` })),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+  return out;
+}
+
+describe('Informer against the control plane', () => {
+  const kc = testKubeConfig();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const ns = uniqueName('inf');
+  let proxy: TcpProxy;
+  let informer: Informer<k8s.V1ConfigMap> | undefined;
+  const events: Array<{ type: InformerEventType; name: string; value: string | undefined; at: number }> = [];
+
+  beforeAll(async () => {
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    const server = new URL(kc.getCurrentCluster()!.server);
+    proxy = await TcpProxy.start({ host: server.hostname, port: Number(server.port) });
+  });
+
+  afterAll(async () => {
+    await informer?.stop();
+    await proxy.close();
+    await core.deleteNamespace({ name: ns });
+  });
+
+  const cm = (name: string, value: string): k8s.V1ConfigMap => ({
+    metadata: { name, namespace: ns, labels: { 'caelus.io/test': 'informer' } },
+    data: { value },
+  });
+  const seen = (type: InformerEventType, name: string, value?: string): Promise<true> =>
+    eventually(async () =>
+      events.some((e) => e.type === type && e.name === name && (value === undefined || e.value === value)) ? true : undefined,
+    );
+
+  it('syncs, sees add/update/delete, resyncs, and survives a broken and refused API connection', async () => {
+    await core.createNamespacedConfigMap({ namespace: ns, body: cm('pre-existing', '0') });
+    // Not selected by the label selector: must never show up.
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'other', namespace: ns } } });
+
+    informer = new Informer<k8s.V1ConfigMap>(throughProxy(kc, proxy), {
+      logger,
+      resource: { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace: ns },
+      labelSelector: 'caelus.io/test=informer',
+      resyncPeriodMs: 400,
+      backoff: { initialMs: 100, maxMs: 1000 },
+    });
+    informer.onChange((obj, type) =>
+      events.push({ type, name: obj.metadata!.name!, value: obj.data?.['value'], at: Date.now() }),
+    );
+    const t0 = Date.now();
+    await informer.start();
+    const syncMs = Date.now() - t0;
+    expect(informer.synced).toBe(true);
+    expect(informer.list().map((o) => o.metadata?.name)).toEqual(['pre-existing']);
+    expect(informer.get('pre-existing', ns)?.kind).toBe('ConfigMap');
+    expect(informer.get('other', ns)).toBeUndefined();
+
+    await core.createNamespacedConfigMap({ namespace: ns, body: cm('a', '1') });
+    await seen('add', 'a', '1');
+    await core.patchNamespacedConfigMap(
+      { name: 'a', namespace: ns, body: { data: { value: '2' } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await seen('update', 'a', '2');
+    expect(informer.get('a', ns)?.data?.['value']).toBe('2');
+    await core.deleteNamespacedConfigMap({ name: 'a', namespace: ns });
+    await seen('delete', 'a');
+    expect(informer.get('a', ns)).toBeUndefined();
+    await seen('resync', 'pre-existing');
+
+    // Outage: every connection is reset and new ones are refused. Changes made meanwhile
+    // (directly, not through the proxy) must all arrive once the informer has reconnected.
+    proxy.setDown(true);
+    const downAt = Date.now();
+    await eventually(async () => (informer!.restarts >= 2 ? true : undefined), 20_000, 50);
+    await core.createNamespacedConfigMap({ namespace: ns, body: cm('during-outage', 'x') });
+    await core.deleteNamespacedConfigMap({ name: 'pre-existing', namespace: ns });
+    expect(informer.lastError?.message).toMatch(/list\/watch/);
+    proxy.setDown(false);
+    const upAt = Date.now();
+    await seen('add', 'during-outage', 'x');
+    await seen('delete', 'pre-existing');
+    const caughtUpMs = Date.now() - upAt;
+
+    await core.createNamespacedConfigMap({ namespace: ns, body: cm('after', 'y') });
+    await seen('add', 'after', 'y');
+    expect(informer.list().map((o) => o.metadata?.name).sort()).toEqual(['after', 'during-outage']);
+
+    process.stderr.write(
+      `[k8s-informer] initial sync ${syncMs} ms; outage ${upAt - downAt} ms with ${informer.restarts} restarts; ` +
+        `caught up ${caughtUpMs} ms after the API came back\n`,
+    );
+
+    await informer.stop();
+    const count = events.length;
+    await core.createNamespacedConfigMap({ namespace: ns, body: cm('after-stop', 'z') });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(events.slice(count)).toEqual([]);
+  });
+
+  it('start() keeps retrying until the API is reachable, and stop() rejects a pending start', async () => {
+    proxy.setDown(true);
+    const inf = new Informer(throughProxy(kc, proxy), {
+      logger,
+      resource: { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace: ns },
+      backoff: { initialMs: 50, maxMs: 200 },
+    });
+    const started = inf.start();
+    await eventually(async () => (inf.restarts >= 2 ? true : undefined), 10_000, 25);
+    expect(inf.synced).toBe(false);
+    proxy.setDown(false);
+    await started;
+    expect(inf.synced).toBe(true);
+    await inf.stop();
+
+    proxy.setDown(true);
+    const inf2 = new Informer(throughProxy(kc, proxy), {
+      logger,
+      resource: { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace: ns },
+      backoff: { initialMs: 50, maxMs: 200 },
+    });
+    const pending = inf2.start();
+    await new Promise((r) => setTimeout(r, 100));
+    await inf2.stop();
+    await expect(pending).rejects.toThrow(/stopped before the initial sync/);
+    proxy.setDown(false);
+  });
+});
