@@ -1,0 +1,16 @@
+// Public surface of the Helm adapter.
+export { HelmClient } from './client.ts';
+export type {
+  CallOptions,
+  HelmClientOptions,
+  RollbackOptions,
+  TemplateRequest,
+  UninstallOptions,
+  UpgradeInstallRequest,
+} from './client.ts';
+export { HelmError, HelmErrorReason, classifyHelmStderr, isHelmError } from './errors.ts';
+export { HelmOutputError } from './parse.ts';
+export { POST_RENDERER_PLUGIN_NAME, POST_RENDERER_VERSION } from './post-render/setup.ts';
+export { isPendingStatus } from './types.ts';
+export type { ChartInfo, HelmHistoryEntry, HelmMajor, HelmRelease, HelmVersion, ReleaseStatus } from './types.ts';
+export { UnsupportedHelmVersionError, parseHelmVersion } from './version.ts';

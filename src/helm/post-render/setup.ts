@@ -1,0 +1,78 @@
+// Makes the label post-renderer runnable by helm.
+//   Helm 3: nothing to install; args.ts passes node + main.ts as the executable.
+//   Helm 4: `--post-renderer` only names a plugin of type postrenderer/v1, looked
+//           up in $HELM_PLUGINS. We write that plugin (a plugin.yaml whose
+//           subprocess runtime runs node + main.ts) into a plugins directory
+//           owned by Caelus and point HELM_PLUGINS at it. No `helm plugin
+//           install`: Helm 4 loads any plugin directory found in HELM_PLUGINS,
+//           and writing the file ourselves needs no extra helm process.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { PostRendererSpec } from '../args.ts';
+
+export const POST_RENDERER_PLUGIN_NAME = 'caelus-labels';
+
+/**
+ * Version of what the post-renderer does to manifests. Part of the desired
+ * digest (DESIGN §4 step 7): bump it whenever the transformation changes so
+ * every release is re-rendered once.
+ */
+export const POST_RENDERER_VERSION = '1.0.0';
+
+/** The node binary running us and main.ts beside this file (main.js in the tsc build). */
+export function defaultPostRenderer(): PostRendererSpec {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return {
+    node: process.execPath,
+    script: fileURLToPath(new URL(`./main${ext}`, import.meta.url)),
+    pluginName: POST_RENDERER_PLUGIN_NAME,
+  };
+}
+
+/** The Helm 4 plugin.yaml (plugin apiVersion v1, type postrenderer/v1, subprocess runtime). */
+export function pluginManifest(pr: PostRendererSpec): string {
+  // Helm expands $VARS in the command and its args (os.ExpandEnv): a path with
+  // '$' would silently become another path.
+  for (const p of [pr.node, pr.script]) {
+    if (p.includes('$')) throw new TypeError(`post-renderer path must not contain '$': ${p}`);
+  }
+  return stringify({
+    apiVersion: 'v1',
+    name: pr.pluginName,
+    version: POST_RENDERER_VERSION,
+    type: 'postrenderer/v1',
+    runtime: 'subprocess',
+    runtimeConfig: { platformCommand: [{ command: pr.node, args: ['--no-warnings', pr.script] }] },
+  });
+}
+
+/**
+ * Default plugins directory: under the OS temp dir, keyed by the plugin's
+ * content, so checkouts or node versions side by side never overwrite each
+ * other's plugin and a rewrite is never needed.
+ */
+export function defaultPluginsDir(pr: PostRendererSpec): string {
+  const hash = createHash('sha256').update(pluginManifest(pr)).digest('hex').slice(0, 16);
+  return join(tmpdir(), 'caelus-helm-plugins', hash);
+}
+
+/** Writes `<pluginsDir>/<name>/plugin.yaml` unless it already has this content; atomic (temp file + rename). */
+export async function ensurePostRendererPlugin(pluginsDir: string, pr: PostRendererSpec): Promise<string> {
+  const dir = join(pluginsDir, pr.pluginName);
+  const file = join(dir, 'plugin.yaml');
+  const content = pluginManifest(pr);
+  try {
+    if ((await readFile(file, 'utf8')) === content) return dir;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, content, { mode: 0o644 });
+  await rename(tmp, file);
+  return dir;
+}
