@@ -1,0 +1,287 @@
+// deployment_instance. Every spec change bumps spec_version and writes an
+// audit row in the same transaction; status updates from the operator do
+// neither (they are observations, not changes of intent).
+import type { Kysely, Transaction } from 'kysely';
+import { validateValues } from '../../domain/values-schema.ts';
+import { ConflictError, InvalidValuesError, NotFoundError, UnknownTemplateVersionError } from '../errors.ts';
+import { jsonb } from '../json.ts';
+import { translateErrors } from '../map-error.ts';
+import {
+  INSTANCE_SOURCES,
+  INSTANCE_STATES,
+  type Database,
+  type DeploymentInstanceRow,
+  type InstanceSource,
+  type InstanceState,
+  type JsonObject,
+} from '../schema.ts';
+import { dnsLabel, jsonObject, nonNegativeInt, oneOf, optionalDate, optionalText, text, uuid } from '../validate.ts';
+import { recordAudit } from './audit.ts';
+
+export interface Instance {
+  id: string;
+  userId: string;
+  productTemplateVersionId: string;
+  namespace: string;
+  domainName: string | null;
+  values: JsonObject;
+  state: InstanceState;
+  status: string;
+  statusMessage: string | null;
+  specVersion: number;
+  observedSpecVersion: number | null;
+  helmRevision: number | null;
+  source: InstanceSource;
+  lastReconcileAt: Date | null;
+  expiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface NewInstance {
+  userId: string;
+  productTemplateVersionId: string;
+  namespace: string;
+  domainName?: string | null;
+  values?: Record<string, unknown>;
+  state?: InstanceState;
+  /** `cluster` when adopting a CR created outside the API (GitOps). */
+  source?: InstanceSource;
+  expiresAt?: Date | null;
+}
+
+export interface SpecPatch {
+  productTemplateVersionId?: string;
+  domainName?: string | null;
+  values?: Record<string, unknown>;
+  state?: InstanceState;
+  expiresAt?: Date | null;
+}
+
+export interface SpecWriteOptions {
+  actor: string;
+  /** Refuse the change unless the row is still at this spec_version (optimistic concurrency). */
+  expectedSpecVersion?: number;
+  /**
+   * The change comes from the cluster (an imported CR edit). Without it, spec
+   * changes to instances whose source is `cluster` are refused: git is their
+   * source of truth (DESIGN §5).
+   */
+  fromCluster?: boolean;
+}
+
+export interface StatusUpdate {
+  status: string;
+  statusMessage?: string | null;
+  observedSpecVersion?: number | null;
+  helmRevision?: number | null;
+  reconciledAt?: Date;
+}
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const PHASE = /^[A-Z][A-Za-z]{0,31}$/;
+
+function userId(value: unknown): string {
+  return text('userId', value, { max: 256 });
+}
+function domainName(value: unknown): string | null {
+  return optionalText('domainName', value, { max: 253, pattern: DOMAIN, patternHint: 'must be a lower-case DNS name' });
+}
+
+export async function createInstance(db: Kysely<Database>, input: NewInstance, opts: { actor: string }): Promise<Instance> {
+  const row = {
+    user_id: userId(input?.userId),
+    product_template_version_id: uuid('productTemplateVersionId', input.productTemplateVersionId),
+    namespace: dnsLabel('namespace', input.namespace),
+    domain_name: domainName(input.domainName),
+    values: jsonObject('values', input.values ?? {}),
+    state: input.state === undefined ? 'Running' : oneOf('state', input.state, INSTANCE_STATES),
+    source: input.source === undefined ? 'api' : oneOf('source', input.source, INSTANCE_SOURCES),
+    expires_at: optionalDate('expiresAt', input.expiresAt),
+  } as const;
+  return translateErrors(() =>
+    db.transaction().execute(async (trx) => {
+      await checkValuesAgainstVersion(trx, row.product_template_version_id, row.values);
+      const created = await trx
+        .insertInto('deployment_instance')
+        .values({ ...row, values: jsonb(row.values), status: 'Pending' })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordAudit(trx, {
+        actor: opts.actor,
+        action: 'instance.create',
+        instanceId: created.id,
+        detail: { namespace: row.namespace, productTemplateVersionId: row.product_template_version_id, source: row.source },
+      });
+      return toInstance(created);
+    }),
+  );
+}
+
+export async function getInstance(db: Kysely<Database>, id: string, opts: { includeDeleted?: boolean } = {}): Promise<Instance | undefined> {
+  const key = uuid('id', id);
+  return translateErrors(async () => {
+    let q = db.selectFrom('deployment_instance').selectAll().where('id', '=', key);
+    if (!opts.includeDeleted) q = q.where('deleted_at', 'is', null);
+    const row = await q.executeTakeFirst();
+    return row && toInstance(row);
+  });
+}
+
+/** The live instance in `namespace`. */
+export async function getInstanceByNamespace(db: Kysely<Database>, namespace: string): Promise<Instance | undefined> {
+  const ns = dnsLabel('namespace', namespace);
+  return translateErrors(async () => {
+    const row = await db.selectFrom('deployment_instance').selectAll().where('namespace', '=', ns).where('deleted_at', 'is', null).executeTakeFirst();
+    return row && toInstance(row);
+  });
+}
+
+export interface InstanceFilter {
+  userId?: string;
+  status?: string;
+  includeDeleted?: boolean;
+  /** Default 100, at most 1000. */
+  limit?: number;
+}
+
+/** Live instances, least recently updated first. */
+export async function listInstances(db: Kysely<Database>, filter: InstanceFilter = {}): Promise<Instance[]> {
+  const limit = filter.limit === undefined ? 100 : Math.min(nonNegativeInt('limit', filter.limit), 1000);
+  return translateErrors(async () => {
+    let q = db.selectFrom('deployment_instance').selectAll().orderBy('updated_at').orderBy('id').limit(limit);
+    if (!filter.includeDeleted) q = q.where('deleted_at', 'is', null);
+    if (filter.userId !== undefined) q = q.where('user_id', '=', userId(filter.userId));
+    if (filter.status !== undefined) q = q.where('status', '=', text('status', filter.status, { max: 32, pattern: PHASE }));
+    return (await q.execute()).map(toInstance);
+  });
+}
+
+/** Changes the spec: bumps spec_version, records an audit row naming the changed fields. */
+export async function updateInstanceSpec(db: Kysely<Database>, id: string, patch: SpecPatch, opts: SpecWriteOptions): Promise<Instance> {
+  const key = uuid('id', id);
+  const changes: {
+    product_template_version_id?: string;
+    domain_name?: string | null;
+    values?: JsonObject;
+    state?: InstanceState;
+    expires_at?: Date | null;
+  } = {};
+  if (patch?.productTemplateVersionId !== undefined) changes.product_template_version_id = uuid('productTemplateVersionId', patch.productTemplateVersionId);
+  if (patch.domainName !== undefined) changes.domain_name = domainName(patch.domainName);
+  if (patch.values !== undefined) changes.values = jsonObject('values', patch.values);
+  if (patch.state !== undefined) changes.state = oneOf('state', patch.state, INSTANCE_STATES);
+  if (patch.expiresAt !== undefined) changes.expires_at = optionalDate('expiresAt', patch.expiresAt);
+  const expected = opts.expectedSpecVersion === undefined ? undefined : nonNegativeInt('expectedSpecVersion', opts.expectedSpecVersion);
+
+  return translateErrors(() =>
+    db.transaction().execute(async (trx) => {
+      // Row lock: concurrent spec changes serialise, each sees the other's bump.
+      const current = await trx.selectFrom('deployment_instance').selectAll().where('id', '=', key).where('deleted_at', 'is', null).forUpdate().executeTakeFirst();
+      if (!current) throw new NotFoundError('instance', { id: key });
+      if (current.source === 'cluster' && !opts.fromCluster) {
+        throw new ConflictError('the instance is managed from the cluster (GitOps); change its CaelusInstance instead', { id: key });
+      }
+      if (expected !== undefined && current.spec_version !== expected) {
+        throw new ConflictError(`spec_version is ${current.spec_version}, expected ${expected}`, { id: key, specVersion: current.spec_version, expected });
+      }
+      if (changes.values !== undefined || changes.product_template_version_id !== undefined) {
+        await checkValuesAgainstVersion(
+          trx,
+          changes.product_template_version_id ?? current.product_template_version_id,
+          changes.values ?? (current.values as JsonObject),
+        );
+      }
+      const { values, ...rest } = changes;
+      const updated = await trx
+        .updateTable('deployment_instance')
+        .set((eb) => ({
+          ...rest,
+          ...(values === undefined ? {} : { values: jsonb(values) }),
+          spec_version: eb('spec_version', '+', 1),
+          updated_at: new Date(),
+        }))
+        .where('id', '=', key)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordAudit(trx, {
+        actor: opts.actor,
+        action: 'instance.spec',
+        instanceId: key,
+        detail: { fields: Object.keys(changes), specVersion: updated.spec_version, fromCluster: opts.fromCluster === true },
+      });
+      return toInstance(updated);
+    }),
+  );
+}
+
+/** Copies the observed status (from the CR) to the row. Not audited, does not touch spec_version. */
+export async function recordInstanceStatus(db: Kysely<Database>, id: string, update: StatusUpdate): Promise<Instance> {
+  const key = uuid('id', id);
+  const set = {
+    status: text('status', update?.status, { max: 32, pattern: PHASE, patternHint: 'must be a phase name such as Running' }),
+    status_message: optionalText('statusMessage', update.statusMessage, { min: 0, max: 4096 }),
+    ...(update.observedSpecVersion === undefined
+      ? {}
+      : { observed_spec_version: update.observedSpecVersion === null ? null : nonNegativeInt('observedSpecVersion', update.observedSpecVersion) }),
+    ...(update.helmRevision === undefined ? {} : { helm_revision: update.helmRevision === null ? null : nonNegativeInt('helmRevision', update.helmRevision) }),
+    last_reconcile_at: optionalDate('reconciledAt', update.reconciledAt) ?? new Date(),
+    updated_at: new Date(),
+  };
+  return translateErrors(async () => {
+    const row = await db.updateTable('deployment_instance').set(set).where('id', '=', key).returningAll().executeTakeFirst();
+    if (!row) throw new NotFoundError('instance', { id: key });
+    return toInstance(row);
+  });
+}
+
+/** Soft-deletes: the row stays for the record, its namespace becomes free for a new instance. */
+export async function markInstanceDeleted(db: Kysely<Database>, id: string, opts: { actor: string }): Promise<Instance> {
+  const key = uuid('id', id);
+  return translateErrors(() =>
+    db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('deployment_instance')
+        .set({ deleted_at: new Date(), updated_at: new Date() })
+        .where('id', '=', key)
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw new NotFoundError('instance', { id: key });
+      await recordAudit(trx, { actor: opts.actor, action: 'instance.delete', instanceId: key, detail: { namespace: row.namespace } });
+      return toInstance(row);
+    }),
+  );
+}
+
+async function checkValuesAgainstVersion(trx: Transaction<Database>, versionId: string, values: JsonObject): Promise<void> {
+  const version = await trx.selectFrom('product_template_version').select('values_schema').where('id', '=', versionId).executeTakeFirst();
+  if (!version) throw new UnknownTemplateVersionError(`unknown product template version ${versionId}`, { productTemplateVersionId: versionId });
+  if (version.values_schema === null) return;
+  const result = validateValues(version.values_schema as JsonObject, values);
+  if (!result.ok) throw new InvalidValuesError(result.violations);
+}
+
+function toInstance(row: DeploymentInstanceRow): Instance {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    productTemplateVersionId: row.product_template_version_id,
+    namespace: row.namespace,
+    domainName: row.domain_name,
+    values: row.values as JsonObject,
+    state: row.state,
+    status: row.status,
+    statusMessage: row.status_message,
+    specVersion: row.spec_version,
+    observedSpecVersion: row.observed_spec_version,
+    helmRevision: row.helm_revision,
+    source: row.source,
+    lastReconcileAt: row.last_reconcile_at,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    deletedAt: row.deleted_at,
+  };
+}

@@ -1,0 +1,110 @@
+// api_token. A token is 32 random bytes (256 bits), shown once at creation;
+// the table keeps only its sha256. A slow password hash (bcrypt, scrypt)
+// exists to make guessing low-entropy passwords expensive; guessing a 256-bit
+// random value is infeasible at any hash speed, and a fast hash lets every
+// API request be authenticated by one indexed lookup.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { translateErrors } from '../map-error.ts';
+import { TOKEN_ROLES, type ApiTokenRow, type Database, type TokenRole } from '../schema.ts';
+import { oneOf, optionalText, text, uuid } from '../validate.ts';
+import { recordAudit } from './audit.ts';
+
+/** Recognisable prefix: secret scanners and humans can tell what leaked. */
+export const TOKEN_PREFIX = 'caelus_';
+const TOKEN_FORMAT = /^caelus_[A-Za-z0-9_-]{43}$/;
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: TokenRole;
+  userId: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface NewApiToken {
+  name: string;
+  role: TokenRole;
+  /** Required for role `user`: the tenant the token acts for. */
+  userId?: string | null;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Creates a token; the returned `token` is the only time it exists in clear. */
+export async function createApiToken(db: Kysely<Database>, input: NewApiToken, opts: { actor: string }): Promise<{ token: string; record: ApiToken }> {
+  const name = text('name', input?.name, { max: 128 });
+  const role = oneOf('role', input.role, TOKEN_ROLES);
+  const userId = optionalText('userId', input.userId, { max: 256 });
+  if (role === 'user' && userId === null) throw new ValidationError('userId', 'is required for a user token');
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  return translateErrors(() =>
+    db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('api_token')
+        .values({ name, role, user_id: userId, token_hash: hashToken(token) })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordAudit(trx, { actor: opts.actor, action: 'token.create', detail: { tokenId: row.id, name, role, userId } });
+      return { token, record: toToken(row) };
+    }),
+  );
+}
+
+/**
+ * The live token record for a presented token, or undefined (unknown, revoked
+ * or malformed). Records last_used_at at most once a minute per token, so a
+ * busy client does not turn every request into a write.
+ */
+export async function authenticateApiToken(db: Kysely<Database>, token: unknown): Promise<ApiToken | undefined> {
+  if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return undefined;
+  return translateErrors(async () => {
+    const row = await db.selectFrom('api_token').selectAll().where('token_hash', '=', hashToken(token)).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!row) return undefined;
+    const now = new Date();
+    if (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() > 60_000) {
+      await db.updateTable('api_token').set({ last_used_at: now }).where('id', '=', row.id).execute();
+      row.last_used_at = now;
+    }
+    return toToken(row);
+  });
+}
+
+export async function revokeApiToken(db: Kysely<Database>, id: string, opts: { actor: string }): Promise<ApiToken> {
+  const key = uuid('id', id);
+  return translateErrors(() =>
+    db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('api_token')
+        .set({ revoked_at: new Date() })
+        .where('id', '=', key)
+        .where('revoked_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw new NotFoundError('live api token', { id: key });
+      await recordAudit(trx, { actor: opts.actor, action: 'token.revoke', detail: { tokenId: key } });
+      return toToken(row);
+    }),
+  );
+}
+
+export async function listApiTokens(db: Kysely<Database>): Promise<ApiToken[]> {
+  return translateErrors(async () => (await db.selectFrom('api_token').selectAll().orderBy('created_at').execute()).map(toToken));
+}
+
+function toToken(row: ApiTokenRow): ApiToken {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}

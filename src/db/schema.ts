@@ -1,0 +1,121 @@
+// Row types of the tables created by migrations/; kysely checks every query
+// against them. Keep in step with the migrations (a new migration that changes
+// a table changes its interface here in the same commit).
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** A JSON document stored as jsonb: read as parsed JSON, written through `jsonb()` (src/db/json.ts). */
+export type Json = ColumnType<JsonValue, unknown, unknown>;
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+type Timestamp = ColumnType<Date, Date, Date>;
+type Bytes = ColumnType<Uint8Array, Uint8Array, Uint8Array>;
+
+export const INSTANCE_STATES = ['Running', 'Hibernated'] as const;
+export type InstanceState = (typeof INSTANCE_STATES)[number];
+export const INSTANCE_SOURCES = ['api', 'cluster'] as const;
+export type InstanceSource = (typeof INSTANCE_SOURCES)[number];
+export const TOKEN_ROLES = ['admin', 'user'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
+export interface ProductTemplateTable {
+  id: Generated<string>;
+  name: string;
+  description: string;
+  created_at: CreatedAt;
+}
+
+export interface ProductTemplateVersionTable {
+  id: Generated<string>;
+  template_id: string;
+  version: string;
+  /** Encoded ChartReference, see src/db/chart-reference.ts. */
+  helm_chart_path: string;
+  chart_version: string | null;
+  default_values: Json;
+  values_schema: Json | null;
+  tier: string | null;
+  created_at: CreatedAt;
+}
+
+export interface DeploymentInstanceTable {
+  id: Generated<string>;
+  user_id: string;
+  product_template_version_id: string;
+  namespace: string;
+  domain_name: string | null;
+  values: Json;
+  /** Desired state (spec): Running or Hibernated. */
+  state: InstanceState;
+  /** Observed phase copied from the CR status (Pending, Running, Failed, …). */
+  status: string;
+  status_message: string | null;
+  spec_version: Generated<number>;
+  observed_spec_version: number | null;
+  helm_revision: number | null;
+  source: InstanceSource;
+  last_reconcile_at: Timestamp | null;
+  expires_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+  deleted_at: Timestamp | null;
+}
+
+export interface InstanceSecretTable {
+  instance_id: string;
+  name: string;
+  /** AES-256-GCM ciphertext followed by the 16-byte auth tag. */
+  ciphertext: Bytes;
+  nonce: Bytes;
+  key_id: string;
+  created_at: CreatedAt;
+}
+
+export interface ApiTokenTable {
+  id: Generated<string>;
+  name: string;
+  role: TokenRole;
+  user_id: string | null;
+  /** sha256 of the token, hex; the token itself is never stored. */
+  token_hash: string;
+  created_at: CreatedAt;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface AuditEventTable {
+  id: Generated<string>;
+  at: CreatedAt;
+  actor: string;
+  action: string;
+  instance_id: string | null;
+  detail: Json;
+}
+
+export interface IdempotencyKeyTable {
+  key: string;
+  actor: string;
+  request_hash: string;
+  /** null while the first request is still being processed. */
+  response: Json | null;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  product_template: ProductTemplateTable;
+  product_template_version: ProductTemplateVersionTable;
+  deployment_instance: DeploymentInstanceTable;
+  instance_secret: InstanceSecretTable;
+  api_token: ApiTokenTable;
+  audit_event: AuditEventTable;
+  idempotency_key: IdempotencyKeyTable;
+}
+
+export type ProductTemplateRow = Selectable<ProductTemplateTable>;
+export type ProductTemplateVersionRow = Selectable<ProductTemplateVersionTable>;
+export type DeploymentInstanceRow = Selectable<DeploymentInstanceTable>;
+export type InstanceSecretRow = Selectable<InstanceSecretTable>;
+export type ApiTokenRow = Selectable<ApiTokenTable>;
+export type AuditEventRow = Selectable<AuditEventTable>;
+export type NewAuditEvent = Insertable<AuditEventTable>;
