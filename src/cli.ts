@@ -1,6 +1,8 @@
 // The `caelus` command: wiring only; each subcommand's work lives in its module.
 import { Command } from 'commander';
 import { runDev } from './dev/run-dev.ts';
+import { operatorCommand } from './operator/command.ts';
+import { createTokenCommand, migrateCommand, rotateSecretsCommand } from './db/commands.ts';
 
 /** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
 function stopSignal(): AbortSignal {
@@ -17,5 +19,60 @@ program
   .action(async () => {
     await runDev({ signal: stopSignal() });
   });
+
+// Database: DATABASE_URL selects PostgreSQL, else PGlite under CAELUS_DB_DIR (default .caelus/db).
+program
+  .command('operator')
+  .description('reconcile CaelusInstances: namespace, guardrails, Helm release, status (leader-elected)')
+  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)')
+  .option('--catalog <file>', 'template catalog YAML/JSON instead of the database (GitOps-only installs) [CAELUS_CATALOG]')
+  .option('--concurrency <n>', 'instances reconciled at once (default 8) [CAELUS_CONCURRENCY]')
+  .option('--no-leader-election', 'reconcile without taking the Lease (one replica only) [CAELUS_LEADER_ELECTION]')
+  .option('--lease-namespace <ns>', 'namespace of the leader-election Lease (default caelus-system)')
+  .option('--helm-bin <path>', 'helm binary (default helm on PATH) [HELM_BIN]')
+  .option('--helm-timeout-seconds <n>', 'helm --timeout (default 300)')
+  .option('--resync-seconds <n>', 're-check every instance this often (default 600)')
+  .option('--metrics-port <port>', '/metrics, /healthz, /readyz port (default 8080; 0 = any free)')
+  .option('--instance-selector <selector>', 'only reconcile CaelusInstances matching this label selector (sharding)')
+  .action(async (o: Record<string, string | boolean | undefined>) => {
+    await operatorCommand(
+      {
+        kubeconfig: o['kubeconfig'],
+        catalogFile: o['catalog'],
+        concurrency: o['concurrency'],
+        // commander sets leaderElection=true unless --no-leader-election; leave it to env/default then.
+        leaderElection: o['leaderElection'] === false ? false : undefined,
+        leaseNamespace: o['leaseNamespace'],
+        helmBin: o['helmBin'],
+        helmTimeoutSeconds: o['helmTimeoutSeconds'],
+        resyncSeconds: o['resyncSeconds'],
+        metricsPort: o['metricsPort'],
+        ...(typeof o['instanceSelector'] === 'string' ? { instanceSelector: o['instanceSelector'] } : {}),
+      },
+      stopSignal(),
+    );
+  });
+
+const migrate = program.command('migrate').description('apply or inspect the database migrations in migrations/');
+migrate.command('up', { isDefault: true }).description('apply every pending migration').action(() => migrateCommand('up'));
+migrate.command('status').description('list migrations and when each was applied').action(() => migrateCommand('status'));
+migrate.command('down').description('revert the latest migration (development only)').action(() => migrateCommand('down'));
+
+program
+  .command('secrets')
+  .description('instance secrets')
+  .command('rotate')
+  .description('re-encrypt every secret with the newest key in CAELUS_ENCRYPTION_KEYS')
+  .action(() => rotateSecretsCommand());
+
+program
+  .command('token')
+  .description('API tokens')
+  .command('create')
+  .description('create an API token and print it once')
+  .requiredOption('--role <role>', 'admin or user')
+  .option('--user <id>', 'the tenant user the token acts for (required for role user)')
+  .option('--name <name>', 'a label for the token')
+  .action((o: { role: 'admin' | 'user'; user?: string; name?: string }) => createTokenCommand(o));
 
 await program.parseAsync(process.argv);
