@@ -1,0 +1,129 @@
+import { execFile } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
+import { addLabels, PostRenderError } from '../../../src/helm/post-render/add-labels.ts';
+import { defaultPostRenderer, pluginManifest } from '../../../src/helm/post-render/setup.ts';
+
+const labels = { 'caelus.io/instance': 'demo', 'caelus.io/flag': 'true' };
+
+// The shape helm hands a post-renderer: `---` separated documents with `# Source:` comments.
+const rendered = `---
+# Source: webapp/templates/configmap.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+  labels:
+    app.kubernetes.io/name: webapp
+    caelus.io/instance: chart-set-this
+data:
+  mode: 0777
+  enabled: yes
+  quoted: "0777"
+  text: |
+    line one
+      indented
+---
+# Source: webapp/templates/empty.yaml
+---
+# Source: webapp/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Secret
+    metadata: {name: s}
+    stringData: {k: v}
+`;
+
+function objects(stream: string) {
+  // Read back the way Kubernetes tooling would (YAML 1.1 like Go's parser).
+  return parseAllDocuments(stream, { version: '1.1' })
+    .map((d) => d.toJSON() as Record<string, any> | null)
+    .filter((o): o is Record<string, any> => o !== null);
+}
+
+describe('addLabels', () => {
+  const out = addLabels(rendered, labels);
+  const objs = objects(out);
+
+  it('labels every object, overriding a chart value for our key and keeping the chart’s own labels', () => {
+    expect(objs.map((o) => o['kind'])).toEqual(['ConfigMap', 'Service', 'List']);
+    expect(objs[0]!['metadata'].labels).toEqual({ 'app.kubernetes.io/name': 'webapp', ...labels });
+    expect(objs[1]!['metadata'].labels).toEqual(labels);
+    expect(objs[2]!['items'][0].metadata.labels).toEqual(labels);
+  });
+
+  it('keeps label values strings ("true" stays a string)', () => {
+    expect(objs[1]!['metadata'].labels['caelus.io/flag']).toBe('true');
+  });
+
+  it('leaves every other scalar exactly as helm wrote it (YAML 1.1 octal and booleans survive)', () => {
+    expect(out).toContain('  mode: 0777\n');
+    expect(out).toContain('  enabled: yes\n');
+    expect(out).toContain('  quoted: "0777"\n');
+    expect(out).toContain('  text: |\n    line one\n      indented\n');
+    expect(out).toContain('# Source: webapp/templates/configmap.yaml');
+    expect(objs[0]!['data']).toEqual({ mode: 511, enabled: true, quoted: '0777', text: 'line one\n  indented\n' });
+  });
+
+  it('drops empty documents and returns an empty stream for empty input', () => {
+    expect(out.match(/^---$/gm)).toHaveLength(3);
+    expect(addLabels('', labels)).toBe('');
+    expect(addLabels('---\n# nothing\n', labels)).toBe('');
+  });
+
+  it('creates metadata and labels when missing or null', () => {
+    const o = objects(addLabels('apiVersion: v1\nkind: ConfigMap\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels:\n', { a: 'b' }));
+    expect(o[0]!['metadata']).toEqual({ labels: { a: 'b' } });
+    expect(o[1]!['metadata']).toEqual({ name: 'a', labels: { a: 'b' } });
+  });
+
+  it.each([
+    ['- a\n- b\n', /not a mapping/],
+    ['kind: X\nmetadata: [1]\n', /metadata is not a mapping/],
+    ['kind: X\nmetadata:\n  labels: [1]\n', /labels is not a mapping/],
+    ['kind: X\nmetadata: {name: [unclosed\n', /document 1/],
+  ])('refuses %j', (input, message) => {
+    expect(() => addLabels(input, labels)).toThrow(PostRenderError);
+    expect(() => addLabels(input, labels)).toThrow(message);
+  });
+});
+
+describe('post-render entry point (the process helm runs)', () => {
+  const pr = defaultPostRenderer();
+  const run = (args: string[], input: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(pr.node, ['--no-warnings', pr.script, ...args], (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin!.end(input);
+    });
+
+  it('reads stdin, writes labelled manifests to stdout', async () => {
+    const r = await run(['caelus.io/instance=demo'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n');
+    expect(r.code).toBe(0);
+    expect(objects(r.stdout)[0]!['metadata'].labels).toEqual({ 'caelus.io/instance': 'demo' });
+  });
+
+  it('exits non-zero with a message for an invalid label, so helm aborts', async () => {
+    const r = await run(['bad key=x'], 'kind: X\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^caelus post-renderer: invalid labels/);
+  });
+
+  it('is described by a Helm 4 postrenderer/v1 plugin manifest', () => {
+    const m = pluginManifest(pr);
+    expect(m).toContain('type: postrenderer/v1');
+    expect(m).toContain('runtime: subprocess');
+    expect(m).toContain(pr.script);
+    expect(() => pluginManifest({ ...pr, node: '/opt/$HOME/node' })).toThrow(TypeError);
+  });
+
+});
