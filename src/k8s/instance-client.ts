@@ -1,0 +1,188 @@
+import { CustomObjectsApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../observability/logger.ts';
+import { isConflict, isNotFound, toKubeApiError, type KubeApiTarget } from './errors.ts';
+import { contentType } from './request-options.ts';
+
+/** A custom resource with typed spec and status. The operator plugs in src/domain/instance.ts types. */
+export type CustomResource<Spec, Status> = KubernetesObject & { spec: Spec; status?: Status };
+
+export interface ClusterResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+export const CAELUS_INSTANCE: ClusterResourceType = {
+  group: 'caelus.io',
+  version: 'v1',
+  plural: 'caelusinstances',
+  kind: 'CaelusInstance',
+};
+
+export const CAELUS_FINALIZER = 'caelus.io/finalizer';
+
+export interface InstanceClientOptions {
+  logger: Logger;
+  /** Defaults to CaelusInstance; any cluster-scoped kind with a status subresource works (tests use their own CRD). */
+  resource?: ClusterResourceType;
+  /** Read-modify-write attempts before giving up on 409 conflicts. Default 5. */
+  maxAttempts?: number;
+}
+
+/** A read-modify-write lost the optimistic-concurrency race `attempts` times in a row. */
+export class ConflictRetriesExhaustedError extends Error {
+  override readonly name = 'ConflictRetriesExhaustedError';
+  readonly attempts: number;
+  constructor(message: string, attempts: number, cause: unknown) {
+    super(message, { cause });
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * Typed access to a cluster-scoped custom resource (CaelusInstance by
+ * default). Writes are read-modify-write with the resourceVersion just read,
+ * so a concurrent writer (kubectl, GitOps, the sync loop, another replica)
+ * is never overwritten silently: on 409 the object is read again and the
+ * change re-applied to the fresh copy, a bounded number of times.
+ */
+export class InstanceClient<Spec = Record<string, unknown>, Status = Record<string, unknown>> {
+  readonly #api: CustomObjectsApi;
+  readonly #log: Logger;
+  readonly #type: ClusterResourceType;
+  readonly #maxAttempts: number;
+
+  constructor(kc: KubeConfig, opts: InstanceClientOptions) {
+    this.#api = kc.makeApiClient(CustomObjectsApi);
+    this.#type = opts.resource ?? CAELUS_INSTANCE;
+    this.#maxAttempts = opts.maxAttempts ?? 5;
+    this.#log = opts.logger.child({ component: 'instance-client', kind: this.#type.kind });
+  }
+
+  /** The object, or undefined if it does not exist. */
+  async get(name: string): Promise<CustomResource<Spec, Status> | undefined> {
+    try {
+      return (await this.#api.getClusterCustomObject({ ...this.#gvp(), name })) as CustomResource<Spec, Status>;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw toKubeApiError(err, this.#target('get', name));
+    }
+  }
+
+  async list(opts: { labelSelector?: string } = {}): Promise<Array<CustomResource<Spec, Status>>> {
+    try {
+      const res = (await this.#api.listClusterCustomObject({ ...this.#gvp(), labelSelector: opts.labelSelector })) as {
+        items: Array<CustomResource<Spec, Status>>;
+      };
+      const apiVersion = `${this.#type.group}/${this.#type.version}`;
+      return res.items.map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? this.#type.kind }));
+    } catch (err) {
+      throw toKubeApiError(err, this.#target('list'));
+    }
+  }
+
+  /**
+   * Replaces the status through the /status subresource with `mutate(current)`.
+   * `mutate` gets a private copy and may be called again after a conflict, so it
+   * must be a pure function of its argument. When the result equals the current
+   * status nothing is written (an unchanged write would still bump the
+   * resourceVersion and wake every watcher, i.e. reconcile itself forever).
+   * Returns the stored object, or undefined if the object does not exist.
+   */
+  async updateStatus(
+    name: string,
+    mutate: (current: CustomResource<Spec, Status>) => Status,
+  ): Promise<CustomResource<Spec, Status> | undefined> {
+    return this.#retryOnConflict('updateStatus', name, async (current) => {
+      const copy = structuredClone(current);
+      const status = mutate(copy);
+      if (stableJson(status) === stableJson(current.status)) return current;
+      // The /status subresource only takes `status` from the body; metadata.resourceVersion
+      // of the copy is the optimistic-concurrency precondition.
+      return (await this.#api.replaceClusterCustomObjectStatus({
+        ...this.#gvp(),
+        name,
+        body: { ...copy, status },
+      })) as CustomResource<Spec, Status>;
+    });
+  }
+
+  /** Ensures `finalizer` is set; a no-op (no write) when it already is. Undefined if the object does not exist. */
+  async addFinalizer(name: string, finalizer: string): Promise<CustomResource<Spec, Status> | undefined> {
+    return this.#retryOnConflict('addFinalizer', name, async (current) => {
+      const finalizers = current.metadata?.finalizers ?? [];
+      if (finalizers.includes(finalizer)) return current;
+      return this.#patchFinalizers(current, [...finalizers, finalizer]);
+    });
+  }
+
+  /** Ensures `finalizer` is not set; a no-op when it is absent. Undefined if the object does not exist (already deleted). */
+  async removeFinalizer(name: string, finalizer: string): Promise<CustomResource<Spec, Status> | undefined> {
+    return this.#retryOnConflict('removeFinalizer', name, async (current) => {
+      const finalizers = current.metadata?.finalizers ?? [];
+      if (!finalizers.includes(finalizer)) return current;
+      return this.#patchFinalizers(current, finalizers.filter((f) => f !== finalizer));
+    });
+  }
+
+  /**
+   * A merge patch replaces the whole finalizers list; carrying the
+   * resourceVersion we read makes it conditional (409 if anyone changed the
+   * object since), so another controller's finalizer is never dropped.
+   */
+  async #patchFinalizers(current: CustomResource<Spec, Status>, finalizers: string[]): Promise<CustomResource<Spec, Status>> {
+    return (await this.#api.patchClusterCustomObject(
+      {
+        ...this.#gvp(),
+        name: current.metadata!.name!,
+        body: { metadata: { finalizers, resourceVersion: current.metadata?.resourceVersion } },
+      },
+      contentType(PatchStrategy.MergePatch),
+    )) as CustomResource<Spec, Status>;
+  }
+
+  async #retryOnConflict(
+    op: string,
+    name: string,
+    write: (current: CustomResource<Spec, Status>) => Promise<CustomResource<Spec, Status>>,
+  ): Promise<CustomResource<Spec, Status> | undefined> {
+    let lastConflict: unknown;
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const current = await this.get(name);
+      if (!current) return undefined;
+      try {
+        return await write(current);
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        if (!isConflict(err)) throw toKubeApiError(err, this.#target(op, name));
+        lastConflict = err;
+        this.#log.debug({ name, op, attempt }, 'conflict; re-reading and retrying');
+        // A short jittered pause so two writers retrying in lockstep do not collide again.
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+      }
+    }
+    throw new ConflictRetriesExhaustedError(
+      `${op} ${this.#type.kind} ${name}: still conflicting after ${this.#maxAttempts} attempts`,
+      this.#maxAttempts,
+      toKubeApiError(lastConflict, this.#target(op, name)),
+    );
+  }
+
+  #gvp(): { group: string; version: string; plural: string } {
+    return { group: this.#type.group, version: this.#type.version, plural: this.#type.plural };
+  }
+
+  #target(operation: string, name?: string): KubeApiTarget {
+    return { operation, apiVersion: `${this.#type.group}/${this.#type.version}`, kind: this.#type.kind, name };
+  }
+}
+
+/** JSON with sorted keys, so two equal statuses compare equal whatever their key order. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  ) ?? 'undefined';
+}
