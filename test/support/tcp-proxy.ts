@@ -7,41 +7,42 @@ export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   #down = false;
-  readonly port: number;
+  #port = 0;
 
-  private constructor(server: Server, port: number) {
-    this.#server = server;
-    this.port = port;
-  }
-
-  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
-    const server = createServer((client) => {
-      if (!proxy || proxy.#down) {
+  private constructor(target: { host: string; port: number }) {
+    this.#server = createServer((client) => {
+      if (this.#down) {
         client.destroy();
         return;
       }
       const upstream = connect(target.port, target.host);
-      const p = proxy;
-      p.#sockets.add(client);
-      p.#sockets.add(upstream);
+      this.#sockets.add(client);
+      this.#sockets.add(upstream);
       const close = (): void => {
         client.destroy();
         upstream.destroy();
-        p.#sockets.delete(client);
-        p.#sockets.delete(upstream);
+        this.#sockets.delete(client);
+        this.#sockets.delete(upstream);
       };
       client.on('error', close).on('close', close);
       upstream.on('error', close).on('close', close);
       client.pipe(upstream).pipe(client);
     });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
+    const proxy = new TcpProxy(target);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      proxy.#server.once('error', reject);
+      proxy.#server.listen(0, '127.0.0.1', () => resolve());
     });
-    const address = server.address();
+    const address = proxy.#server.address();
     if (!address || typeof address === 'string') throw new Error('proxy has no TCP address');
-    proxy = new TcpProxy(server, address.port);
+    proxy.#port = address.port;
     return proxy;
   }
 
