@@ -25,6 +25,7 @@ export function encodeChartReference(ref: ChartReference): string {
 /** Parses the stored text; throws ValidationError (field helmChart) for text that is none of the three forms. */
 export function parseChartReference(text: string): ChartReference {
   if (text.length === 0 || text.length > MAX_LENGTH) throw new ValidationError('helmChart', `must be 1..${MAX_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   if (/[\s\u0000-\u001f]/.test(text)) throw new ValidationError('helmChart', 'must not contain whitespace or control characters');
   if (text.startsWith('oci://')) {
     if (text.length <= 'oci://'.length || text.includes('#')) throw new ValidationError('helmChart', 'oci:// reference is malformed');

@@ -56,7 +56,11 @@ export async function rotateSecretsCommand(out: Out = stdout): Promise<void> {
   const box = new SecretBox(parseEncryptionKeys(process.env['CAELUS_ENCRYPTION_KEYS']));
   await withDatabase(async ({ db }) => {
     const report = await rotateSecrets(db, box);
-    out(`re-encrypted ${report.reencrypted} secret(s); every secret is now sealed with key "${report.keyId}"`);
+    out(`re-encrypted ${report.reencrypted} secret(s) with key "${report.keyId}"`);
+    for (const f of report.failed) out(`FAILED instance ${f.instanceId} secret ${f.name}: ${f.error.message}`);
+    if (report.failed.length > 0) {
+      throw new Error(`${report.failed.length} secret(s) could not be re-encrypted and keep their old key; fix or delete them, then run rotate again`);
+    }
   });
 }
 

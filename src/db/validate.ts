@@ -11,6 +11,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 // No control characters (NUL in particular is rejected by Postgres text).
+// eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
 
 /** Largest JSON document accepted for values / default values / schemas (serialised bytes). */

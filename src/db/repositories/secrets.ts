@@ -79,34 +79,49 @@ export async function deleteSecret(db: Kysely<Database>, instanceId: string, nam
 
 export interface RotationReport {
   reencrypted: number;
-  /** The key every row is now sealed with. */
+  /** The key every rotated row is now sealed with. */
   keyId: string;
+  /** Rows that could not be opened (tampered, or sealed with a key missing from the ring); left unchanged. */
+  failed: Array<{ instanceId: string; name: string; error: Error }>;
 }
 
 /**
  * Re-encrypts every secret not sealed with the newest key, in batches, each
  * batch in its own transaction. A row changed meanwhile (a concurrent put) is
  * left alone: the guard on (key_id, nonce) skips it, and it already carries
- * the newest key. A row that fails to decrypt stops the run with that error.
+ * the newest key. A row that cannot be opened does not stop the others: it is
+ * reported in `failed` (the CLI exits non-zero) and keeps its old key.
  */
 export async function rotateSecrets(db: Kysely<Database>, box: SecretBox, opts: { batchSize?: number } = {}): Promise<RotationReport> {
   const batchSize = opts.batchSize ?? 200;
   const keyId = box.currentKeyId;
-  let reencrypted = 0;
+  const report: RotationReport = { reencrypted: 0, keyId, failed: [] };
+  // Keyset cursor over (instance_id, name), so rows that fail are passed, not fetched again.
+  let after: { instanceId: string; name: string } | undefined;
   for (;;) {
-    const done = await translateErrors(() =>
+    const batch = await translateErrors(() =>
       db.transaction().execute(async (trx) => {
-        const rows = await trx
+        let q = trx
           .selectFrom('instance_secret')
           .select(['instance_id', 'name', 'ciphertext', 'nonce', 'key_id'])
           .where('key_id', '<>', keyId)
           .orderBy('instance_id')
           .orderBy('name')
           .limit(batchSize)
-          .forUpdate()
-          .execute();
+          .forUpdate();
+        if (after) {
+          const c = after;
+          q = q.where((eb) => eb.or([eb('instance_id', '>', c.instanceId), eb.and([eb('instance_id', '=', c.instanceId), eb('name', '>', c.name)])]));
+        }
+        const rows = await q.execute();
         for (const r of rows) {
-          const plaintext = box.open({ ciphertext: r.ciphertext, nonce: r.nonce, keyId: r.key_id }, aad(r.instance_id, r.name));
+          let plaintext: string;
+          try {
+            plaintext = box.open({ ciphertext: r.ciphertext, nonce: r.nonce, keyId: r.key_id }, aad(r.instance_id, r.name));
+          } catch (err) {
+            report.failed.push({ instanceId: r.instance_id, name: r.name, error: err as Error });
+            continue;
+          }
           const sealed = box.seal(plaintext, aad(r.instance_id, r.name));
           const res = await trx
             .updateTable('instance_secret')
@@ -116,11 +131,13 @@ export async function rotateSecrets(db: Kysely<Database>, box: SecretBox, opts: 
             .where('key_id', '=', r.key_id)
             .where('nonce', '=', r.nonce)
             .executeTakeFirst();
-          reencrypted += Number(res.numUpdatedRows);
+          report.reencrypted += Number(res.numUpdatedRows);
         }
-        return rows.length < batchSize;
+        return rows;
       }),
     );
-    if (done) return { reencrypted, keyId };
+    const last = batch[batch.length - 1];
+    if (!last || batch.length < batchSize) return report;
+    after = { instanceId: last.instance_id, name: last.name };
   }
 }
