@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { startControlPlane, type ControlPlane } from '../k8s/testenv/control-plane.ts';
 import { locateHelm } from '../k8s/testenv/helm-binary.ts';
+import { openMigratedDatabase } from '../db/commands.ts';
+import type { DatabaseHandle } from '../db/connect.ts';
 
 export const SAMPLE_CHART = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
 
@@ -19,7 +21,10 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
   out('caelus dev: locating helm and the control-plane binaries (a first run builds them: many minutes)');
   const helm = await locateHelm();
   let cp: ControlPlane | undefined;
+  let database: DatabaseHandle | undefined;
   try {
+    // PGlite under .caelus/db unless DATABASE_URL is set; always at the latest schema.
+    database = await openMigratedDatabase(out);
     cp = await startControlPlane({ onProgress: (l) => out(`  [build] ${l}`) });
     out(`control plane ready at ${cp.server} in ${cp.startMillis} ms`);
     await execa(helm, [
@@ -36,6 +41,7 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
     });
   } finally {
     await cp?.stop();
+    await database?.destroy();
     out('caelus dev stopped');
   }
 }
