@@ -39,6 +39,14 @@ function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, log
   // the next checkout, so logging is all there is to do here. A query that was
   // running on a dropped connection rejects with DatabaseUnavailableError.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'idle PostgreSQL connection lost; the pool will reconnect'));
+  // The same can happen to a client between two queries while it is checked
+  // out (kysely holds one across a transaction): the client then emits 'error'
+  // itself, which the pool listener does not see. The query in flight, or the
+  // next one, rejects and is mapped to DatabaseUnavailableError; pg evicts the
+  // broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => logger.warn({ err: err.message }, 'PostgreSQL connection lost'));
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', destroy: () => db.destroy() };
 }

@@ -1,6 +1,7 @@
 // PostgreSQL connection behaviour: statement timeout and a dropped connection
 // are typed errors, and the pool recovers. (PGlite runs in process: neither applies.)
 import { sql } from 'kysely';
+import pg from 'pg';
 import { DatabaseUnavailableError, StatementTimeoutError } from '../../../src/db/errors.ts';
 import { mapDatabaseError, translateErrors } from '../../../src/db/map-error.ts';
 import { listTemplates } from '../../../src/db/repositories/templates.ts';
@@ -30,10 +31,10 @@ describe.each(postgres)('connections on $name', ({ create }) => {
       // A query running when its connection dies fails with DatabaseUnavailableError…
       const running = sql`select pg_sleep(5)`.execute(h.db).catch((e: unknown) => mapDatabaseError(e));
       await new Promise((r) => setTimeout(r, 300));
-      await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`.execute(h.db);
+      await killConnections(h.url);
       expect(await running).toBeInstanceOf(DatabaseUnavailableError);
       // …idle connections killed under the pool emit 'error' (handled), and later queries get fresh connections.
-      await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`.execute(h.db);
+      await killConnections(h.url);
       await new Promise((r) => setTimeout(r, 200));
       for (let i = 0; i < 5; i++) {
         const r = await translateErrors(() => listTemplates(h.db)).catch((e: unknown) => e);
@@ -46,3 +47,14 @@ describe.each(postgres)('connections on $name', ({ create }) => {
     }
   });
 });
+
+/** Terminates every other session on the database of `url`, from a connection of its own (as a server restart would). */
+async function killConnections(url: string | undefined): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+  } finally {
+    await client.end();
+  }
+}
