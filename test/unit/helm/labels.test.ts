@@ -1,7 +1,7 @@
 import { assertValidLabels, labelsFromArgs, labelsToArgs } from '../../../src/helm/labels.ts';
 
 describe('labels', () => {
-  it.each([
+  it.each<Record<string, string>>([
     { 'caelus.io/instance': 'demo' },
     { app: '' },
     { 'a.b-c.d/x_y.z': 'A-1_b.2' },
@@ -9,7 +9,7 @@ describe('labels', () => {
     expect(() => assertValidLabels(labels)).not.toThrow();
   });
 
-  it.each([
+  it.each<[Record<string, string>]>([
     [{ 'caelus.io/': 'x' }],
     [{ '/name': 'x' }],
     [{ 'Caelus.IO/name': 'x' }],

@@ -42,11 +42,15 @@ items:
     stringData: {k: v}
 `;
 
-function objects(stream: string) {
+// Loosely typed on purpose: the tests index into arbitrary manifests.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = Record<string, any>;
+
+function objects(stream: string): Loose[] {
   // Read back the way Kubernetes tooling would (YAML 1.1 like Go's parser).
   return parseAllDocuments(stream, { version: '1.1' })
-    .map((d) => d.toJSON() as Record<string, any> | null)
-    .filter((o): o is Record<string, any> => o !== null);
+    .map((d) => d.toJSON() as Loose | null)
+    .filter((o): o is Loose => o !== null);
 }
 
 describe('addLabels', () => {
