@@ -17,6 +17,13 @@ export interface OperatorConfig {
   /** helm binary; default `helm` on PATH. */
   helmBin: string;
   helmTimeoutSeconds: number;
+  /**
+   * Helm 3 --atomic / Helm 4 --rollback-on-failure. Both make helm wait for
+   * workloads to be ready, so a control plane without kubelets (caelus dev,
+   * tests) turns it off.
+   */
+  helmRollbackOnFailure: boolean;
+  leaseDurationSeconds: number;
   /** Every instance is reconciled at least this often. */
   resyncSeconds: number;
   /** First retry delay after a failed reconcile (doubles per failure). */
@@ -40,6 +47,8 @@ const ENV: Record<keyof OperatorConfig, string> = {
   catalogFile: 'CAELUS_CATALOG',
   helmBin: 'HELM_BIN',
   helmTimeoutSeconds: 'CAELUS_HELM_TIMEOUT_SECONDS',
+  helmRollbackOnFailure: 'CAELUS_HELM_ROLLBACK_ON_FAILURE',
+  leaseDurationSeconds: 'CAELUS_LEASE_DURATION_SECONDS',
   resyncSeconds: 'CAELUS_RESYNC_SECONDS',
   backoffBaseMs: 'CAELUS_BACKOFF_BASE_MS',
   backoffMaxMs: 'CAELUS_BACKOFF_MAX_MS',
@@ -89,6 +98,8 @@ export function operatorConfig(flags: OperatorFlags = {}, env: Env = process.env
     catalogFile: text(p('catalogFile')),
     helmBin: text(p('helmBin')) ?? 'helm',
     helmTimeoutSeconds: int('helmTimeoutSeconds', p('helmTimeoutSeconds'), 300, 1, 3600),
+    helmRollbackOnFailure: bool('helmRollbackOnFailure', p('helmRollbackOnFailure'), true),
+    leaseDurationSeconds: int('leaseDurationSeconds', p('leaseDurationSeconds'), 15, 2, 300),
     resyncSeconds: int('resyncSeconds', p('resyncSeconds'), 600, 1, 86_400),
     backoffBaseMs,
     backoffMaxMs,

@@ -32,8 +32,11 @@ export interface HelmPort {
 }
 
 export interface InstanceStore {
-  /** Writes status through the status subresource, re-reading and retrying on 409 conflicts. */
-  updateStatus(name: string, mutate: (current: CaelusInstance) => CaelusInstanceStatus): Promise<CaelusInstance>;
+  /**
+   * Writes status through the status subresource, re-reading and retrying on
+   * 409 conflicts. Undefined when the object no longer exists.
+   */
+  updateStatus(name: string, mutate: (current: CaelusInstance) => CaelusInstanceStatus): Promise<CaelusInstance | undefined>;
   addFinalizer(name: string, finalizer: string): Promise<void>;
   removeFinalizer(name: string, finalizer: string): Promise<void>;
 }

@@ -36,6 +36,12 @@ function sameStatus(a: CaelusInstanceStatus | undefined, b: CaelusInstanceStatus
 export class Reconciler {
   readonly #steps: readonly Step[];
   readonly #deps: ReconcilerDeps;
+  /**
+   * The object each of our status writes returned. The informer cache can lag
+   * behind our own write (the next reconcile is often already queued by the
+   * finalizer we added), and a stale status would cost a needless helm call.
+   */
+  readonly #written = new Map<string, CaelusInstance>();
 
   constructor(steps: readonly Step[], deps: ReconcilerDeps) {
     this.#steps = steps;
@@ -44,9 +50,16 @@ export class Reconciler {
 
   async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
     const cached = this.#deps.getInstance(name);
-    if (!cached) return {};
+    if (!cached) {
+      this.#written.delete(name);
+      return {};
+    }
     // The informer cache is shared: work on a copy.
     const instance = structuredClone(cached);
+    const written = this.#written.get(name);
+    if (written && isOlder(cached.metadata.resourceVersion, written.metadata.resourceVersion)) {
+      instance.status = structuredClone(written.status);
+    }
     const started = process.hrtime.bigint();
     const now = this.#deps.now ?? (() => new Date());
     const ctx: ReconcileContext = {
@@ -71,7 +84,8 @@ export class Reconciler {
       }
       throw failure;
     } finally {
-      if (!ctx.finalized) await this.#writeStatus(ctx);
+      if (ctx.finalized) this.#written.delete(name);
+      else await this.#writeStatus(ctx);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.#deps.metrics?.reconcileDuration.observe({ result: outcome }, seconds);
       ctx.log.debug({ seconds, outcome, requeueAfterMs: result.requeueAfterMs }, 'reconcile finished');
@@ -115,7 +129,9 @@ export class Reconciler {
     try {
       const written = await this.#deps.instances.updateStatus(ctx.instance.metadata.name, () => status);
       // Later writes in this reconcile compare against what is now stored.
-      (ctx.instance as { status?: CaelusInstanceStatus }).status = structuredClone(written.status ?? status);
+      (ctx.instance as { status?: CaelusInstanceStatus }).status = structuredClone(written?.status ?? status);
+      if (written) this.#written.set(ctx.instance.metadata.name, written);
+      else this.#written.delete(ctx.instance.metadata.name);
     } catch (err) {
       ctx.log.error({ err: errorMessage(err) }, 'status update failed');
       throw err;
@@ -124,6 +140,16 @@ export class Reconciler {
       this.#deps.events.record(ctx.instance, 'Normal', status.phase, status.message ?? `phase ${status.phase}`);
     }
   }
+}
+
+/**
+ * resourceVersions are opaque to clients, but every API server backed by etcd
+ * uses its revision number; when both parse as integers the order is real.
+ * Anything else counts as "not older", so the cache wins.
+ */
+function isOlder(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) < BigInt(b);
 }
 
 function errorMessage(err: unknown): string {

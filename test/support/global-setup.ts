@@ -3,6 +3,9 @@
 import { startControlPlane, type ControlPlane } from '../../src/k8s/testenv/control-plane.ts';
 import { locateHelm } from '../../src/k8s/testenv/helm-binary.ts';
 import { execa } from 'execa';
+import { KubeConfig } from '@kubernetes/client-node';
+import { installCrds } from '../../src/k8s/crds.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
 
 declare global {
   var __CAELUS_CONTROL_PLANE__: ControlPlane | undefined;
@@ -17,6 +20,9 @@ export default async function globalSetup(): Promise<void> {
   process.env['KUBECONFIG'] = cp.kubeconfigPath;
   process.env['CAELUS_TEST_KUBECONFIG'] = cp.kubeconfigPath;
   process.env['HELM_BIN'] = helm;
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.kubeconfigPath);
+  await installCrds(kc, silentLogger());
   // Helm keeps caches and its repository config under HOME; keep tests hermetic.
   process.env['HELM_CACHE_HOME'] = `${cp.dir}/helm/cache`;
   process.env['HELM_CONFIG_HOME'] = `${cp.dir}/helm/config`;

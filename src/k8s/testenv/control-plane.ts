@@ -189,7 +189,10 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     if (opts.controllerManager ?? true) {
       const kcm = spawn(dir, 'kube-controller-manager', binaries['kube-controller-manager'], [
         `--kubeconfig=${kubeconfigPath}`,
-        '--controllers=namespace-controller,garbage-collector-controller',
+        // Namespace deletion needs the namespace controller, and PVCs (protected
+        // by a finalizer) need the pvc/pv-protection controllers to go away.
+        // Nothing that would run pods (no deployment/statefulset controllers).
+        '--controllers=namespace-controller,garbage-collector-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller',
         '--leader-elect=false',
         '--secure-port=0',
         '--v=0',

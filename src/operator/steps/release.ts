@@ -54,7 +54,10 @@ export function releaseStep(deps: ReleaseStepDeps): Step {
         ctx.log.debug({ release: name, status: observed?.status, action }, 'release observed');
         switch (action) {
           case ReleaseAction.None: {
-            recordDeployed(ctx, observed!, digest, Reason.InSync, `release ${name} revision ${observed!.revision} is deployed and up to date`);
+            // Keep how it got here (InstallSucceeded/UpgradeSucceeded) when we already said so.
+            const released = ctx.status.conditions?.find((c) => c.type === ConditionType.Released);
+            const reason = released?.status === 'True' ? (released.reason as Reason) : Reason.InSync;
+            recordDeployed(ctx, observed!, digest, reason, released?.status === 'True' ? (released.message ?? '') : `release ${name} revision ${observed!.revision} is deployed and up to date`);
             return CONTINUE;
           }
           case ReleaseAction.Install:

@@ -1,0 +1,32 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { ApiextensionsV1Api, loadYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import type { Logger } from '../observability/logger.ts';
+import { ObjectClient } from './apply.ts';
+import { toKubeApiError } from './errors.ts';
+
+export const CRD_FILE = fileURLToPath(new URL('../../crds/caelusinstance.yaml', import.meta.url));
+
+/**
+ * Server-side applies the CaelusInstance CRD and waits until it is
+ * Established (served). Used by `caelus dev`, tests and benchmarks; a cluster
+ * install gets the CRD from the deploy chart instead.
+ */
+export async function installCrds(kc: KubeConfig, log: Logger, timeoutMs = 30_000): Promise<void> {
+  // loadYaml deserializes into client-node's typed model; the request path
+  // serializes through that model, which would silently drop JSON keys it
+  // names differently (`default`, `x-kubernetes-*`) if given plain YAML.
+  const crd = loadYaml<V1CustomResourceDefinition & { apiVersion: string; kind: string }>(await readFile(CRD_FILE, 'utf8'));
+  await new ObjectClient(kc, { logger: log }).apply(crd, { fieldManager: 'caelus-installer', force: true });
+  const ext = kc.makeApiClient(ApiextensionsV1Api);
+  const name = crd.metadata!.name!;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const live = await ext.readCustomResourceDefinition({ name }).catch((err: unknown) => {
+      throw toKubeApiError(err, { operation: 'get', kind: 'CustomResourceDefinition', name });
+    });
+    if (live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    if (Date.now() > deadline) throw new Error(`CRD ${name} not Established within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,151 @@
+// Wires the controller runtime (informer → work queue → reconciler) under
+// leader election. Only the leader reconciles; every replica keeps a warm
+// cache so a takeover starts at once.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { TemplateCatalog } from '../domain/catalog.ts';
+import { API_VERSION, KIND, PLURAL, type CaelusInstance } from '../domain/instance.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { Informer, type InformerEventType } from '../k8s/informer.ts';
+import { WorkQueue } from '../k8s/workqueue.ts';
+import type { HelmPort, EventSink, InstanceStore, NamespacePort } from './ports.ts';
+import type { ValuesValidator } from './steps/values.ts';
+import { buildPipeline } from './pipeline.ts';
+import { Reconciler } from './reconciler.ts';
+
+export interface OperatorOptions {
+  kc: KubeConfig;
+  catalog: TemplateCatalog;
+  helm: HelmPort;
+  namespaces: NamespacePort;
+  instances: InstanceStore;
+  events: EventSink;
+  validateValues: ValuesValidator;
+  log: Logger;
+  metrics?: Metrics;
+  concurrency: number;
+  helmTimeoutSeconds: number;
+  resyncMs: number;
+  backoff: { baseDelayMs: number; maxDelayMs: number };
+  /** Reconcile only instances matching this label selector (sharding; isolates test runs). */
+  labelSelector?: string;
+  /** How long a shutdown waits for in-flight reconciles (helm runs) before aborting them. */
+  shutdownTimeoutMs?: number;
+}
+
+/** Which informer events are worth a reconcile: not our own status writes, which would loop. */
+export function needsReconcile(type: InformerEventType, obj: CaelusInstance, previous: CaelusInstance | undefined): boolean {
+  if (type !== 'update' || !previous) return type !== 'delete';
+  const m = obj.metadata;
+  const p = previous.metadata;
+  return (
+    m.generation !== p.generation ||
+    // Lists may deserialize timestamps to Date and watches leave strings: compare as text.
+    String(m.deletionTimestamp) !== String(p.deletionTimestamp) ||
+    JSON.stringify(m.finalizers ?? []) !== JSON.stringify(p.finalizers ?? []) ||
+    JSON.stringify(m.labels ?? {}) !== JSON.stringify(p.labels ?? {}) ||
+    JSON.stringify(m.annotations ?? {}) !== JSON.stringify(p.annotations ?? {})
+  );
+}
+
+export class Operator {
+  readonly #opts: OperatorOptions;
+  readonly #informer: Informer<KubernetesObject>;
+  readonly #reconciler: Reconciler;
+  readonly #lastSeen = new Map<string, CaelusInstance>();
+  #queue: WorkQueue | undefined;
+  #running: Promise<void> | undefined;
+  #leading = false;
+
+  constructor(opts: OperatorOptions) {
+    this.#opts = opts;
+    this.#informer = new Informer(opts.kc, {
+      logger: opts.log.child({ component: 'informer' }),
+      resource: { apiVersion: API_VERSION, kind: KIND, plural: PLURAL },
+      resyncPeriodMs: opts.resyncMs,
+      ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+    });
+    const reconciler: Reconciler = new Reconciler(
+      buildPipeline({
+        ...opts,
+        isLeader: () => this.#leading,
+        writeProgress: (ctx) => reconciler.writeProgress(ctx),
+      }),
+      {
+        getInstance: (name) => this.#informer.get(name) as unknown as CaelusInstance | undefined,
+        instances: opts.instances,
+        events: opts.events,
+        log: opts.log,
+        ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      },
+    );
+    this.#reconciler = reconciler;
+    this.#informer.onChange((obj, type) => this.#onChange(obj as unknown as CaelusInstance, type));
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  get synced(): boolean {
+    return this.#informer.synced;
+  }
+
+  /** Starts the cache (every replica). */
+  async startInformer(): Promise<void> {
+    await this.#informer.start();
+  }
+
+  /**
+   * Reconciles until `signal` aborts (lost leadership or shutdown); resolves
+   * once in-flight reconciles have finished or been canceled.
+   */
+  async lead(signal: AbortSignal): Promise<void> {
+    if (this.#running) throw new Error('Operator.lead() is already running');
+    const queue = new WorkQueue({
+      logger: this.#opts.log.child({ component: 'workqueue' }),
+      name: 'caelusinstances',
+      backoff: { ...this.#opts.backoff, jitter: 0.1 },
+      ...(this.#opts.metrics
+        ? {
+            metrics: {
+              depth: this.#opts.metrics.workqueueDepth,
+              latency: this.#opts.metrics.workqueueLatency,
+              retries: this.#opts.metrics.workqueueRetries,
+            },
+          }
+        : {}),
+    });
+    this.#queue = queue;
+    this.#leading = true;
+    for (const obj of this.#informer.list()) queue.add(obj.metadata!.name!);
+    this.#opts.log.info({ instances: this.#informer.list().length }, 'leading: reconciling');
+    this.#running = queue.run(
+      async (name, { signal: itemSignal }) => {
+        const result = await this.#reconciler.reconcile(name, itemSignal);
+        return result.requeueAfterMs === undefined ? undefined : { requeueAfter: result.requeueAfterMs };
+      },
+      { concurrency: this.#opts.concurrency, signal, shutdownTimeoutMs: this.#opts.shutdownTimeoutMs ?? 30_000 },
+    );
+    try {
+      await this.#running;
+    } finally {
+      this.#leading = false;
+      this.#queue = undefined;
+      this.#running = undefined;
+      this.#opts.log.info('stopped reconciling');
+    }
+  }
+
+  async stopInformer(): Promise<void> {
+    await this.#informer.stop();
+  }
+
+  #onChange(obj: CaelusInstance, type: InformerEventType): void {
+    const name = obj.metadata.name;
+    const previous = this.#lastSeen.get(name);
+    if (type === 'delete') this.#lastSeen.delete(name);
+    else this.#lastSeen.set(name, obj);
+    if (this.#queue && needsReconcile(type, obj, previous)) this.#queue.add(name);
+  }
+}

@@ -1,0 +1,185 @@
+// Assembles a running operator from configuration: kubeconfig, catalog,
+// helm, informer + queue + reconciler, leader election, health/metrics.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { OperatorConfig } from '../config/operator.ts';
+import { databaseConfigFromEnv } from '../config/database.ts';
+import type { TemplateCatalog } from '../domain/catalog.ts';
+import { validateValues } from '../domain/values-schema.ts';
+import { DbTemplateCatalog } from '../db/catalog.ts';
+import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
+import { HelmClient } from '../helm/index.ts';
+import { loadKubeConfig } from '../k8s/client.ts';
+import { EventRecorder } from '../k8s/events.ts';
+import { InstanceClient } from '../k8s/instance-client.ts';
+import { LeaderElector } from '../k8s/leader-election.ts';
+import { Namespaces } from '../k8s/namespaces.ts';
+import { startHealthServer, type HealthServer } from '../observability/health-server.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { FileCatalog } from './file-catalog.ts';
+import { Operator } from './operator.ts';
+import type { HelmPort, HelmReleaseState, InstanceStore } from './ports.ts';
+import type { CaelusInstance, CaelusInstanceSpec, CaelusInstanceStatus } from '../domain/instance.ts';
+import type { HelmRelease } from '../helm/index.ts';
+
+export interface OperatorRuntime {
+  readonly operator: Operator;
+  readonly kc: KubeConfig;
+  /** Base URL of /metrics, /healthz, /readyz once started. */
+  readonly healthUrl: string | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  log: Logger;
+  metrics: Metrics;
+  labelSelector?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Use this catalog instead of the file/database one named by the config (caelus dev). */
+  catalog?: TemplateCatalog;
+}
+
+function toState(r: HelmRelease): HelmReleaseState {
+  return {
+    revision: r.revision,
+    status: r.status,
+    description: r.description,
+    ...(r.chart ? { chart: r.chart.name, chartVersion: r.chart.version } : {}),
+  };
+}
+
+/** The HelmClient seen through the reconciler's narrow port. */
+export function helmPort(helm: HelmClient, rollbackOnFailure: boolean): HelmPort {
+  return {
+    upgradeInstall: async (o) => toState(await helm.upgradeInstall({ ...o, rollbackOnFailure })),
+    status: async (release, ns) => {
+      const r = await helm.status(release, ns);
+      return r && toState(r);
+    },
+    history: (release, ns) => helm.history(release, ns),
+    rollback: (release, ns, revision, signal) => helm.rollback(release, ns, revision, signal ? { signal } : {}),
+    uninstall: async (release, ns, signal) => {
+      await helm.uninstall(release, ns, signal ? { signal } : {});
+    },
+  };
+}
+
+function instanceStore(client: InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>): InstanceStore {
+  return {
+    updateStatus: async (name, mutate) =>
+      (await client.updateStatus(name, (current) => mutate(current as unknown as CaelusInstance))) as unknown as CaelusInstance | undefined,
+    addFinalizer: async (name, finalizer) => {
+      await client.addFinalizer(name, finalizer);
+    },
+    removeFinalizer: async (name, finalizer) => {
+      await client.removeFinalizer(name, finalizer);
+    },
+  };
+}
+
+export async function createOperatorRuntime(config: OperatorConfig, opts: RuntimeOptions): Promise<OperatorRuntime> {
+  const { log, metrics } = opts;
+  const loaded = loadKubeConfig(config.kubeconfig);
+  const kc = loaded.kc;
+  log.info({ kubeconfig: loaded.source, server: loaded.server }, 'kubeconfig loaded');
+
+  let db: DatabaseHandle | undefined;
+  let catalog = opts.catalog;
+  if (!catalog && config.catalogFile) {
+    catalog = await FileCatalog.load(config.catalogFile);
+    log.info({ catalog: config.catalogFile }, 'template catalog from file');
+  }
+  if (!catalog) {
+    db = await openDatabase(databaseConfigFromEnv(opts.env ?? process.env), log);
+    catalog = new DbTemplateCatalog(db.db);
+    log.info({ database: db.kind }, 'template catalog from the database');
+  }
+
+  const helm = new HelmClient({
+    binary: config.helmBin,
+    ...(loaded.source !== 'in-cluster' ? { kubeconfigPath: loaded.location } : {}),
+    metrics,
+    logger: log.child({ component: 'helm' }),
+  });
+  const events = new EventRecorder(kc, { logger: log.child({ component: 'events' }) });
+  const operator = new Operator({
+    kc,
+    catalog,
+    helm: helmPort(helm, config.helmRollbackOnFailure),
+    namespaces: new Namespaces(kc),
+    instances: instanceStore(new InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>(kc, { logger: log.child({ component: 'instances' }) })),
+    events: { record: (obj, type, reason, message) => events.event(obj, type, reason, message) },
+    validateValues: (schema, values) => {
+      const result = validateValues(schema, values);
+      return result.ok ? [] : result.violations.map((v) => `${v.path}: ${v.message}`);
+    },
+    log,
+    metrics,
+    concurrency: config.concurrency,
+    helmTimeoutSeconds: config.helmTimeoutSeconds,
+    resyncMs: config.resyncSeconds * 1000,
+    backoff: { baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs },
+    ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+  });
+
+  const stopping = new AbortController();
+  let health: HealthServer | undefined;
+  let loop: Promise<void> | undefined;
+  let elector: LeaderElector | undefined;
+
+  const leadLoop = async (): Promise<void> => {
+    if (!config.leaderElection) {
+      await operator.lead(stopping.signal);
+      return;
+    }
+    elector = new LeaderElector(kc, {
+      logger: log,
+      namespace: config.leaseNamespace,
+      name: config.leaseName,
+      identity: config.identity,
+      leaseDurationMs: config.leaseDurationSeconds * 1000,
+      renewDeadlineMs: Math.floor(config.leaseDurationSeconds * 1000 * (2 / 3)),
+      retryPeriodMs: Math.max(200, Math.floor(config.leaseDurationSeconds * 1000 * (2 / 15))),
+    });
+    // Losing the lease ends one term; keep campaigning until shutdown.
+    while (!stopping.signal.aborted) {
+      try {
+        await elector.run({ onStartedLeading: (signal) => operator.lead(signal) }, stopping.signal);
+      } catch (err) {
+        log.error({ err }, 'leader election failed; campaigning again');
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  };
+
+  return {
+    operator,
+    kc,
+    get healthUrl() {
+      return health?.url;
+    },
+    async start() {
+      await ensureLeaseNamespace(kc, config);
+      health = await startHealthServer({ registry: metrics.registry, ready: () => operator.synced, port: config.metricsPort, host: config.metricsHost });
+      await operator.startInformer();
+      loop = leadLoop().catch((err: unknown) => log.error({ err }, 'operator stopped with an error'));
+      log.info({ identity: config.identity, leaderElection: config.leaderElection, health: health.url }, 'operator started');
+    },
+    async stop() {
+      stopping.abort();
+      await elector?.stop();
+      await loop;
+      await operator.stopInformer();
+      await health?.close();
+      await db?.destroy();
+      log.info('operator stopped');
+    },
+  };
+}
+
+async function ensureLeaseNamespace(kc: KubeConfig, config: OperatorConfig): Promise<void> {
+  if (!config.leaderElection) return;
+  const namespaces = new Namespaces(kc);
+  if (!(await namespaces.get(config.leaseNamespace))) await namespaces.create(config.leaseNamespace, {});
+}

@@ -1,0 +1,93 @@
+// Runs the real operator (informer, queue, reconciler, helm) in the test
+// process against the shared control plane. Each test file passes its own
+// shard label so operators of parallel files never touch each other's CRs.
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { API_VERSION, KIND, type CaelusInstance, type CaelusInstanceSpec } from '../../src/domain/instance.ts';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
+import { silentLogger, createLogger } from '../../src/observability/logger.ts';
+import { createOperatorRuntime, type OperatorRuntime } from '../../src/operator/run-operator.ts';
+import { operatorConfig } from '../../src/config/operator.ts';
+import { helmBin, testKubeConfig } from './kube.ts';
+
+export const TEST_CATALOG = fileURLToPath(new URL('../fixtures/catalog.yaml', import.meta.url));
+export const SHARD_LABEL = 'caelus.io/test-shard';
+
+export interface TestOperator {
+  runtime: OperatorRuntime;
+  metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+export async function startTestOperator(shard: string, overrides: Record<string, string> = {}): Promise<TestOperator> {
+  const metrics = createMetrics();
+  const config = operatorConfig(
+    {},
+    {
+      KUBECONFIG: process.env['CAELUS_TEST_KUBECONFIG'],
+      HELM_BIN: helmBin(),
+      CAELUS_CATALOG: TEST_CATALOG,
+      CAELUS_LEADER_ELECTION: 'false',
+      CAELUS_METRICS_PORT: '0',
+      CAELUS_METRICS_HOST: '127.0.0.1',
+      CAELUS_BACKOFF_BASE_MS: '1000',
+      CAELUS_HELM_TIMEOUT_SECONDS: '60',
+      CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
+      ...overrides,
+    },
+  );
+  const log = process.env['CAELUS_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger();
+  const runtime = await createOperatorRuntime(config, { log, metrics, labelSelector: `${SHARD_LABEL}=${shard}`, env: process.env });
+  await runtime.start();
+  return { runtime, metrics, stop: () => runtime.stop() };
+}
+
+export function instanceBody(name: string, shard: string, spec: CaelusInstanceSpec): CaelusInstance {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name, labels: { [SHARD_LABEL]: shard } },
+    spec,
+  };
+}
+
+export function customObjects(): k8s.CustomObjectsApi {
+  return testKubeConfig().makeApiClient(k8s.CustomObjectsApi);
+}
+
+export async function createInstance(body: CaelusInstance): Promise<void> {
+  await customObjects().createClusterCustomObject({ group: 'caelus.io', version: 'v1', plural: 'caelusinstances', body });
+}
+
+export async function getInstance(name: string): Promise<CaelusInstance | undefined> {
+  try {
+    return (await customObjects().getClusterCustomObject({ group: 'caelus.io', version: 'v1', plural: 'caelusinstances', name })) as CaelusInstance;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
+export async function patchInstance(name: string, patch: Record<string, unknown>): Promise<void> {
+  await customObjects().patchClusterCustomObject(
+    { group: 'caelus.io', version: 'v1', plural: 'caelusinstances', name, body: patch },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
+}
+
+export async function deleteInstance(name: string): Promise<void> {
+  await customObjects().deleteClusterCustomObject({ group: 'caelus.io', version: 'v1', plural: 'caelusinstances', name });
+}
+
+export function condition(instance: CaelusInstance | undefined, type: string) {
+  return instance?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** The sum of a counter's values across label sets (e.g. every helm invocation). */
+export async function counterTotal(metrics: Metrics, name: string, filter: Record<string, string> = {}): Promise<number> {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  if (!metric) return 0;
+  return (metric.values as Array<{ value: number; labels: Record<string, string | number> }>)
+    .filter((v) => Object.entries(filter).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}
