@@ -1,0 +1,31 @@
+// 50 instances created at once all reach Ready. The time is printed as a
+// figure (bench/ measures properly); only readiness is asserted.
+import { ConditionType } from '../../src/domain/instance.ts';
+import { eventually, uniqueName } from '../support/kube.ts';
+import { condition, counterTotal, createInstance, customObjects, instanceBody, SHARD_LABEL, startTestOperator, type TestOperator } from '../support/operator.ts';
+
+const shard = uniqueName('scale');
+let op: TestOperator;
+beforeAll(async () => {
+  op = await startTestOperator(shard);
+});
+afterAll(() => op?.stop());
+
+it('reconciles 50 instances created at once to Ready', async () => {
+  const names = Array.from({ length: 50 }, (_, i) => `${shard}-${i}`);
+  const started = Date.now();
+  await Promise.all(names.map((n) => createInstance(instanceBody(n, shard, { userId: `u${n}`, productTemplateVersion: 'probe@1.0.0' }))));
+  await eventually(async () => {
+    const list = (await customObjects().listClusterCustomObject({
+      group: 'caelus.io',
+      version: 'v1',
+      plural: 'caelusinstances',
+      labelSelector: `${SHARD_LABEL}=${shard}`,
+    })) as { items: Parameters<typeof condition>[0][] };
+    const readyCount = list.items.filter((i) => condition(i, ConditionType.Ready)?.status === 'True').length;
+    return readyCount === names.length ? true : undefined;
+  }, 300_000, 500);
+  const seconds = (Date.now() - started) / 1000;
+  const helm = await counterTotal(op.metrics, 'caelus_helm_invocations_total');
+  process.stderr.write(`[figure] 50 instances Ready in ${seconds.toFixed(1)} s (concurrency 8), ${helm} helm processes\n`);
+});
