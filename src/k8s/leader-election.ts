@@ -41,6 +41,17 @@ export interface LeaderCallbacks {
 /** Why leadership ended, carried as the abort reason of the leader signal. */
 export class LeadershipLostError extends Error {
   override readonly name = 'LeadershipLostError';
+  /**
+   * true when this process gave leadership up on purpose (shutdown): the
+   * lease is released only after leader work finished, so that work may
+   * drain. false when it was lost (renew deadline, another holder): another
+   * replica may take over soon, so leader work must stop at once.
+   */
+  readonly graceful: boolean;
+  constructor(message: string, opts: { graceful?: boolean } = {}) {
+    super(message);
+    this.graceful = opts.graceful ?? false;
+  }
 }
 
 type Attempt = 'acquired' | 'held' | 'conflict';
@@ -119,7 +130,7 @@ export class LeaderElector {
 
   /** Graceful shutdown: ends leadership (releasing the lease) or the campaign, and waits for run() to return. */
   async stop(): Promise<void> {
-    this.#stop.abort(new LeadershipLostError('leader election stopped'));
+    this.#stop.abort(new LeadershipLostError('leader election stopped', { graceful: true }));
     await this.#running?.catch(() => undefined);
   }
 
@@ -179,7 +190,7 @@ export class LeaderElector {
     const graceful = !lead.signal.aborted;
     if (graceful) {
       this.#leading = false;
-      lead.abort(new LeadershipLostError('shutting down'));
+      lead.abort(new LeadershipLostError('shutting down', { graceful: true }));
       // Let leader-only work finish before another replica can start it.
       await work;
       if (this.#releaseOnCancel) await this.#release();

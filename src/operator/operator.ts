@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { Informer, type InformerEventType } from '../k8s/informer.ts';
 import { WorkQueue } from '../k8s/workqueue.ts';
+import { LeadershipLostError } from '../k8s/leader-election.ts';
 import type { HelmPort, EventSink, InstanceStore, NamespacePort } from './ports.ts';
 import type { ValuesValidator } from './steps/values.ts';
 import { buildPipeline } from './pipeline.ts';
@@ -118,6 +119,21 @@ export class Operator {
     });
     this.#queue = queue;
     this.#leading = true;
+    // A graceful shutdown lets in-flight helm runs finish (the lease is only
+    // released afterwards). A lost lease is different: another replica may
+    // start as soon as it expires, so cancel at once (helm marks the release
+    // failed on SIGTERM) rather than race it. Registered before run() so this
+    // shutdown is the one that happens.
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (signal.reason instanceof LeadershipLostError && !signal.reason.graceful) {
+          this.#leading = false;
+          void queue.shutdown({ drain: false, timeoutMs: 0, abortGraceMs: 5_000 });
+        }
+      },
+      { once: true },
+    );
     for (const obj of this.#informer.list()) queue.add(obj.metadata!.name!);
     this.#opts.log.info({ instances: this.#informer.list().length }, 'leading: reconciling');
     this.#running = queue.run(

@@ -1,10 +1,11 @@
 // High availability against the real control plane: leader election between
 // replicas, and recovery of a release left pending by an operator that was
 // SIGKILLed in the middle of `helm upgrade`.
+import { CoordinationV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { ConditionType } from '../../src/domain/instance.ts';
-import { eventually, helmBin, uniqueName } from '../support/kube.ts';
-import { condition, createInstance, getInstance, instanceBody, patchInstance } from '../support/operator.ts';
+import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
+import { condition, createInstance, getInstance, instanceBody, patchInstance, startTestOperator } from '../support/operator.ts';
 import { spawnOperator, type OperatorProcess } from '../support/operator-process.ts';
 
 const helmStatus = async (release: string) => {
@@ -86,5 +87,46 @@ describe('operator high availability', () => {
     expect(await logOf(rescuer)).toContain('rolled back to revision 1');
     rescuer.kill('SIGTERM');
     await rescuer.exited;
+  });
+});
+
+describe('losing the lease', () => {
+  it('cancels an in-flight helm install at once instead of racing the next leader', async () => {
+    const shard = uniqueName('steal');
+    const leaseName = `caelus-${shard}`;
+    const op = await startTestOperator(shard, {
+      CAELUS_LEADER_ELECTION: 'true',
+      CAELUS_LEASE_NAMESPACE: 'caelus-test-leases',
+      CAELUS_LEASE_NAME: leaseName,
+      CAELUS_LEASE_DURATION_SECONDS: '3',
+      CAELUS_IDENTITY: `${shard}-leader`,
+      // Rollback-on-failure makes helm wait for a Deployment that never gets ready: the install hangs.
+      CAELUS_HELM_ROLLBACK_ON_FAILURE: 'true',
+      CAELUS_HELM_TIMEOUT_SECONDS: '300',
+    });
+    try {
+      const name = uniqueName('steal');
+      await createInstance(instanceBody(name, shard, { userId: 'u', productTemplateVersion: 'webapp@1.0.0' }));
+      await eventually(async () => ((await helmStatus(name))?.info.status === 'pending-install' ? true : undefined), 60_000);
+
+      const leases = testKubeConfig().makeApiClient(CoordinationV1Api);
+      const stolenAt = Date.now();
+      await leases.patchNamespacedLease(
+        {
+          name: leaseName,
+          namespace: 'caelus-test-leases',
+          body: { spec: { holderIdentity: 'thief', renewTime: new Date().toISOString().replace('Z', '000Z'), leaseDurationSeconds: 60 } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      // SIGTERM makes helm end its operation (failed, or rolled back and gone): nothing is left pending for the next leader.
+      await eventually(async () => (!(await helmStatus(name))?.info.status.startsWith('pending-') ? true : undefined), 15_000, 100);
+      const cancelMs = Date.now() - stolenAt;
+      process.stderr.write(`[figure] helm install canceled ${cancelMs} ms after the lease was taken (now ${(await helmStatus(name))?.info.status ?? 'no release'})\n`);
+      expect(op.runtime.operator.leading).toBe(false);
+      expect(cancelMs).toBeLessThan(10_000);
+    } finally {
+      await op.stop();
+    }
   });
 });
