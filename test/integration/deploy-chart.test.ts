@@ -1,0 +1,176 @@
+// Caelus's own chart (deploy/caelus): lint and render it (and every example
+// chart in charts/), install it on the shared control plane, then ask the API
+// server what its ServiceAccount may do. No kubelet here: objects only.
+import { readdirSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { execa } from 'execa';
+import { parse, parseAllDocuments } from 'yaml';
+import { helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const chart = join(root, 'deploy/caelus');
+const kubeconfig = () => process.env['CAELUS_TEST_KUBECONFIG']!;
+
+function objects(manifest: string): k8s.KubernetesObject[] {
+  return parseAllDocuments(manifest)
+    .map((d) => d.toJSON() as k8s.KubernetesObject | null)
+    .filter((o): o is k8s.KubernetesObject => !!o);
+}
+
+describe('deploy/caelus chart', () => {
+  it('lints and renders with every option on', async () => {
+    await execa(helmBin(), ['lint', chart]);
+    await execa(helmBin(), [
+      'lint', chart, '--set', 'api.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true',
+      '--set', 'rbac.allowAllNamespacedKinds=true', '--set', 'database.existingSecret=db',
+    ]);
+    const { stdout } = await execa(helmBin(), [
+      'template', 'rel', chart, '--namespace', 'caelus-system', '--include-crds',
+      '--set', 'api.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true',
+      '--set', 'database.existingSecret=db', '--set', 'encryption.existingSecret=enc',
+      '--set-string', 'catalog.inline=templates: []',
+    ]);
+    const objs = objects(stdout);
+    const kinds = objs.map((o) => o.kind).sort();
+    expect(kinds).toEqual([
+      'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Deployment',
+      'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceMonitor',
+    ]);
+    // The CRD comes from crds/caelusinstance.yaml through the chart's symlink.
+    const crd = objs.find((o) => o.kind === 'CustomResourceDefinition');
+    expect(crd).toEqual(parse(readFileSync(join(root, 'crds/caelusinstance.yaml'), 'utf8')));
+    expect(objs.find((o) => o.kind === 'ClusterRole')?.metadata?.name).toContain('rel');
+
+    const op = objs.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-operator')) as k8s.V1Deployment;
+    expect(op.spec?.replicas).toBe(2);
+    const pod = op.spec!.template.spec!;
+    const c = pod.containers[0]!;
+    expect(c.args).toEqual(['operator']);
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
+    expect(env['CAELUS_LEADER_ELECTION']?.value).toBe('true');
+    expect(env['CAELUS_LEASE_NAMESPACE']?.value).toBe('caelus-system');
+    expect(env['CAELUS_CATALOG']?.value).toBe('/etc/caelus/catalog.yaml');
+    expect(env['DATABASE_URL']?.valueFrom?.secretKeyRef).toEqual({ name: 'db', key: 'DATABASE_URL' });
+    expect(env['CAELUS_ENCRYPTION_KEYS']?.valueFrom?.secretKeyRef).toEqual({ name: 'enc', key: 'CAELUS_ENCRYPTION_KEYS' });
+    expect(env['HELM_CACHE_HOME']?.value).toMatch(/^\/tmp\//);
+    expect(c.livenessProbe?.httpGet?.path).toBe('/healthz');
+    expect(c.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(c.ports?.[0]?.containerPort).toBe(8080);
+    expect(pod.securityContext?.runAsNonRoot).toBe(true);
+    expect(pod.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
+    expect(c.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(c.securityContext?.allowPrivilegeEscalation).toBe(false);
+    expect(c.securityContext?.capabilities?.drop).toEqual(['ALL']);
+    expect(c.volumeMounts?.map((m) => m.mountPath)).toContain('/tmp');
+    expect(c.resources?.limits).toBeDefined();
+
+    // Defaults: no API Deployment, no ServiceMonitor.
+    const { stdout: defaults } = await execa(helmBin(), ['template', 'rel', chart]);
+    expect(objects(defaults).map((o) => o.kind)).not.toContain('ServiceMonitor');
+    expect(objects(defaults).filter((o) => o.kind === 'Deployment')).toHaveLength(1);
+  });
+
+  it('rejects values outside its schema', async () => {
+    await expect(execa(helmBin(), ['template', 'rel', chart, '--set', 'operator.replicaz=3'])).rejects.toThrow();
+  });
+
+  it('lints and renders every example chart in charts/', async () => {
+    const charts = readdirSync(join(root, 'charts'), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(join(root, 'charts', d.name, 'Chart.yaml')))
+      .map((d) => join(root, 'charts', d.name));
+    expect(charts.length).toBeGreaterThan(0);
+    for (const c of charts) {
+      await execa(helmBin(), ['lint', c]);
+      const { stdout } = await execa(helmBin(), ['template', 'example', c]);
+      expect(objects(stdout).length).toBeGreaterThan(0);
+    }
+  });
+
+  describe('installed on the control plane', () => {
+    const ns = uniqueName('caelus-sys');
+    const release = uniqueName('caelus');
+    const sa = `${release}`; // fullname: the release name already contains "caelus"
+    const user = `system:serviceaccount:${ns}:${sa}`;
+    const helm = (...args: string[]) => execa(helmBin(), [...args, '--namespace', ns, '--kubeconfig', kubeconfig()]);
+    let authz: k8s.AuthorizationV1Api;
+
+    beforeAll(async () => {
+      authz = testKubeConfig().makeApiClient(k8s.AuthorizationV1Api);
+      // The CRD is installed by globalSetup; --skip-crds keeps parallel files from racing on it.
+      await helm('upgrade', '--install', release, chart, '--create-namespace', '--skip-crds');
+    });
+
+    afterAll(async () => {
+      await helm('uninstall', release).catch(() => undefined);
+      await testKubeConfig()
+        .makeApiClient(k8s.CoreV1Api)
+        .deleteNamespace({ name: ns })
+        .catch(() => undefined);
+    });
+
+    async function can(attrs: k8s.V1ResourceAttributes): Promise<boolean> {
+      const review = await authz.createSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: { user, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'], resourceAttributes: attrs },
+        },
+      });
+      return review.status?.allowed === true;
+    }
+
+    it('creates the ServiceAccount, operator Deployment and RBAC objects', async () => {
+      const kc = testKubeConfig();
+      const core = kc.makeApiClient(k8s.CoreV1Api);
+      const apps = kc.makeApiClient(k8s.AppsV1Api);
+      const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+      expect((await core.readNamespacedServiceAccount({ name: sa, namespace: ns })).metadata?.uid).toBeTruthy();
+      const dep = await apps.readNamespacedDeployment({ name: `${release}-operator`, namespace: ns });
+      expect(dep.spec?.replicas).toBe(2);
+      expect(dep.spec?.template.spec?.serviceAccountName).toBe(sa);
+      const clusterName = `${release}-${ns}-caelus`.slice(0, 63).replace(/-+$/, '');
+      expect((await rbac.readClusterRole({ name: clusterName })).rules?.length).toBeGreaterThan(0);
+      expect((await rbac.readClusterRoleBinding({ name: clusterName })).subjects?.[0]?.name).toBe(sa);
+    });
+
+    it('grants what the operator and helm need', async () => {
+      const other = uniqueName('tenant');
+      const allowed: [string, k8s.V1ResourceAttributes][] = [
+        ['update caelusinstances/status', { group: 'caelus.io', resource: 'caelusinstances', subresource: 'status', verb: 'update' }],
+        ['watch caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'watch' }],
+        ['patch caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'patch' }],
+        ['update caelusinstances/finalizers', { group: 'caelus.io', resource: 'caelusinstances', subresource: 'finalizers', verb: 'update' }],
+        ['create namespaces', { resource: 'namespaces', verb: 'create' }],
+        ['delete namespaces', { resource: 'namespaces', verb: 'delete' }],
+        ['create events', { resource: 'events', verb: 'create', namespace: 'default' }],
+        ['create leases in its namespace', { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace: ns }],
+        ['update leases in its namespace', { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: ns }],
+        ['create deployments in a tenant namespace', { group: 'apps', resource: 'deployments', verb: 'create', namespace: other }],
+        ['create release secrets in a tenant namespace', { resource: 'secrets', verb: 'create', namespace: other }],
+        ['list release secrets in a tenant namespace', { resource: 'secrets', verb: 'list', namespace: other }],
+        ['patch ingresses in a tenant namespace', { group: 'networking.k8s.io', resource: 'ingresses', verb: 'patch', namespace: other }],
+        ['delete persistentvolumeclaims in a tenant namespace', { resource: 'persistentvolumeclaims', verb: 'delete', namespace: other }],
+      ];
+      const denied: [string, k8s.V1ResourceAttributes][] = [
+        ['create clusterroles', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'create' }],
+        ['create clusterrolebindings', { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verb: 'create' }],
+        ['create rolebindings (default rbac)', { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb: 'create', namespace: other }],
+        ['create validatingwebhookconfigurations', { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verb: 'create' }],
+        ['create customresourcedefinitions', { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verb: 'create' }],
+        ['delete nodes', { resource: 'nodes', verb: 'delete' }],
+        ['impersonate users', { resource: 'users', verb: 'impersonate' }],
+        ['impersonate serviceaccounts', { resource: 'serviceaccounts', verb: 'impersonate', namespace: other }],
+        ['create caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'create' }],
+        ['create leases in a tenant namespace', { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace: other }],
+        ['create pods', { resource: 'pods', verb: 'create', namespace: other }],
+        ['escalate', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'escalate' }],
+      ];
+      const results = async (list: [string, k8s.V1ResourceAttributes][]) =>
+        Object.fromEntries(await Promise.all(list.map(async ([what, a]) => [what, await can(a)] as const)));
+      expect(await results(allowed)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
+      expect(await results(denied)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
+    });
+  });
+});
