@@ -53,6 +53,11 @@ export const Reason = {
   Deleting: 'Deleting',
   UninstallFailed: 'UninstallFailed',
   ReconcileError: 'ReconcileError',
+  NoDrift: 'NoDrift',
+  DriftDetected: 'DriftDetected',
+  DriftCorrected: 'DriftCorrected',
+  DriftLoop: 'DriftLoop',
+  DriftDetectionDisabled: 'DriftDetectionDisabled',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -1,0 +1,83 @@
+// Object access that keeps objects as the API server's JSON. client-node's
+// KubernetesObjectApi round-trips bodies through its typed model, which
+// renames or drops some JSON keys and turns timestamps into Dates; drift
+// detection compares manifests field by field, so it needs the wire form.
+import { HttpMethod, KubernetesObjectApi, RequestContext, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import { KubeApiError } from './errors.ts';
+
+export type JsonObject = KubernetesObject & Record<string, unknown>;
+
+interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** Reuses KubernetesObjectApi's discovery (kind → resource path, cached) for raw JSON requests. */
+class PathResolver extends KubernetesObjectApi {
+  path(ref: ObjectRef): Promise<string> {
+    return this.specUriPath(
+      { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } },
+      'read',
+    );
+  }
+}
+
+export class RawObjectClient {
+  readonly #kc: KubeConfig;
+  readonly #paths: PathResolver;
+  readonly #server: string;
+  /** API requests made, for benchmarks and the cost figures of a drift check. */
+  requests = 0;
+
+  constructor(kc: KubeConfig) {
+    this.#kc = kc;
+    this.#paths = kc.makeApiClient(PathResolver);
+    this.#server = kc.getCurrentCluster()?.server ?? '';
+  }
+
+  /** The live object, or undefined on 404. */
+  async get(ref: ObjectRef): Promise<JsonObject | undefined> {
+    return this.#request('GET', ref, await this.#paths.path(ref));
+  }
+
+  /** Server-side apply; with dryRun nothing is persisted and the result is what would be. */
+  async apply(obj: JsonObject, opts: { fieldManager: string; force: boolean; dryRun: boolean }): Promise<JsonObject> {
+    const ref = { apiVersion: obj.apiVersion!, kind: obj.kind!, name: obj.metadata!.name!, ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) };
+    const query = new URLSearchParams({ fieldManager: opts.fieldManager, force: String(opts.force) });
+    if (opts.dryRun) query.set('dryRun', 'All');
+    const path = `${await this.#paths.path(ref)}?${query}`;
+    const body = { ...obj, metadata: { ...obj.metadata, managedFields: undefined, resourceVersion: undefined } };
+    const result = await this.#request('PATCH', ref, path, JSON.stringify(body), 'application/apply-patch+yaml');
+    if (!result) throw new KubeApiError({ operation: 'apply', ...ref }, 404, 'NotFound', 'namespace or resource type not found');
+    return result;
+  }
+
+  async #request(method: 'GET' | 'PATCH', ref: ObjectRef, path: string, body?: string, contentType?: string): Promise<JsonObject | undefined> {
+    const ctx = new RequestContext(`${this.#server}${path}`, method === 'GET' ? HttpMethod.GET : HttpMethod.PATCH);
+    await this.#kc.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    if (contentType) headers['content-type'] = contentType;
+    this.requests++;
+    let response;
+    try {
+      response = await fetch(ctx.getUrl(), { method, headers, dispatcher: ctx.getDispatcher(), ...(body ? { body } : {}) });
+    } catch (err) {
+      throw new KubeApiError({ operation: method === 'GET' ? 'get' : 'apply', ...ref }, 0, undefined, (err as Error).message, { cause: err });
+    }
+    const text = await response.text();
+    if (response.status === 404 && method === 'GET') return undefined;
+    if (response.status >= 400) {
+      let status: { reason?: string; message?: string } = {};
+      try {
+        status = JSON.parse(text) as typeof status;
+      } catch {
+        status = { message: text.slice(0, 500) };
+      }
+      throw new KubeApiError({ operation: method === 'GET' ? 'get' : 'apply', ...ref }, response.status, status.reason, status.message);
+    }
+    return JSON.parse(text) as JsonObject;
+  }
+}
