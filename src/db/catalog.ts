@@ -45,5 +45,8 @@ function resolved(template: ProductTemplate, v: ProductTemplateVersion): Resolve
     defaultValues: v.defaultValues,
     ...(v.valuesSchema === null ? {} : { valuesSchema: v.valuesSchema }),
     ...(v.tier === null ? {} : { tier: v.tier }),
+    ...(v.allowedTiers === null ? {} : { allowedTiers: v.allowedTiers }),
+    ...(v.podSecurity === null ? {} : { podSecurity: v.podSecurity }),
+    ...(v.networkRules === null ? {} : { networkRules: v.networkRules }),
   };
 }

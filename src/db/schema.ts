@@ -36,6 +36,12 @@ export interface ProductTemplateVersionTable {
   default_values: Json;
   values_schema: Json | null;
   tier: string | null;
+  /** Pod Security level of the instance namespaces (restricted|baseline; null = restricted). Migration 0007. */
+  pod_security: string | null;
+  /** Extra NetworkPolicy ingress rules (JSON array). Migration 0007. */
+  network_rules: Json | null;
+  /** Tiers an instance may choose with spec.tier besides `tier` (JSON array of names). Migration 0007. */
+  allowed_tiers: Json | null;
   created_at: CreatedAt;
 }
 

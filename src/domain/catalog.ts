@@ -23,6 +23,19 @@ export interface ResolvedTemplateVersion {
   valuesSchema?: Record<string, unknown>;
   /** Resource tier name (micro|small|large|…). */
   tier?: string;
+  /** Tiers an instance may pick with spec.tier besides `tier`. */
+  allowedTiers?: string[];
+  /** Pod Security Admission level of the instance namespace; restricted when unset. */
+  podSecurity?: PodSecurityLevel;
+  /** Extra NetworkPolicy ingress rules (networking.k8s.io/v1 NetworkPolicyIngressRule objects) for the namespace. */
+  networkRules?: Record<string, unknown>[];
+}
+
+export const PodSecurityLevel = { Restricted: 'restricted', Baseline: 'baseline' } as const;
+export type PodSecurityLevel = (typeof PodSecurityLevel)[keyof typeof PodSecurityLevel];
+
+export function isPodSecurityLevel(v: unknown): v is PodSecurityLevel {
+  return v === PodSecurityLevel.Restricted || v === PodSecurityLevel.Baseline;
 }
 
 /**

@@ -53,6 +53,12 @@ export const Reason = {
   Deleting: 'Deleting',
   UninstallFailed: 'UninstallFailed',
   ReconcileError: 'ReconcileError',
+  TierNotAllowed: 'TierNotAllowed',
+  ForbiddenResource: 'ForbiddenResource',
+  Hibernated: 'Hibernated',
+  Awake: 'Awake',
+  Expired: 'Expired',
+  IdleHibernation: 'IdleHibernation',
   NoDrift: 'NoDrift',
   DriftDetected: 'DriftDetected',
   DriftCorrected: 'DriftCorrected',
@@ -98,6 +104,8 @@ export interface CaelusInstanceSpec {
   driftDetection?: { mode?: DriftMode; ignore?: DriftIgnoreRule[] };
   expiresAt?: string;
   idleTimeout?: string;
+  /** A resource tier the template version allows (src/domain/tiers.ts). */
+  tier?: string;
 }
 
 export interface ReleaseStatus {
@@ -120,7 +128,20 @@ export interface CaelusInstanceStatus {
   release?: ReleaseStatus;
   conditions?: Condition[];
   drift?: Record<string, unknown>;
-  hibernation?: Record<string, unknown>;
+  hibernation?: HibernationStatus;
+  guardrails?: GuardrailsStatus;
+}
+
+export interface HibernationStatus {
+  /** When the workloads were last scaled to zero / restored. */
+  hibernatedAt?: string;
+  wokeAt?: string;
+}
+
+export interface GuardrailsStatus {
+  tier?: string;
+  /** Digest of the guardrail objects last applied; equal → nothing is written. */
+  appliedDigest?: string;
 }
 
 export interface ObjectMeta {

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
-import type { ChartReference, ResolvedTemplateVersion, TemplateCatalog } from '../domain/catalog.ts';
+import { isPodSecurityLevel, type ChartReference, type ResolvedTemplateVersion, type TemplateCatalog } from '../domain/catalog.ts';
 import { digestOf } from '../domain/digest.ts';
 import { parseChartReference } from '../db/chart-reference.ts';
 
@@ -17,6 +17,10 @@ import { parseChartReference } from '../db/chart-reference.ts';
  *         chart: ./charts/webapp          # local dir/.tgz (relative to this file), oci://…, or https://repo#chart
  *         chartVersion: 1.0.0              # optional
  *         tier: small                      # optional
+ *         allowedTiers: [micro, large]     # optional: what spec.tier may pick besides tier
+ *         podSecurity: baseline            # optional: restricted (default) or baseline
+ *         networkRules:                    # optional: extra NetworkPolicy ingress rules
+ *           - from: [{ namespaceSelector: { matchLabels: { team: monitoring } } }]
  *         defaultValues: { replicaCount: 1 }
  *         valuesSchema: { type: object }   # optional
  * ```
@@ -36,6 +40,9 @@ interface FileVersion {
   chart?: unknown;
   chartVersion?: unknown;
   tier?: unknown;
+  allowedTiers?: unknown;
+  podSecurity?: unknown;
+  networkRules?: unknown;
   defaultValues?: unknown;
   valuesSchema?: unknown;
 }
@@ -87,6 +94,13 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
       if (v.valuesSchema !== undefined && !isObject(v.valuesSchema)) throw new CatalogFileError(file, `${where}.valuesSchema must be a map`);
       const chartVersion = str(file, `${where}.chartVersion`, v.chartVersion, false);
       const tier = str(file, `${where}.tier`, v.tier, false);
+      if (v.podSecurity !== undefined && !isPodSecurityLevel(v.podSecurity)) throw new CatalogFileError(file, `${where}.podSecurity must be restricted or baseline`);
+      if (v.allowedTiers !== undefined && !(Array.isArray(v.allowedTiers) && v.allowedTiers.every((t) => typeof t === 'string'))) {
+        throw new CatalogFileError(file, `${where}.allowedTiers must be a list of tier names`);
+      }
+      if (v.networkRules !== undefined && !(Array.isArray(v.networkRules) && v.networkRules.every(isObject))) {
+        throw new CatalogFileError(file, `${where}.networkRules must be a list of NetworkPolicy ingress rules`);
+      }
       out.push({
         // Stable ids without a database: derived from name@version.
         id: str(file, `${where}.id`, v.id, false) ?? digestOf({ templateName, version }).slice(7, 43),
@@ -98,6 +112,9 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
         defaultValues: defaults,
         ...(v.valuesSchema ? { valuesSchema: v.valuesSchema as Record<string, unknown> } : {}),
         ...(tier ? { tier } : {}),
+        ...(v.allowedTiers ? { allowedTiers: v.allowedTiers as string[] } : {}),
+        ...(isPodSecurityLevel(v.podSecurity) ? { podSecurity: v.podSecurity } : {}),
+        ...(v.networkRules ? { networkRules: v.networkRules as Record<string, unknown>[] } : {}),
       });
     });
   });

@@ -1,7 +1,7 @@
 // product_template and product_template_version. Versions are immutable: there
 // is no update here, and a trigger refuses updates from anywhere else.
 import type { Kysely } from 'kysely';
-import type { ChartReference } from '../../domain/catalog.ts';
+import { isPodSecurityLevel, type ChartReference, type PodSecurityLevel } from '../../domain/catalog.ts';
 import { checkValuesSchema } from '../../domain/values-schema.ts';
 import { encodeChartReference, parseChartReference } from '../chart-reference.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -27,6 +27,9 @@ export interface ProductTemplateVersion {
   defaultValues: JsonObject;
   valuesSchema: JsonObject | null;
   tier: string | null;
+  podSecurity: PodSecurityLevel | null;
+  networkRules: JsonObject[] | null;
+  allowedTiers: string[] | null;
   createdAt: Date;
 }
 
@@ -43,6 +46,9 @@ export interface NewTemplateVersion {
   defaultValues?: Record<string, unknown>;
   valuesSchema?: Record<string, unknown> | null;
   tier?: string | null;
+  podSecurity?: PodSecurityLevel | null;
+  networkRules?: Record<string, unknown>[] | null;
+  allowedTiers?: string[] | null;
 }
 
 export interface WriteOptions {
@@ -92,6 +98,7 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
     if (problem) throw new ValidationError('valuesSchema', `is not a usable JSON Schema: ${problem}`);
   }
   const tier = optionalText('tier', input.tier, { max: 63, pattern: TIER, patternHint: 'must be a lower-case tier name such as small' });
+  const guardrails = guardrailInput(input);
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
       const row = await trx
@@ -104,6 +111,9 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
           default_values: jsonb(defaultValues),
           values_schema: valuesSchema === null ? null : jsonb(valuesSchema),
           tier,
+          pod_security: guardrails.podSecurity,
+          network_rules: guardrails.networkRules === null ? null : jsonb(guardrails.networkRules),
+          allowed_tiers: guardrails.allowedTiers === null ? null : jsonb(guardrails.allowedTiers),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -172,6 +182,23 @@ function chartInput(value: unknown): ChartReference {
   }
 }
 
+/** The guardrail fields of a new version (migration 0007), checked before they reach SQL. */
+function guardrailInput(input: NewTemplateVersion): { podSecurity: PodSecurityLevel | null; networkRules: JsonObject[] | null; allowedTiers: string[] | null } {
+  const podSecurity = input.podSecurity ?? null;
+  if (podSecurity !== null && !isPodSecurityLevel(podSecurity)) throw new ValidationError('podSecurity', 'must be restricted or baseline');
+  let networkRules: JsonObject[] | null = null;
+  if (input.networkRules != null) {
+    if (!Array.isArray(input.networkRules)) throw new ValidationError('networkRules', 'must be a list of NetworkPolicy ingress rules');
+    networkRules = input.networkRules.map((r, i) => jsonObject(`networkRules[${i}]`, r));
+  }
+  let allowedTiers: string[] | null = null;
+  if (input.allowedTiers != null) {
+    if (!Array.isArray(input.allowedTiers)) throw new ValidationError('allowedTiers', 'must be a list of tier names');
+    allowedTiers = input.allowedTiers.map((t, i) => text(`allowedTiers[${i}]`, t, { max: 63, pattern: TIER, patternHint: 'must be a lower-case tier name such as small' }));
+  }
+  return { podSecurity, networkRules, allowedTiers };
+}
+
 function toTemplate(row: ProductTemplateRow): ProductTemplate {
   return { id: row.id, name: row.name, description: row.description, createdAt: row.created_at };
 }
@@ -186,6 +213,9 @@ export function toVersion(row: ProductTemplateVersionRow): ProductTemplateVersio
     defaultValues: row.default_values as JsonObject,
     valuesSchema: row.values_schema as JsonObject | null,
     tier: row.tier,
+    podSecurity: isPodSecurityLevel(row.pod_security) ? row.pod_security : null,
+    networkRules: (row.network_rules as JsonObject[] | null) ?? null,
+    allowedTiers: (row.allowed_tiers as string[] | null) ?? null,
     createdAt: row.created_at,
   };
 }
