@@ -2,6 +2,7 @@
 // an embedded PGlite. Everything above this module is dialect-agnostic.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGLITE_MEMORY, type DatabaseConfig } from '../config/database.ts';
@@ -13,6 +14,8 @@ import type { Database } from './schema.ts';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DatabaseConfig['kind'];
+  /** The embedded instance (kind pglite), for LISTEN/NOTIFY through pglite.listen (src/sync/change-feed.ts). */
+  pglite?: PGlite;
   /** Closes the pool / PGlite and releases the data directory. */
   destroy(): Promise<void>;
 }
@@ -55,17 +58,20 @@ async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   // Loaded on demand: the WASM module is large and unused with PostgreSQL.
   const { PGlite } = await import('@electric-sql/pglite');
   if (dataDir === PGLITE_MEMORY) {
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: await PGlite.create() }) });
-    return { db, kind: 'pglite', destroy: () => db.destroy() };
+    const pglite = await PGlite.create();
+    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+    return { db, kind: 'pglite', pglite, destroy: () => db.destroy() };
   }
   const dir = resolve(dataDir);
   mkdirSync(dirname(dir), { recursive: true });
   const unlock = lockDirectory(dir);
   try {
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: await PGlite.create({ dataDir: dir }) }) });
+    const pglite = await PGlite.create({ dataDir: dir });
+    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
     return {
       db,
       kind: 'pglite',
+      pglite,
       destroy: async () => {
         try {
           await db.destroy();

@@ -69,6 +69,18 @@ export function createMetrics(registry = new Registry()) {
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
       registers,
     }),
+    syncActions: new Counter({
+      name: 'caelus_sync_actions_total',
+      help: 'DB ↔ CR sync actions carried out (Apply, Import, Conflict, Adopt, DeleteCR, MarkRowDeleted), by result',
+      labelNames: ['action', 'result'] as const,
+      registers,
+    }),
+    syncPropagationDelay: new Histogram({
+      name: 'caelus_sync_propagation_delay_seconds',
+      help: 'From a row change (updated_at) to its server-side apply on the CaelusInstance',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
     apiRequestDuration: new Histogram({
       name: 'caelus_api_request_duration_seconds',
       help: 'REST API request duration, by route and status',
