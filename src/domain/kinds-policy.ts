@@ -1,0 +1,178 @@
+// Which rendered objects a tenant's release may contain. A chart's values are
+// partly the tenant's (spec.values), so anything a template can render must be
+// safe for any values: nothing cluster-scoped, nothing in another namespace,
+// no privilege through ClusterRoles. Pure: manifest objects in, violations out.
+
+export interface ManifestObject {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: { name?: unknown; namespace?: unknown } | null;
+  roleRef?: { kind?: unknown; name?: unknown } | null;
+  items?: unknown;
+}
+
+export interface KindsPolicy {
+  /** The instance's namespace: objects may only live here. */
+  namespace: string;
+  /**
+   * Extra kinds an admin allows, as `Kind` (any API group) or `group/Kind`
+   * (`core/Kind` for the core group), e.g. `monitoring.coreos.com/ServiceMonitor`.
+   */
+  allowedKinds?: readonly string[];
+  /** ClusterRoles a RoleBinding may reference (e.g. view, edit). */
+  allowedClusterRoles?: readonly string[];
+  /** Names per kind that Caelus itself manages in the namespace (`Secret/<instance>-secrets`). */
+  reserved?: readonly { kind: string; name: string }[];
+}
+
+export const ViolationReason = {
+  ClusterScoped: 'ClusterScoped',
+  UnknownKind: 'UnknownKind',
+  ForeignNamespace: 'ForeignNamespace',
+  ClusterRoleReference: 'ClusterRoleReference',
+  Reserved: 'Reserved',
+  Malformed: 'Malformed',
+} as const;
+export type ViolationReason = (typeof ViolationReason)[keyof typeof ViolationReason];
+
+export interface Violation {
+  reason: ViolationReason;
+  kind: string;
+  name: string;
+  message: string;
+}
+
+/** group/Kind of the built-in kinds that live outside any namespace (or grant cluster-wide power). */
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
+  'core/Namespace',
+  'core/Node',
+  'core/PersistentVolume',
+  'core/ComponentStatus',
+  'rbac.authorization.k8s.io/ClusterRole',
+  'rbac.authorization.k8s.io/ClusterRoleBinding',
+  'apiextensions.k8s.io/CustomResourceDefinition',
+  'admissionregistration.k8s.io/ValidatingWebhookConfiguration',
+  'admissionregistration.k8s.io/MutatingWebhookConfiguration',
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicy',
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding',
+  'admissionregistration.k8s.io/MutatingAdmissionPolicy',
+  'admissionregistration.k8s.io/MutatingAdmissionPolicyBinding',
+  'apiregistration.k8s.io/APIService',
+  'storage.k8s.io/StorageClass',
+  'storage.k8s.io/CSIDriver',
+  'storage.k8s.io/CSINode',
+  'storage.k8s.io/VolumeAttachment',
+  'storage.k8s.io/VolumeAttributesClass',
+  'scheduling.k8s.io/PriorityClass',
+  'node.k8s.io/RuntimeClass',
+  'networking.k8s.io/IngressClass',
+  'networking.k8s.io/IPAddress',
+  'networking.k8s.io/ServiceCIDR',
+  'certificates.k8s.io/CertificateSigningRequest',
+  'certificates.k8s.io/ClusterTrustBundle',
+  'flowcontrol.apiserver.k8s.io/FlowSchema',
+  'flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration',
+  'authentication.k8s.io/TokenReview',
+  'authorization.k8s.io/SubjectAccessReview',
+  'authorization.k8s.io/SelfSubjectAccessReview',
+  'authorization.k8s.io/SelfSubjectRulesReview',
+  'resource.k8s.io/DeviceClass',
+  'policy/PodSecurityPolicy',
+]);
+
+/**
+ * Namespaced kinds a tenant chart may render without configuration. Anything
+ * else (CRD kinds, Endpoints that can point a Service at any IP, quota objects
+ * Caelus owns) is refused until an admin lists it in allowedKinds.
+ */
+export const ALLOWED_NAMESPACED_KINDS: ReadonlySet<string> = new Set([
+  'core/ConfigMap',
+  'core/Secret',
+  'core/Service',
+  'core/ServiceAccount',
+  'core/PersistentVolumeClaim',
+  'core/Pod',
+  'apps/Deployment',
+  'apps/StatefulSet',
+  'apps/DaemonSet',
+  'apps/ReplicaSet',
+  'batch/Job',
+  'batch/CronJob',
+  'networking.k8s.io/Ingress',
+  'networking.k8s.io/NetworkPolicy',
+  'policy/PodDisruptionBudget',
+  'autoscaling/HorizontalPodAutoscaler',
+  'rbac.authorization.k8s.io/Role',
+  'rbac.authorization.k8s.io/RoleBinding',
+]);
+
+/** `group/Kind` of an object; the core group is spelled `core`. */
+export function groupKind(apiVersion: string, kind: string): string {
+  const slash = apiVersion.indexOf('/');
+  return `${slash < 0 ? 'core' : apiVersion.slice(0, slash)}/${kind}`;
+}
+
+function isAllowedByConfig(gk: string, kind: string, allowed: readonly string[]): boolean {
+  return allowed.includes(gk) || allowed.includes(kind);
+}
+
+/** Flattens `List` objects (helm renders them as one document). */
+function flatten(objects: readonly unknown[]): ManifestObject[] {
+  const out: ManifestObject[] = [];
+  for (const o of objects) {
+    if (o === null || typeof o !== 'object') continue;
+    const obj = o as ManifestObject;
+    if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) out.push(...flatten(obj.items));
+    else out.push(obj);
+  }
+  return out;
+}
+
+/** Every rule the manifest breaks, in manifest order; empty means it may be installed. */
+export function checkManifest(objects: readonly unknown[], policy: KindsPolicy): Violation[] {
+  const allowedKinds = policy.allowedKinds ?? [];
+  const allowedRoles = policy.allowedClusterRoles ?? [];
+  const violations: Violation[] = [];
+  for (const obj of flatten(objects)) {
+    const kind = typeof obj.kind === 'string' ? obj.kind : '';
+    const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : '';
+    const name = typeof obj.metadata?.name === 'string' ? obj.metadata.name : '';
+    const add = (reason: ViolationReason, message: string) => violations.push({ reason, kind: kind || '?', name: name || '?', message });
+    if (!kind || !apiVersion || !name) {
+      add(ViolationReason.Malformed, `${kind || '<no kind>'}/${name || '<no name>'}: object without apiVersion, kind or metadata.name`);
+      continue;
+    }
+    const gk = groupKind(apiVersion, kind);
+    const configured = isAllowedByConfig(gk, kind, allowedKinds);
+    if (CLUSTER_SCOPED_KINDS.has(gk)) {
+      // An admin may allow a cluster-scoped kind on purpose; then the namespace rule does not apply.
+      if (!configured) add(ViolationReason.ClusterScoped, `${kind}/${name}: ${kind} is cluster-scoped or grants cluster-wide privileges`);
+      continue;
+    }
+    if (!ALLOWED_NAMESPACED_KINDS.has(gk) && !configured) {
+      add(ViolationReason.UnknownKind, `${kind}/${name}: kind ${gk} is not in the allowed kinds`);
+      continue;
+    }
+    const ns = obj.metadata?.namespace;
+    if (ns !== undefined && ns !== null && ns !== '' && ns !== policy.namespace) {
+      add(ViolationReason.ForeignNamespace, `${kind}/${name}: targets namespace "${String(ns)}", not the instance's namespace "${policy.namespace}"`);
+    }
+    if (gk === 'rbac.authorization.k8s.io/RoleBinding' && obj.roleRef?.kind === 'ClusterRole') {
+      const role = typeof obj.roleRef.name === 'string' ? obj.roleRef.name : '';
+      if (!allowedRoles.includes(role)) {
+        add(ViolationReason.ClusterRoleReference, `${kind}/${name}: binds ClusterRole "${role}", which is not in the allowed cluster roles`);
+      }
+    }
+    if (policy.reserved?.some((r) => r.kind === kind && r.name === name)) {
+      add(ViolationReason.Reserved, `${kind}/${name}: this name is managed by Caelus in every instance namespace`);
+    }
+  }
+  return violations;
+}
+
+/** One line for a condition message: the first few violations and how many more. */
+export function describeViolations(violations: readonly Violation[], max = 5): string {
+  const shown = violations.slice(0, max).map((v) => v.message);
+  const more = violations.length > max ? `; and ${violations.length - max} more` : '';
+  return `the release renders objects a tenant may not install: ${shown.join('; ')}${more}`;
+}
