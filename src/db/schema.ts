@@ -66,6 +66,8 @@ export interface DeploymentInstanceTable {
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | undefined, Date>;
   deleted_at: Timestamp | null;
+  /** Last activity reported through the API (idle hibernation); migration 0010. */
+  last_activity_at: Timestamp | null;
 }
 
 export interface InstanceSecretTable {
@@ -108,6 +110,13 @@ export interface IdempotencyKeyTable {
   created_at: CreatedAt;
 }
 
+/** An admin's per-user override of the default instance quota (migration 0010). */
+export interface UserQuotaTable {
+  user_id: string;
+  max_instances: number;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export interface Database {
   product_template: ProductTemplateTable;
   product_template_version: ProductTemplateVersionTable;
@@ -116,6 +125,7 @@ export interface Database {
   api_token: ApiTokenTable;
   audit_event: AuditEventTable;
   idempotency_key: IdempotencyKeyTable;
+  user_quota: UserQuotaTable;
 }
 
 export type ProductTemplateRow = Selectable<ProductTemplateTable>;

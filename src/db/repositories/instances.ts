@@ -263,7 +263,7 @@ async function checkValuesAgainstVersion(trx: Transaction<Database>, versionId: 
   if (!result.ok) throw new InvalidValuesError(result.violations);
 }
 
-function toInstance(row: DeploymentInstanceRow): Instance {
+export function toInstance(row: DeploymentInstanceRow): Instance {
   return {
     id: row.id,
     userId: row.user_id,
