@@ -1,0 +1,21 @@
+// What route handlers get: the database and the optional collaborators.
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { ChartChecker } from './chart-check.ts';
+import type { LiveStatusReader } from './live-status.ts';
+
+export interface ApiDeps {
+  db: Kysely<Database>;
+  logger: Logger;
+  metrics: Pick<Metrics, 'registry' | 'apiRequestDuration'>;
+  /** Renders a new template version's chart before it is accepted. */
+  chartChecker: ChartChecker;
+  /** Default maximum of live instances per user (an admin can override it per user). */
+  maxInstancesPerUser: number;
+  /** Largest request body, bytes; default 256 KiB. */
+  bodyLimitBytes?: number;
+  /** With cluster access: conditions and drift read live from the CR. */
+  liveStatus?: LiveStatusReader;
+}

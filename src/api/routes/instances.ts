@@ -1,0 +1,218 @@
+// Instances: create (quota, idempotency), list (scoped, paginated), read
+// (live status, effective values), change, delete. Every lookup is scoped to
+// the caller in the query (src/db/repositories/tenant-instances.ts).
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { markInstanceDeleted, updateInstanceSpec, type SpecPatch } from '../../db/repositories/instances.ts';
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from '../../db/repositories/idempotency.ts';
+import { getTemplateVersion } from '../../db/repositories/templates.ts';
+import { createInstanceWithinQuota, listScopedInstances } from '../../db/repositories/tenant-instances.ts';
+import type { InstanceState } from '../../db/schema.ts';
+import { ownerScope, principalOf, type Principal } from '../auth.ts';
+import type { ApiDeps } from '../context.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { ApiProblem, badRequest, ProblemType } from '../problems.ts';
+import {
+  createInstanceBody,
+  idempotencyHeaders,
+  idParams,
+  instanceDetailSchema,
+  instanceListSchema,
+  instanceSchema,
+  listInstancesQuery,
+  patchInstanceBody,
+  problems,
+} from '../schemas.ts';
+import { generateNamespace } from '../naming.ts';
+import { resolveVersionRef } from '../versions.ts';
+import { instanceDetailView, instanceView } from '../views.ts';
+import { assertApiManaged, checkValues, rereadInstance, visibleInstance } from './access.ts';
+
+interface CreateInstanceBody {
+  templateVersionId: string;
+  userId?: string;
+  namespace?: string;
+  domainName?: string;
+  values?: Record<string, unknown>;
+}
+interface ListQuery {
+  userId?: string;
+  templateId?: string;
+  status?: string;
+  limit: number;
+  cursor?: string;
+}
+interface PatchBody {
+  values?: Record<string, unknown>;
+  state?: InstanceState;
+  domainName?: string | null;
+}
+
+/** What an idempotent POST stores and replays. */
+interface StoredResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const adminOnlyField = (field: string): ApiProblem =>
+  new ApiProblem(403, ProblemType.Forbidden, `${field} may only be set with an admin token`, { errors: [{ field, message: 'is admin only' }] });
+
+export function registerInstanceRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { db } = deps;
+  const tags = ['instances'];
+
+  app.post(
+    '/instances',
+    {
+      schema: {
+        tags,
+        summary: 'create an instance (honours Idempotency-Key)',
+        headers: idempotencyHeaders,
+        body: createInstanceBody,
+        response: { 201: instanceSchema, ...problems(403, 409, 413, 422) },
+      },
+    },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const body = request.body as CreateInstanceBody;
+      // Refused before the idempotency claim: a refused request must leave no row at all.
+      if (p.role !== 'admin' && body.namespace !== undefined) throw adminOnlyField('/body/namespace');
+      if (p.role !== 'admin' && body.userId !== undefined) throw adminOnlyField('/body/userId');
+      const key = request.headers['idempotency-key'];
+      if (typeof key !== 'string') return send(reply, await create(p, body));
+
+      const claim = await claimIdempotencyKey(db, { actor: p.actor, key, requestHash: requestHash('POST', '/instances', body) });
+      if (claim.kind === 'replay') {
+        const stored = claim.response as unknown as StoredResponse;
+        return send(reply.header('idempotent-replayed', 'true'), stored);
+      }
+      let result: StoredResponse;
+      try {
+        result = await create(p, body);
+      } catch (err) {
+        // The request did not happen: free the key so a corrected retry can use it.
+        await releaseIdempotencyKey(db, { actor: p.actor, key });
+        throw err;
+      }
+      await completeIdempotencyKey(db, { actor: p.actor, key, response: result as unknown as Record<string, unknown> });
+      return send(reply, result);
+    },
+  );
+
+  async function create(p: Principal, body: CreateInstanceBody): Promise<StoredResponse> {
+    const owner = p.role === 'admin' ? (body.userId ?? p.userId) : p.userId;
+    if (!owner) throw badRequest('/body/userId', 'is required with an admin token that acts for no user');
+    const { version } = await resolveVersionRef(db, body.templateVersionId);
+    const values = body.values ?? {};
+    checkValues(version.valuesSchema, values);
+    const instance = await createInstanceWithinQuota(
+      db,
+      {
+        userId: owner,
+        productTemplateVersionId: version.id,
+        namespace: body.namespace ?? generateNamespace(owner),
+        domainName: body.domainName ?? null,
+        values,
+      },
+      { actor: p.actor, quota: { defaultMaxInstances: deps.maxInstancesPerUser } },
+    );
+    return { status: 201, body: instanceView(instance) };
+  }
+
+  function send(reply: FastifyReply, r: StoredResponse): FastifyReply {
+    const id = r.body['id'];
+    if (r.status === 201 && typeof id === 'string') reply.header('location', `/instances/${id}`);
+    return reply.code(r.status).send(r.body);
+  }
+
+  app.get(
+    '/instances',
+    {
+      schema: {
+        tags,
+        summary: "list instances (a user sees only their own; filters; cursor pagination)",
+        querystring: listInstancesQuery,
+        response: { 200: instanceListSchema, ...problems(403) },
+      },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      const q = request.query as ListQuery;
+      if (q.userId !== undefined && p.role !== 'admin') {
+        throw new ApiProblem(403, ProblemType.Forbidden, 'filtering by userId needs an admin token', { errors: [{ field: '/query/userId', message: 'is admin only' }] });
+      }
+      const page = await listScopedInstances(db, ownerScope(p), {
+        limit: q.limit,
+        ...(q.userId === undefined ? {} : { userId: q.userId }),
+        ...(q.templateId === undefined ? {} : { templateId: q.templateId }),
+        ...(q.status === undefined ? {} : { status: q.status }),
+        ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor) }),
+      });
+      return { items: page.items.map(instanceView), nextCursor: page.next ? encodeCursor(page.next) : null };
+    },
+  );
+
+  app.get(
+    '/instances/:id',
+    {
+      schema: {
+        tags,
+        summary: 'an instance: spec, status, conditions, drift, URL, effective values with their sources',
+        params: idParams,
+        response: { 200: instanceDetailSchema, ...problems(404) },
+      },
+    },
+    async (request) => {
+      const { instance } = await visibleInstance(db, request);
+      const version = await getTemplateVersion(db, instance.productTemplateVersionId);
+      const live = deps.liveStatus ? await deps.liveStatus.read(instance) : undefined;
+      return instanceDetailView(instance, version?.defaultValues ?? {}, live);
+    },
+  );
+
+  app.patch(
+    '/instances/:id',
+    {
+      schema: {
+        tags,
+        summary: 'change values overrides, state or domain name',
+        params: idParams,
+        body: patchInstanceBody,
+        response: { 200: instanceSchema, ...problems(404, 409, 413, 422) },
+      },
+    },
+    async (request) => {
+      const { principal, instance } = await visibleInstance(db, request);
+      assertApiManaged(instance);
+      const body = request.body as PatchBody;
+      if (body.values !== undefined) {
+        const version = await getTemplateVersion(db, instance.productTemplateVersionId);
+        checkValues(version?.valuesSchema ?? null, body.values);
+      }
+      const patch: SpecPatch = {
+        ...(body.values === undefined ? {} : { values: body.values }),
+        ...(body.state === undefined ? {} : { state: body.state }),
+        ...(body.domainName === undefined ? {} : { domainName: body.domainName }),
+      };
+      await updateInstanceSpec(db, instance.id, patch, { actor: principal.actor });
+      return instanceView(await rereadInstance(db, instance.id, principal));
+    },
+  );
+
+  app.delete(
+    '/instances/:id',
+    {
+      schema: {
+        tags,
+        summary: 'delete an instance (the row is marked deleted; the sync deletes the CR)',
+        params: idParams,
+        response: { 202: { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, deletedAt: { type: 'string' } } }, ...problems(404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { principal, instance } = await visibleInstance(db, request);
+      assertApiManaged(instance);
+      const deleted = await markInstanceDeleted(db, instance.id, { actor: principal.actor });
+      return reply.code(202).send({ id: deleted.id, deletedAt: deleted.deletedAt?.toISOString() ?? null });
+    },
+  );
+}

@@ -1,0 +1,99 @@
+// The REST API as a Fastify instance. buildApiServer wires the cross-cutting
+// parts (request ids, auth, problem+json errors, metrics, OpenAPI) and the
+// route modules; it does not listen, so tests run it in-process on port 0 and
+// `caelus api` on its configured port.
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { DEFAULT_BODY_LIMIT_BYTES } from '../config/api.ts';
+import { authenticate } from './auth.ts';
+import type { ApiDeps } from './context.ts';
+import { toProblem } from './error-mapping.ts';
+import { ApiProblem, PROBLEM_CONTENT_TYPE, ProblemType, problemBody } from './problems.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerInstanceRoutes } from './routes/instances.ts';
+import { registerLifecycleRoutes } from './routes/lifecycle.ts';
+import { registerQuotaRoutes } from './routes/quotas.ts';
+import { registerTemplateRoutes } from './routes/templates.ts';
+import { validatorCompiler } from './validation.ts';
+
+/** Routes anyone may call: probes, metrics and the API's own description. */
+const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+const isPublic = (route: string | undefined): boolean => route === undefined || PUBLIC_ROUTES.has(route) || route === '/docs' || route.startsWith('/docs/');
+
+// Accept a caller's request id only if it is short and log-safe; else mint one.
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the default one the route modules take.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // While closing, new requests get 503 and keep-alive connections are told to go.
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Caelus API',
+        version: '1',
+        description: 'Product templates and tenant instances. Errors are application/problem+json (RFC 9457).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a token from `caelus token create`' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', async (request) => {
+    if (isPublic(request.routeOptions.url)) return;
+    await authenticate(deps.db, request);
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.apiRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const problem = toProblem(err);
+    if (problem.status >= 500) request.log.error({ err, problemType: problem.type }, 'request failed');
+    else request.log.info({ status: problem.status, problemType: problem.type, detail: problem.message }, 'request refused');
+    return sendProblem(reply, problem, request);
+  });
+  app.setNotFoundHandler(async (request, reply) =>
+    sendProblem(reply, new ApiProblem(404, ProblemType.NotFound, `no route for ${request.method} ${request.url.split('?')[0]}`), request),
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerHealthRoutes(app, deps);
+  registerTemplateRoutes(app, deps);
+  registerInstanceRoutes(app, deps);
+  registerLifecycleRoutes(app, deps);
+  registerQuotaRoutes(app, deps);
+  await app.ready();
+  return app;
+}
+
+export function sendProblem(reply: FastifyReply, problem: ApiProblem, request: FastifyRequest): FastifyReply {
+  // Serialised here: fastify would otherwise run the route's response schema for this status.
+  if (problem.status === 401) reply.header('www-authenticate', 'Bearer realm="caelus"');
+  return reply
+    .code(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problemBody(problem, request.id)));
+}

@@ -1,0 +1,62 @@
+// `caelus api` settings: flags win over environment variables, which win over
+// defaults; validated once at start so a typo fails fast with its name.
+import { ConfigError } from './errors.ts';
+
+export interface ApiConfig {
+  port: number;
+  host: string;
+  /** Optional: with a kubeconfig, GET /instances/{id} reads conditions and drift live from the CR. */
+  kubeconfig: string | undefined;
+  /** Default maximum of live instances per user; an admin may override it per user. */
+  maxInstancesPerUser: number;
+  /** Largest request body accepted, in bytes (larger → 413). */
+  bodyLimitBytes: number;
+  /** helm binary for the chart check of new template versions. */
+  helmBin: string;
+  /** Grace for in-flight requests on shutdown before connections are cut. */
+  shutdownGraceMs: number;
+}
+
+export type ApiFlags = Partial<Record<keyof ApiConfig, string | undefined>>;
+type Env = Record<string, string | undefined>;
+
+const ENV: Record<keyof ApiConfig, string> = {
+  port: 'CAELUS_API_PORT',
+  host: 'CAELUS_API_HOST',
+  kubeconfig: 'KUBECONFIG',
+  maxInstancesPerUser: 'CAELUS_MAX_INSTANCES_PER_USER',
+  bodyLimitBytes: 'CAELUS_API_BODY_LIMIT_BYTES',
+  helmBin: 'HELM_BIN',
+  shutdownGraceMs: 'CAELUS_API_SHUTDOWN_GRACE_MS',
+};
+
+export const DEFAULT_API_PORT = 8081;
+export const DEFAULT_MAX_INSTANCES_PER_USER = 10;
+export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
+
+export function apiConfig(flags: ApiFlags = {}, env: Env = process.env): ApiConfig {
+  const p = (k: keyof ApiConfig): string | undefined => {
+    const flag = flags[k];
+    if (flag !== undefined) return flag;
+    const v = env[ENV[k]];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const int = (k: keyof ApiConfig, def: number, min: number, max: number): number => {
+    const raw = p(k);
+    if (raw === undefined) return def;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || n < min || n > max) {
+      throw new ConfigError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} / ${ENV[k]}`, `must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return n;
+  };
+  return {
+    port: int('port', DEFAULT_API_PORT, 0, 65_535),
+    host: p('host') ?? '0.0.0.0',
+    kubeconfig: p('kubeconfig'),
+    maxInstancesPerUser: int('maxInstancesPerUser', DEFAULT_MAX_INSTANCES_PER_USER, 0, 100_000),
+    bodyLimitBytes: int('bodyLimitBytes', DEFAULT_BODY_LIMIT_BYTES, 1024, 64 * 1024 * 1024),
+    helmBin: p('helmBin') ?? 'helm',
+    shutdownGraceMs: int('shutdownGraceMs', 10_000, 0, 600_000),
+  };
+}
