@@ -1,5 +1,6 @@
 // The `caelus` command: wiring only; each subcommand's work lives in its module.
 import { Command } from 'commander';
+import { apiCommand } from './api/command.ts';
 import { runDev } from './dev/run-dev.ts';
 import { operatorCommand } from './operator/command.ts';
 import { createTokenCommand, migrateCommand, rotateSecretsCommand } from './db/commands.ts';
@@ -51,6 +52,18 @@ program
       },
       stopSignal(),
     );
+  });
+
+program
+  .command('api')
+  .description('serve the REST API (templates, instances, upgrades, quotas), /openapi.json, /docs, /metrics, /healthz, /readyz')
+  .option('--port <port>', 'listen port (default 8081; 0 = any free) [CAELUS_API_PORT]')
+  .option('--host <host>', 'listen address (default 0.0.0.0) [CAELUS_API_HOST]')
+  .option('--kubeconfig <path>', 'read live instance status from this cluster (default: $KUBECONFIG, in-cluster; else from the database)')
+  .option('--max-instances-per-user <n>', 'default instance quota per user (default 10) [CAELUS_MAX_INSTANCES_PER_USER]')
+  .option('--helm-bin <path>', 'helm binary for the chart check of new template versions (default helm on PATH) [HELM_BIN]')
+  .action(async (o: { port?: string; host?: string; kubeconfig?: string; maxInstancesPerUser?: string; helmBin?: string }) => {
+    await apiCommand(o, stopSignal());
   });
 
 const migrate = program.command('migrate').description('apply or inspect the database migrations in migrations/');

@@ -1,0 +1,60 @@
+// `caelus api`: opens (and migrates) the database, builds the server, listens,
+// and on SIGINT/SIGTERM stops accepting, lets in-flight requests finish
+// (bounded by the shutdown grace), then closes the database.
+import { apiConfig, type ApiFlags } from '../config/api.ts';
+import { openMigratedDatabase } from '../db/commands.ts';
+import { HelmClient } from '../helm/index.ts';
+import { loadKubeConfig } from '../k8s/client.ts';
+import { createLogger } from '../observability/logger.ts';
+import { createMetrics } from '../observability/metrics.ts';
+import { HelmChartChecker } from './chart-check.ts';
+import { ClusterLiveStatusReader, type LiveStatusReader } from './live-status.ts';
+import { buildApiServer } from './server.ts';
+
+export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<void> {
+  const log = createLogger({ name: 'caelus-api' });
+  const config = apiConfig(flags);
+  const metrics = createMetrics();
+  const handle = await openMigratedDatabase((line) => log.info(line));
+  try {
+    let liveStatus: LiveStatusReader | undefined;
+    // Cluster access is optional: an explicit kubeconfig, or the pod's service account in a cluster.
+    if (config.kubeconfig || process.env['KUBERNETES_SERVICE_HOST']) {
+      const loaded = loadKubeConfig(config.kubeconfig);
+      log.info({ source: loaded.source, server: loaded.server }, 'live instance status from the cluster');
+      liveStatus = new ClusterLiveStatusReader(loaded.kc, log);
+    } else {
+      log.info('no kubeconfig: instance status, conditions and drift come from the database');
+    }
+    const helm = new HelmClient({ binary: config.helmBin, metrics, logger: log });
+    const app = await buildApiServer({
+      db: handle.db,
+      logger: log,
+      metrics,
+      chartChecker: new HelmChartChecker(helm),
+      maxInstancesPerUser: config.maxInstancesPerUser,
+      bodyLimitBytes: config.bodyLimitBytes,
+      ...(liveStatus ? { liveStatus } : {}),
+    });
+    const url = await app.listen({ port: config.port, host: config.host });
+    log.info({ url, docs: `${url}/docs` }, 'caelus api listening');
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    log.info({ graceMs: config.shutdownGraceMs }, 'shutting down: draining in-flight requests');
+    let timer: NodeJS.Timeout | undefined;
+    const closed = app.close();
+    const overrun = new Promise<'overrun'>((resolve) => {
+      timer = setTimeout(() => resolve('overrun'), config.shutdownGraceMs);
+    });
+    if ((await Promise.race([closed.then(() => 'closed' as const), overrun])) === 'overrun') {
+      log.warn('in-flight requests did not finish within the grace period; closing connections');
+      app.server.closeAllConnections();
+      await closed;
+    }
+    clearTimeout(timer);
+  } finally {
+    await handle.destroy();
+  }
+}
