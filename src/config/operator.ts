@@ -2,6 +2,7 @@
 // over defaults; validated once at start so a typo fails fast with its name.
 import { hostname } from 'node:os';
 import { ConfigError } from './errors.ts';
+import { guardrailsConfig, type GuardrailsConfig } from './guardrails.ts';
 
 export interface OperatorConfig {
   kubeconfig: string | undefined;
@@ -32,12 +33,17 @@ export interface OperatorConfig {
   /** Port for /metrics, /healthz, /readyz; 0 picks a free one. */
   metricsPort: number;
   metricsHost: string;
+  /** Tiers, network isolation, kinds allow-list, lifecycle schedule: environment only (src/config/guardrails.ts). */
+  guardrails: GuardrailsConfig;
 }
 
-export type OperatorFlags = Partial<Record<keyof OperatorConfig, string | boolean | undefined>>;
+/** Settings that have a flag/env pair of their own. */
+type SettingKey = Exclude<keyof OperatorConfig, 'guardrails'>;
+
+export type OperatorFlags = Partial<Record<SettingKey, string | boolean | undefined>>;
 type Env = Record<string, string | undefined>;
 
-const ENV: Record<keyof OperatorConfig, string> = {
+const ENV: Record<SettingKey, string> = {
   kubeconfig: 'KUBECONFIG',
   concurrency: 'CAELUS_CONCURRENCY',
   leaderElection: 'CAELUS_LEADER_ELECTION',
@@ -56,14 +62,14 @@ const ENV: Record<keyof OperatorConfig, string> = {
   metricsHost: 'CAELUS_METRICS_HOST',
 };
 
-function pick(key: keyof OperatorConfig, flags: OperatorFlags, env: Env): string | boolean | undefined {
+function pick(key: SettingKey, flags: OperatorFlags, env: Env): string | boolean | undefined {
   const flag = flags[key];
   if (flag !== undefined) return flag;
   const fromEnv = env[ENV[key]];
   return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }
 
-function int(key: keyof OperatorConfig, raw: string | boolean | undefined, def: number, min: number, max: number): number {
+function int(key: SettingKey, raw: string | boolean | undefined, def: number, min: number, max: number): number {
   if (raw === undefined) return def;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -72,7 +78,7 @@ function int(key: keyof OperatorConfig, raw: string | boolean | undefined, def: 
   return n;
 }
 
-function bool(key: keyof OperatorConfig, raw: string | boolean | undefined, def: boolean): boolean {
+function bool(key: SettingKey, raw: string | boolean | undefined, def: boolean): boolean {
   if (raw === undefined) return def;
   if (typeof raw === 'boolean') return raw;
   if (/^(true|1|yes)$/i.test(raw)) return true;
@@ -84,7 +90,7 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const text = (raw: string | boolean | undefined): string | undefined => (typeof raw === 'string' ? raw : undefined);
 
 export function operatorConfig(flags: OperatorFlags = {}, env: Env = process.env): OperatorConfig {
-  const p = (k: keyof OperatorConfig) => pick(k, flags, env);
+  const p = (k: SettingKey) => pick(k, flags, env);
   const backoffBaseMs = int('backoffBaseMs', p('backoffBaseMs'), 1_000, 1, 600_000);
   const backoffMaxMs = int('backoffMaxMs', p('backoffMaxMs'), 300_000, 1, 3_600_000);
   if (backoffMaxMs < backoffBaseMs) throw new ConfigError('CAELUS_BACKOFF_MAX_MS', 'must not be below CAELUS_BACKOFF_BASE_MS');
@@ -105,5 +111,6 @@ export function operatorConfig(flags: OperatorFlags = {}, env: Env = process.env
     backoffMaxMs,
     metricsPort: int('metricsPort', p('metricsPort'), 8080, 0, 65_535),
     metricsHost: text(p('metricsHost')) ?? '0.0.0.0',
+    guardrails: guardrailsConfig(env),
   };
 }

@@ -12,6 +12,7 @@ import { LeadershipLostError } from '../k8s/leader-election.ts';
 import type { HelmPort, EventSink, InstanceStore, NamespacePort } from './ports.ts';
 import type { ValuesValidator } from './steps/values.ts';
 import { buildPipeline } from './pipeline.ts';
+import type { GuardrailDeps } from './steps/guardrails.ts';
 import { Reconciler } from './reconciler.ts';
 
 export interface OperatorOptions {
@@ -27,6 +28,8 @@ export interface OperatorOptions {
   concurrency: number;
   helmTimeoutSeconds: number;
   resyncMs: number;
+  /** Guardrail, policy and hibernation steps (src/operator/steps); run-operator always provides them. */
+  guardrails?: GuardrailDeps;
   backoff: { baseDelayMs: number; maxDelayMs: number };
   /** Reconcile only instances matching this label selector (sharding; isolates test runs). */
   labelSelector?: string;

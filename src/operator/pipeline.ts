@@ -8,6 +8,9 @@ import { releaseStep } from './steps/release.ts';
 import { resolveStep } from './steps/resolve.ts';
 import { suspendStep } from './steps/suspend.ts';
 import { valuesStep, type ValuesValidator } from './steps/values.ts';
+import { guardrailsStep, type GuardrailDeps } from './steps/guardrails.ts';
+import { hibernationStep } from './steps/hibernation.ts';
+import { policyStep } from './steps/policy.ts';
 
 export interface PipelineDeps {
   catalog: TemplateCatalog;
@@ -19,6 +22,8 @@ export interface PipelineDeps {
   helmTimeoutSeconds: number;
   isLeader(): boolean;
   writeProgress(ctx: ReconcileContext): Promise<void>;
+  /** Tenant guardrails, kinds policy and hibernation; without them the pipeline only installs releases. */
+  guardrails?: GuardrailDeps;
 }
 
 /**
@@ -26,12 +31,16 @@ export interface PipelineDeps {
  * drift and hibernation (after release) plug in as further steps.
  */
 export function buildPipeline(deps: PipelineDeps): Step[] {
+  const g = deps.guardrails;
   return [
     finalizerStep(deps),
     suspendStep(),
     resolveStep(deps.catalog),
     namespaceStep(deps.namespaces),
+    ...(g ? [guardrailsStep({ ...g, events: deps.events })] : []),
     valuesStep(deps.validateValues),
+    ...(g ? [policyStep(g)] : []),
     releaseStep(deps),
+    ...(g ? [hibernationStep({ workloads: g.workloads, events: deps.events })] : []),
   ];
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { canonicalJson } from '../domain/digest.ts';
-import { ConditionType, Phase, Reason, type CaelusInstance, type CaelusInstanceStatus } from '../domain/instance.ts';
+import { ConditionType, InstanceState, Phase, Reason, type CaelusInstance, type CaelusInstanceStatus } from '../domain/instance.ts';
 import { condition, setPhase, type ReconcileContext, type Step } from './context.ts';
 import { ReconcileError } from './errors.ts';
 import type { EventSink, InstanceStore } from './ports.ts';
@@ -98,9 +98,11 @@ export class Reconciler {
       const outcome = await step.run(ctx);
       if (outcome.stop) return outcome.requeueAfterMs === undefined ? {} : { requeueAfterMs: outcome.requeueAfterMs };
     }
-    // Every step passed: the instance is what its spec asks for.
-    setPhase(ctx, Phase.Running, 'release deployed and up to date');
-    condition(ctx, { type: ConditionType.Ready, status: 'True', reason: Reason.InSync, message: 'release deployed and up to date' });
+    // Every step passed: the instance is what its spec asks for (asleep, if that is what it asks).
+    const hibernated = ctx.instance.spec.state === InstanceState.Hibernated;
+    const message = hibernated ? 'release deployed; workloads hibernated (scaled to zero)' : 'release deployed and up to date';
+    setPhase(ctx, hibernated ? Phase.Hibernated : Phase.Running, message);
+    condition(ctx, { type: ConditionType.Ready, status: 'True', reason: Reason.InSync, message });
     ctx.status.observedGeneration = ctx.instance.metadata.generation;
     if (ctx.instance.spec.domainName) ctx.status.url = `https://${ctx.instance.spec.domainName}`;
     return {};

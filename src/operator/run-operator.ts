@@ -18,6 +18,13 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { FileCatalog } from './file-catalog.ts';
 import { Operator } from './operator.ts';
+import { ENCRYPTION_KEYS_ENV, parseEncryptionKeys } from '../config/encryption-keys.ts';
+import { DbSecretSource } from '../db/secret-source.ts';
+import { SecretBox } from '../db/secret-box.ts';
+import { guardrailObjects, lifecyclePort, workloadPort } from './k8s-ports.ts';
+import { annotationActivity } from './lifecycle/activity.ts';
+import { startLifecycleJob } from './lifecycle/jobs.ts';
+import type { SecretSource } from './steps/guardrails.ts';
 import type { HelmPort, HelmReleaseState, InstanceStore } from './ports.ts';
 import type { CaelusInstance, CaelusInstanceSpec, CaelusInstanceStatus } from '../domain/instance.ts';
 import type { HelmRelease } from '../helm/index.ts';
@@ -38,6 +45,8 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** Use this catalog instead of the file/database one named by the config (caelus dev). */
   catalog?: TemplateCatalog;
+  /** Where instance secrets come from, instead of the database (tests). */
+  secrets?: SecretSource;
 }
 
 function toState(r: HelmRelease): HelmReleaseState {
@@ -95,6 +104,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     catalog = new DbTemplateCatalog(db.db);
     log.info({ database: db.kind }, 'template catalog from the database');
   }
+  const secrets = opts.secrets ?? instanceSecrets(db, opts.env ?? process.env, log);
 
   const helm = new HelmClient({
     binary: config.helmBin,
@@ -121,7 +131,29 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     resyncMs: config.resyncSeconds * 1000,
     backoff: { baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs },
     ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+    guardrails: {
+      config: config.guardrails,
+      objects: guardrailObjects(kc, log),
+      render: { template: (o) => helm.template(o) },
+      workloads: workloadPort(kc),
+      ...(secrets ? { secrets } : {}),
+    },
   });
+  const lifecycle = {
+    instances: lifecyclePort(kc, log.child({ component: 'lifecycle' }), opts.labelSelector),
+    activity: annotationActivity,
+    events: { record: (obj: CaelusInstance, type: 'Normal' | 'Warning', reason: string, message: string) => events.event(obj, type, reason, message) },
+    log: log.child({ component: 'lifecycle' }),
+  };
+  // TTL and idle jobs run only while leading: two replicas must not both delete or hibernate.
+  const lead = async (signal: AbortSignal): Promise<void> => {
+    const job = startLifecycleJob(config.guardrails.lifecycleSchedule, lifecycle);
+    try {
+      await operator.lead(signal);
+    } finally {
+      await job.stop();
+    }
+  };
 
   const stopping = new AbortController();
   let health: HealthServer | undefined;
@@ -130,7 +162,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
 
   const leadLoop = async (): Promise<void> => {
     if (!config.leaderElection) {
-      await operator.lead(stopping.signal);
+      await lead(stopping.signal);
       return;
     }
     elector = new LeaderElector(kc, {
@@ -145,7 +177,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     // Losing the lease ends one term; keep campaigning until shutdown.
     while (!stopping.signal.aborted) {
       try {
-        await elector.run({ onStartedLeading: (signal) => operator.lead(signal) }, stopping.signal);
+        await elector.run({ onStartedLeading: (signal) => lead(signal) }, stopping.signal);
       } catch (err) {
         log.error({ err }, 'leader election failed; campaigning again');
         await new Promise((r) => setTimeout(r, 1_000));
@@ -182,4 +214,14 @@ async function ensureLeaseNamespace(kc: KubeConfig, config: OperatorConfig): Pro
   if (!config.leaderElection) return;
   const namespaces = new Namespaces(kc);
   if (!(await namespaces.get(config.leaseNamespace))) await namespaces.create(config.leaseNamespace, {});
+}
+
+/** Instance secrets come from the database when it is open and a key ring is configured; GitOps-only installs have none. */
+function instanceSecrets(db: DatabaseHandle | undefined, env: NodeJS.ProcessEnv, log: Logger): SecretSource | undefined {
+  if (!db) return undefined;
+  if (!env[ENCRYPTION_KEYS_ENV]) {
+    log.warn(`${ENCRYPTION_KEYS_ENV} is not set: instance secrets are not copied into instance namespaces`);
+    return undefined;
+  }
+  return new DbSecretSource(db.db, new SecretBox(parseEncryptionKeys(env[ENCRYPTION_KEYS_ENV])));
 }

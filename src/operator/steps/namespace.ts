@@ -1,19 +1,26 @@
 import { CONTINUE, type Step } from '../context.ts';
+import { PodSecurityLevel } from '../../domain/catalog.ts';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, instanceNamespace } from '../../domain/instance.ts';
 import type { NamespacePort } from '../ports.ts';
 import { ReconcileError } from '../errors.ts';
 
-export const POD_SECURITY_LEVEL = 'restricted';
+/** The level when the template version asks for none. */
+export const POD_SECURITY_LEVEL: PodSecurityLevel = PodSecurityLevel.Restricted;
 
-/** Labels every instance namespace carries: ownership (never adopt another's) and Pod Security Admission. */
-export function namespaceLabels(instanceName: string): Record<string, string> {
+/**
+ * Labels every instance namespace carries: ownership (never adopt another's)
+ * and Pod Security Admission at the template version's level. warn and audit
+ * stay at restricted even when baseline is enforced, so what a template would
+ * need to become restricted-clean still shows up.
+ */
+export function namespaceLabels(instanceName: string, level: PodSecurityLevel = POD_SECURITY_LEVEL): Record<string, string> {
   return {
     [INSTANCE_LABEL]: instanceName,
     [MANAGED_BY_LABEL]: MANAGED_BY,
-    'pod-security.kubernetes.io/enforce': POD_SECURITY_LEVEL,
+    'pod-security.kubernetes.io/enforce': level,
     'pod-security.kubernetes.io/enforce-version': 'latest',
-    'pod-security.kubernetes.io/warn': POD_SECURITY_LEVEL,
-    'pod-security.kubernetes.io/audit': POD_SECURITY_LEVEL,
+    'pod-security.kubernetes.io/warn': PodSecurityLevel.Restricted,
+    'pod-security.kubernetes.io/audit': PodSecurityLevel.Restricted,
   };
 }
 
@@ -23,7 +30,7 @@ export function namespaceStep(namespaces: NamespacePort): Step {
     async run(ctx) {
       const name = instanceNamespace(ctx.instance);
       const owner = ctx.instance.metadata.name;
-      const wanted = namespaceLabels(owner);
+      const wanted = namespaceLabels(owner, ctx.template?.podSecurity);
       const existing = await namespaces.get(name);
       if (!existing) {
         await namespaces.create(name, wanted);

@@ -1,0 +1,38 @@
+// The operator's SecretSource (src/operator/steps/guardrails.ts) backed by
+// instance_secret: decrypted only when the fingerprint says something changed.
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { translateErrors } from './map-error.ts';
+import { getSecrets } from './repositories/secrets.ts';
+import type { Database } from './schema.ts';
+import type { SecretBox } from './secret-box.ts';
+import { uuid } from './validate.ts';
+
+export class DbSecretSource {
+  readonly #db: Kysely<Database>;
+  readonly #box: SecretBox;
+
+  constructor(db: Kysely<Database>, box: SecretBox) {
+    this.#db = db;
+    this.#box = box;
+  }
+
+  /**
+   * sha256 over (name, key id, nonce) of every row: every put or rotation
+   * draws a fresh random nonce, so any change shows, and nothing about the
+   * plaintext is in it.
+   */
+  async fingerprint(instanceId: string): Promise<string> {
+    const id = uuid('instanceId', instanceId);
+    const rows = await translateErrors(() =>
+      this.#db.selectFrom('instance_secret').select(['name', 'key_id', 'nonce']).where('instance_id', '=', id).orderBy('name').execute(),
+    );
+    const hash = createHash('sha256');
+    for (const r of rows) hash.update(`${r.name}\0${r.key_id}\0${Buffer.from(r.nonce).toString('hex')}\n`);
+    return `sha256:${hash.digest('hex')}`;
+  }
+
+  read(instanceId: string): Promise<Record<string, string>> {
+    return getSecrets(this.#db, this.#box, instanceId);
+  }
+}

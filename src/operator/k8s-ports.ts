@@ -1,0 +1,94 @@
+// Kubernetes adapters for the guardrail, policy, hibernation and lifecycle
+// ports: thin, so the steps stay testable without a cluster.
+import { AppsV1Api, CustomObjectsApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
+import { API_VERSION, GROUP, InstanceState, KIND, PLURAL, VERSION, type CaelusInstance, type CaelusInstanceSpec, type CaelusInstanceStatus } from '../domain/instance.ts';
+import { ObjectClient } from '../k8s/apply.ts';
+import { isNotFound, toKubeApiError } from '../k8s/errors.ts';
+import { InstanceClient } from '../k8s/instance-client.ts';
+import { RawObjectClient, type JsonObject } from '../k8s/raw-objects.ts';
+import { contentType } from '../k8s/request-options.ts';
+import type { Logger } from '../observability/logger.ts';
+import { LIFECYCLE_FIELD_MANAGER, type LifecyclePort } from './lifecycle/jobs.ts';
+import type { GuardrailObjects } from './steps/guardrails.ts';
+import { HIBERNATED_REPLICAS_ANNOTATION, HIBERNATION_FIELD_MANAGER, type Workload, type WorkloadPort } from './steps/hibernation.ts';
+
+/**
+ * Raw JSON server-side apply: client-node's typed model would drop keys it
+ * spells differently (a LimitRange's `default` among them). Forced, because
+ * these objects are Caelus's own: a tenant's kubectl edit is taken back.
+ */
+export function guardrailObjects(kc: KubeConfig, log: Logger): GuardrailObjects {
+  const raw = new RawObjectClient(kc);
+  const objects = new ObjectClient(kc, { logger: log });
+  return {
+    apply: async (obj, fieldManager) => {
+      await raw.apply(obj as JsonObject, { fieldManager, force: true, dryRun: false });
+    },
+    delete: (ref) => objects.delete(ref),
+  };
+}
+
+function hibernated(annotations: Record<string, string> | undefined): number | undefined {
+  const raw = annotations?.[HIBERNATED_REPLICAS_ANNOTATION];
+  if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
+  return Number(raw);
+}
+
+export function workloadPort(kc: KubeConfig): WorkloadPort {
+  const apps = kc.makeApiClient(AppsV1Api);
+  return {
+    async list(namespace, labelSelector) {
+      try {
+        const [deployments, statefulSets] = await Promise.all([
+          apps.listNamespacedDeployment({ namespace, labelSelector }),
+          apps.listNamespacedStatefulSet({ namespace, labelSelector }),
+        ]);
+        const of = (kind: Workload['kind'], items: Array<{ metadata?: { name?: string; annotations?: Record<string, string> }; spec?: { replicas?: number } }>) =>
+          items.map((o): Workload => {
+            const h = hibernated(o.metadata?.annotations);
+            // An unset replicas field means 1 (the API default).
+            return { kind, name: o.metadata!.name!, replicas: o.spec?.replicas ?? 1, ...(h === undefined ? {} : { hibernatedReplicas: h }) };
+          });
+        return [...of('Deployment', deployments.items), ...of('StatefulSet', statefulSets.items)];
+      } catch (err) {
+        throw toKubeApiError(err, { operation: 'list', kind: 'Deployment/StatefulSet', namespace });
+      }
+    },
+    async scale(namespace, workload, replicas, annotation) {
+      const body = { metadata: { annotations: { [HIBERNATED_REPLICAS_ANNOTATION]: annotation } }, spec: { replicas } };
+      const params = { name: workload.name, namespace, body, fieldManager: HIBERNATION_FIELD_MANAGER };
+      try {
+        if (workload.kind === 'Deployment') await apps.patchNamespacedDeployment(params, contentType(PatchStrategy.MergePatch));
+        else await apps.patchNamespacedStatefulSet(params, contentType(PatchStrategy.MergePatch));
+      } catch (err) {
+        throw toKubeApiError(err, { operation: 'scale', apiVersion: 'apps/v1', kind: workload.kind, namespace, name: workload.name });
+      }
+    },
+  };
+}
+
+/** The lifecycle job's view of CaelusInstances (sharded by the same label selector as the informer). */
+export function lifecyclePort(kc: KubeConfig, log: Logger, labelSelector?: string): LifecyclePort {
+  const client = new InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>(kc, { logger: log });
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const raw = new RawObjectClient(kc);
+  return {
+    list: async () => (await client.list(labelSelector ? { labelSelector } : {})) as unknown as CaelusInstance[],
+    async delete(name) {
+      try {
+        await custom.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name });
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw toKubeApiError(err, { operation: 'delete', apiVersion: API_VERSION, kind: KIND, name });
+      }
+    },
+    async hibernate(name) {
+      // Only spec.state, as our own field manager: the rest of the spec keeps its owners.
+      await raw.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec: { state: InstanceState.Hibernated } } as JsonObject, {
+        fieldManager: LIFECYCLE_FIELD_MANAGER,
+        force: true,
+        dryRun: false,
+      });
+    },
+  };
+}

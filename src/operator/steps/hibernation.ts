@@ -1,0 +1,77 @@
+// spec.state Hibernated scales every Deployment and StatefulSet of the release
+// to zero, remembering each one's replicas in an annotation; Running puts them
+// back. Workloads are found by the caelus.io/instance label the post-renderer
+// puts on every rendered object, so no helm process is needed. PVCs are never
+// touched: the data outlives the sleep.
+import { CONTINUE, condition, type Step } from '../context.ts';
+import { getCondition } from '../../domain/conditions.ts';
+import { ConditionType, INSTANCE_LABEL, InstanceState, Reason } from '../../domain/instance.ts';
+import type { EventSink } from '../ports.ts';
+
+export const HIBERNATED_REPLICAS_ANNOTATION = 'caelus.io/hibernated-replicas';
+export const HIBERNATION_FIELD_MANAGER = 'caelus-hibernation';
+
+export interface Workload {
+  kind: 'Deployment' | 'StatefulSet';
+  name: string;
+  replicas: number;
+  /** The annotation's value: replicas before hibernation. */
+  hibernatedReplicas?: number;
+}
+
+export interface WorkloadPort {
+  list(namespace: string, labelSelector: string): Promise<Workload[]>;
+  /** Sets spec.replicas and the annotation (null removes it) in one patch, as HIBERNATION_FIELD_MANAGER. */
+  scale(namespace: string, workload: Workload, replicas: number, annotation: string | null): Promise<void>;
+}
+
+export interface HibernationStepDeps {
+  workloads: WorkloadPort;
+  events: EventSink;
+}
+
+export function hibernationStep(deps: HibernationStepDeps): Step {
+  return {
+    name: 'hibernation',
+    async run(ctx) {
+      const { instance } = ctx;
+      const namespace = ctx.namespace!;
+      const hibernate = instance.spec.state === InstanceState.Hibernated;
+      const wasHibernated = getCondition(ctx.status.conditions, ConditionType.Hibernated)?.status === 'True';
+      // Awake and never put to sleep: nothing to look at (keeps steady state at zero extra calls).
+      if (!hibernate && !wasHibernated) return CONTINUE;
+
+      const workloads = await deps.workloads.list(namespace, `${INSTANCE_LABEL}=${instance.metadata.name}`);
+      let changed = 0;
+      if (hibernate) {
+        for (const w of workloads) {
+          // A helm upgrade while asleep resets replicas from the chart: that is the value to wake up to.
+          if (w.replicas > 0) {
+            await deps.workloads.scale(namespace, w, 0, String(w.replicas));
+            changed++;
+          }
+        }
+        const message = `${workloads.length} workload(s) scaled to zero; volumes kept`;
+        condition(ctx, { type: ConditionType.Hibernated, status: 'True', reason: Reason.Hibernated, message });
+        if (!wasHibernated) {
+          ctx.status.hibernation = { ...ctx.status.hibernation, hibernatedAt: ctx.now().toISOString() };
+          deps.events.record(instance, 'Normal', Reason.Hibernated, message);
+          ctx.log.info({ namespace, workloads: workloads.length, scaled: changed }, 'hibernated');
+        }
+        return CONTINUE;
+      }
+
+      for (const w of workloads) {
+        if (w.hibernatedReplicas === undefined) continue;
+        await deps.workloads.scale(namespace, w, w.hibernatedReplicas, null);
+        changed++;
+      }
+      const message = `${changed} workload(s) restored to their replicas`;
+      condition(ctx, { type: ConditionType.Hibernated, status: 'False', reason: Reason.Awake, message });
+      ctx.status.hibernation = { ...ctx.status.hibernation, wokeAt: ctx.now().toISOString() };
+      deps.events.record(instance, 'Normal', Reason.Awake, message);
+      ctx.log.info({ namespace, restored: changed }, 'woke up');
+      return CONTINUE;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// The kinds allow-list (DESIGN §4, before the release): render the chart with
+// the same values and labels helm would install, and refuse the release when
+// it contains anything a tenant must not get (cluster-scoped or
+// privilege-granting kinds, objects in other namespaces). Runs only when the
+// release is about to change, so steady state spawns no helm process.
+import { parseAllDocuments } from 'yaml';
+import { CONTINUE, type Step } from '../context.ts';
+import type { GuardrailsConfig } from '../../config/guardrails.ts';
+import type { ChartReference } from '../../domain/catalog.ts';
+import { checkManifest, describeViolations } from '../../domain/kinds-policy.ts';
+import { INSTANCE_LABEL, Reason, releaseName } from '../../domain/instance.ts';
+import { ReconcileError } from '../errors.ts';
+import { helmFailure } from '../release/helm-failure.ts';
+import { secretsName } from './guardrails.ts';
+
+export interface RenderPort {
+  /** `helm template` with the post-renderer labels; returns the manifest stream. */
+  template(opts: {
+    release: string;
+    namespace: string;
+    chart: ChartReference;
+    chartVersion?: string;
+    values: Record<string, unknown>;
+    labels: Record<string, string>;
+    signal?: AbortSignal;
+  }): Promise<string>;
+}
+
+export interface PolicyStepDeps {
+  config: GuardrailsConfig;
+  render: RenderPort;
+}
+
+// A fixed manifest stays forbidden until someone edits the template or the
+// values (which requeues at once): polling faster only burns helm processes.
+const FORBIDDEN_RETRY_MS = 300_000;
+
+export function parseManifest(manifest: string): unknown[] {
+  return parseAllDocuments(manifest)
+    .map((doc) => doc.toJSON() as unknown)
+    .filter((o) => o !== null && o !== undefined);
+}
+
+export function policyStep(deps: PolicyStepDeps): Step {
+  // Digests already rendered and found clean, per instance: a failed upgrade
+  // retried with backoff need not render the same inputs again.
+  const passed = new Map<string, string>();
+  return {
+    name: 'policy',
+    async run(ctx) {
+      const name = releaseName(ctx.instance);
+      const namespace = ctx.namespace!;
+      const digest = ctx.desired!.digest;
+      const last = ctx.instance.status?.release;
+      // Same test as the release step's no-op: nothing will be installed, nothing to check.
+      if (last?.appliedDigest === digest && last.status === 'deployed' && ctx.instance.status?.namespace === namespace) return CONTINUE;
+      if (passed.get(name) === digest) return CONTINUE;
+
+      const template = ctx.template!;
+      let manifest: string;
+      try {
+        manifest = await deps.render.template({
+          release: name,
+          namespace,
+          chart: template.chart,
+          ...(template.chartVersion ? { chartVersion: template.chartVersion } : {}),
+          values: ctx.desired!.values,
+          labels: { [INSTANCE_LABEL]: ctx.instance.metadata.name },
+          signal: ctx.signal,
+        });
+      } catch (err) {
+        throw helmFailure(err, Reason.RenderFailed);
+      }
+      let objects: unknown[];
+      try {
+        objects = parseManifest(manifest);
+      } catch (err) {
+        throw new ReconcileError(Reason.RenderFailed, `the rendered manifest is not valid YAML: ${(err as Error).message}`, { cause: err });
+      }
+      const violations = checkManifest(objects, {
+        namespace,
+        allowedKinds: deps.config.allowedKinds,
+        allowedClusterRoles: deps.config.allowedClusterRoles,
+        reserved: [{ kind: 'Secret', name: secretsName(ctx.instance) }],
+      });
+      if (violations.length > 0) {
+        passed.delete(name);
+        ctx.log.warn({ violations: violations.map((v) => ({ reason: v.reason, kind: v.kind, name: v.name })) }, 'release refused by the kinds policy');
+        throw new ReconcileError(Reason.ForbiddenResource, describeViolations(violations), { requeueAfterMs: FORBIDDEN_RETRY_MS });
+      }
+      passed.set(name, digest);
+      return CONTINUE;
+    },
+  };
+}
