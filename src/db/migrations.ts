@@ -11,6 +11,7 @@ import * as m0005 from '../../migrations/0005_audit_events.ts';
 import * as m0006 from '../../migrations/0006_idempotency_keys.ts';
 import * as m0007 from '../../migrations/0007_template_guardrails.ts';
 import * as m0010 from '../../migrations/0010_instance_activity_and_quotas.ts';
+import * as m0013 from '../../migrations/0013_instance_sync.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_product_templates': m0001,
@@ -21,6 +22,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0006_idempotency_keys': m0006,
   '0007_template_guardrails': m0007,
   '0010_instance_activity_and_quotas': m0010,
+  '0013_instance_sync': m0013,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -66,6 +66,8 @@ export interface DeploymentInstanceTable {
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | undefined, Date>;
   deleted_at: Timestamp | null;
+  /** The mapped spec last pushed to / imported from the CaelusInstance (src/sync); null = never synced. Migration 0013. */
+  synced_spec: Json | null;
   /** Last activity reported through the API (idle hibernation); migration 0010. */
   last_activity_at: Timestamp | null;
 }

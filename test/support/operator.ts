@@ -3,6 +3,7 @@
 // shard label so operators of parallel files never touch each other's CRs.
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
+import type { TemplateCatalog } from '../../src/domain/catalog.ts';
 import { API_VERSION, KIND, type CaelusInstance, type CaelusInstanceSpec } from '../../src/domain/instance.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
 import { silentLogger, createLogger } from '../../src/observability/logger.ts';
@@ -19,7 +20,14 @@ export interface TestOperator {
   stop(): Promise<void>;
 }
 
-export async function startTestOperator(shard: string, overrides: Record<string, string> = {}): Promise<TestOperator> {
+export async function startTestOperator(
+  shard: string,
+  overrides: Record<string, string> = {},
+  opts: {
+    /** Resolve templates through this catalog (e.g. a DbTemplateCatalog) instead of test/fixtures/catalog.yaml. */
+    catalog?: TemplateCatalog;
+  } = {},
+): Promise<TestOperator> {
   const metrics = createMetrics();
   const config = operatorConfig(
     {},
@@ -37,7 +45,13 @@ export async function startTestOperator(shard: string, overrides: Record<string,
     },
   );
   const log = process.env['CAELUS_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger();
-  const runtime = await createOperatorRuntime(config, { log, metrics, labelSelector: `${SHARD_LABEL}=${shard}`, env: process.env });
+  const runtime = await createOperatorRuntime(config, {
+    log,
+    metrics,
+    labelSelector: `${SHARD_LABEL}=${shard}`,
+    env: process.env,
+    ...(opts.catalog ? { catalog: opts.catalog } : {}),
+  });
   await runtime.start();
   return { runtime, metrics, stop: () => runtime.stop() };
 }
