@@ -25,6 +25,10 @@ export interface OperatorConfig {
    */
   helmRollbackOnFailure: boolean;
   leaseDurationSeconds: number;
+  /** node-cron schedule of the full drift check (re-checks every object, even unchanged ones). */
+  driftFullCheckSchedule: string;
+  /** Kinds watched for event-driven drift detection (`apiVersion/Kind/plural`, comma-separated); default: see src/drift/watches.ts. */
+  driftWatchedKinds: string | undefined;
   /** Every instance is reconciled at least this often. */
   resyncSeconds: number;
   /** First retry delay after a failed reconcile (doubles per failure). */
@@ -56,6 +60,8 @@ const ENV: Record<SettingKey, string> = {
   helmRollbackOnFailure: 'CAELUS_HELM_ROLLBACK_ON_FAILURE',
   leaseDurationSeconds: 'CAELUS_LEASE_DURATION_SECONDS',
   resyncSeconds: 'CAELUS_RESYNC_SECONDS',
+  driftFullCheckSchedule: 'CAELUS_DRIFT_FULL_CHECK_SCHEDULE',
+  driftWatchedKinds: 'CAELUS_DRIFT_WATCH_KINDS',
   backoffBaseMs: 'CAELUS_BACKOFF_BASE_MS',
   backoffMaxMs: 'CAELUS_BACKOFF_MAX_MS',
   metricsPort: 'CAELUS_METRICS_PORT',
@@ -106,6 +112,8 @@ export function operatorConfig(flags: OperatorFlags = {}, env: Env = process.env
     helmTimeoutSeconds: int('helmTimeoutSeconds', p('helmTimeoutSeconds'), 300, 1, 3600),
     helmRollbackOnFailure: bool('helmRollbackOnFailure', p('helmRollbackOnFailure'), true),
     leaseDurationSeconds: int('leaseDurationSeconds', p('leaseDurationSeconds'), 15, 2, 300),
+    driftFullCheckSchedule: text(p('driftFullCheckSchedule')) ?? '*/10 * * * *',
+    driftWatchedKinds: text(p('driftWatchedKinds')),
     resyncSeconds: int('resyncSeconds', p('resyncSeconds'), 600, 1, 86_400),
     backoffBaseMs,
     backoffMaxMs,

@@ -13,6 +13,12 @@ import type { HelmPort, EventSink, InstanceStore, NamespacePort } from './ports.
 import type { ValuesValidator } from './steps/values.ts';
 import { buildPipeline } from './pipeline.ts';
 import type { GuardrailDeps } from './steps/guardrails.ts';
+import cron from 'node-cron';
+import { DriftChecker } from '../drift/checker.ts';
+import { CorrectionLoopGuard } from '../drift/loop-guard.ts';
+import { ReleaseManifests } from '../drift/release-manifest.ts';
+import { DEFAULT_WATCHED, DriftWatches, parseWatchedKinds } from '../drift/watches.ts';
+import { RawObjectClient } from '../k8s/raw-objects.ts';
 import { Reconciler } from './reconciler.ts';
 
 export interface OperatorOptions {
@@ -30,6 +36,9 @@ export interface OperatorOptions {
   resyncMs: number;
   /** Guardrail, policy and hibernation steps (src/operator/steps); run-operator always provides them. */
   guardrails?: GuardrailDeps;
+  /** node-cron schedule of the full drift check. */
+  driftFullCheckSchedule?: string;
+  driftWatchedKinds?: string | undefined;
   backoff: { baseDelayMs: number; maxDelayMs: number };
   /** Reconcile only instances matching this label selector (sharding; isolates test runs). */
   labelSelector?: string;
@@ -60,6 +69,10 @@ export class Operator {
   #queue: WorkQueue | undefined;
   #running: Promise<void> | undefined;
   #leading = false;
+  readonly #driftWatches: DriftWatches;
+  readonly #driftChecker: DriftChecker;
+  /** Instances whose next drift check re-checks every object (periodic full check). */
+  readonly #fullCheck = new Set<string>();
 
   constructor(opts: OperatorOptions) {
     this.#opts = opts;
@@ -69,11 +82,27 @@ export class Operator {
       resyncPeriodMs: opts.resyncMs,
       ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
     });
+    this.#driftChecker = new DriftChecker(new RawObjectClient(opts.kc));
+    this.#driftWatches = new DriftWatches(
+      opts.kc,
+      opts.driftWatchedKinds ? parseWatchedKinds(opts.driftWatchedKinds) : DEFAULT_WATCHED,
+      opts.log,
+      // A managed object changed: re-check its instance now, not at the next resync.
+      (instance) => this.#queue?.add(instance),
+    );
     const reconciler: Reconciler = new Reconciler(
       buildPipeline({
         ...opts,
         isLeader: () => this.#leading,
         writeProgress: (ctx) => reconciler.writeProgress(ctx),
+        drift: {
+          manifests: new ReleaseManifests(opts.kc, opts.helm),
+          checker: this.#driftChecker,
+          guard: new CorrectionLoopGuard(),
+          events: opts.events,
+          ...(opts.metrics ? { metrics: opts.metrics } : {}),
+          takeFullCheck: (name) => this.#fullCheck.delete(name),
+        },
       }),
       {
         getInstance: (name) => this.#informer.get(name) as unknown as CaelusInstance | undefined,
@@ -98,6 +127,16 @@ export class Operator {
   /** Starts the cache (every replica). */
   async startInformer(): Promise<void> {
     await this.#informer.start();
+    await this.#driftWatches.start();
+  }
+
+  /** The periodic safety net: every instance's next drift check looks at every object. */
+  requestFullDriftCheck(): void {
+    for (const obj of this.#informer.list()) {
+      const name = obj.metadata!.name!;
+      this.#fullCheck.add(name);
+      this.#queue?.add(name);
+    }
   }
 
   /**
@@ -139,6 +178,10 @@ export class Operator {
     );
     for (const obj of this.#informer.list()) queue.add(obj.metadata!.name!);
     this.#opts.log.info({ instances: this.#informer.list().length }, 'leading: reconciling');
+    const fullCheck = cron.schedule(this.#opts.driftFullCheckSchedule ?? '*/10 * * * *', () => this.requestFullDriftCheck(), {
+      name: 'drift-full-check',
+    });
+    signal.addEventListener('abort', () => void fullCheck.stop(), { once: true });
     this.#running = queue.run(
       async (name, { signal: itemSignal }) => {
         const result = await this.#reconciler.reconcile(name, itemSignal);
@@ -157,6 +200,7 @@ export class Operator {
   }
 
   async stopInformer(): Promise<void> {
+    await this.#driftWatches.stop();
     await this.#informer.stop();
   }
 

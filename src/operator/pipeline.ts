@@ -11,6 +11,7 @@ import { valuesStep, type ValuesValidator } from './steps/values.ts';
 import { guardrailsStep, type GuardrailDeps } from './steps/guardrails.ts';
 import { hibernationStep } from './steps/hibernation.ts';
 import { policyStep } from './steps/policy.ts';
+import { driftStep, type DriftStepDeps } from './steps/drift.ts';
 
 export interface PipelineDeps {
   catalog: TemplateCatalog;
@@ -24,6 +25,7 @@ export interface PipelineDeps {
   writeProgress(ctx: ReconcileContext): Promise<void>;
   /** Tenant guardrails, kinds policy and hibernation; without them the pipeline only installs releases. */
   guardrails?: GuardrailDeps;
+  drift: DriftStepDeps;
 }
 
 /**
@@ -42,5 +44,6 @@ export function buildPipeline(deps: PipelineDeps): Step[] {
     ...(g ? [policyStep(g)] : []),
     releaseStep(deps),
     ...(g ? [hibernationStep({ workloads: g.workloads, events: deps.events })] : []),
+    driftStep(deps.drift),
   ];
 }

@@ -29,6 +29,7 @@ export interface HelmPort {
   history(release: string, namespace: string): Promise<Array<{ revision: number; status: string }>>;
   rollback(release: string, namespace: string, revision: number, signal?: AbortSignal): Promise<void>;
   uninstall(release: string, namespace: string, signal?: AbortSignal): Promise<void>;
+  getManifest(release: string, namespace: string, opts: { revision: number }): Promise<string>;
 }
 
 export interface InstanceStore {

@@ -24,6 +24,7 @@ export async function startTestOperator(
   shard: string,
   overrides: Record<string, string> = {},
   opts: {
+    logLines?: string[];
     /** Resolve templates through this catalog (e.g. a DbTemplateCatalog) instead of test/fixtures/catalog.yaml. */
     catalog?: TemplateCatalog;
   } = {},
@@ -44,7 +45,11 @@ export async function startTestOperator(
       ...overrides,
     },
   );
-  const log = process.env['CAELUS_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger();
+  const log = opts.logLines
+    ? createLogger({ level: 'debug', destination: { write: (line: string) => void opts.logLines!.push(line) } })
+    : process.env['CAELUS_TEST_LOGS']
+      ? createLogger({ level: 'debug' })
+      : silentLogger();
   const runtime = await createOperatorRuntime(config, {
     log,
     metrics,

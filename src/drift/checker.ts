@@ -1,0 +1,104 @@
+// Finds and corrects drift for one release's objects. A check costs one API
+// request per object whose live resourceVersion changed since it was last
+// found clean (a dry-run apply), plus the reads; no helm process.
+import type { DriftIgnoreRule } from '../domain/instance.ts';
+import type { JsonObject, RawObjectClient } from '../k8s/raw-objects.ts';
+import { driftedPointers, ignoreMatcher, type Json } from './diff.ts';
+import type { ManifestObject } from './release-manifest.ts';
+
+/** The field manager Helm uses (Helm 4 applies server-side as "helm"; Helm 3 updates as "helm"). */
+export const HELM_FIELD_MANAGER = 'helm';
+
+export interface DriftedResource {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** The object does not exist. */
+  missing: boolean;
+  /** JSON pointers of the fields that differ; values are never reported (Secrets). */
+  pointers: string[];
+}
+
+export interface CheckOptions {
+  ignore: readonly DriftIgnoreRule[];
+  /** Hibernated instances run at zero replicas on purpose. */
+  ignoreReplicas: boolean;
+  /** Re-check every object even if its resourceVersion did not change. */
+  full: boolean;
+}
+
+export interface CheckResult {
+  drifted: DriftedResource[];
+  objects: number;
+  dryRuns: number;
+}
+
+const SCALED_KINDS = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
+
+export function objectKey(o: { apiVersion: string; kind: string; namespace?: string; name: string }): string {
+  return `${o.apiVersion}/${o.kind}/${o.namespace ?? ''}/${o.name}`;
+}
+
+export class DriftChecker {
+  readonly #client: RawObjectClient;
+  /** objectKey → resourceVersion last found free of drift. */
+  readonly #clean = new Map<string, string>();
+
+  constructor(client: RawObjectClient) {
+    this.#client = client;
+  }
+
+  async check(objects: readonly ManifestObject[], opts: CheckOptions): Promise<CheckResult> {
+    const drifted: DriftedResource[] = [];
+    let dryRuns = 0;
+    for (const manifest of objects) {
+      const ref = { apiVersion: manifest.apiVersion, kind: manifest.kind, name: manifest.metadata.name, ...(manifest.metadata.namespace ? { namespace: manifest.metadata.namespace } : {}) };
+      const key = objectKey(ref);
+      const live = await this.#client.get(ref);
+      if (!live) {
+        this.#clean.delete(key);
+        drifted.push({ ...ref, missing: true, pointers: [] });
+        continue;
+      }
+      const rv = live.metadata?.resourceVersion ?? '';
+      if (!opts.full && this.#clean.get(key) === rv) continue;
+      const dryRun = await this.#client.apply(manifest as unknown as JsonObject, { fieldManager: HELM_FIELD_MANAGER, force: true, dryRun: true });
+      dryRuns++;
+      const extra = opts.ignoreReplicas && SCALED_KINDS.has(manifest.kind) ? ['/spec/replicas'] : [];
+      const pointers = driftedPointers(
+        manifest as unknown as { [k: string]: Json },
+        dryRun as unknown as { [k: string]: Json },
+        live as unknown as { [k: string]: Json },
+        ignoreMatcher(opts.ignore, { kind: manifest.kind, name: manifest.metadata.name }, extra),
+      );
+      if (pointers.length === 0) this.#clean.set(key, rv);
+      else {
+        this.#clean.delete(key);
+        drifted.push({ ...ref, missing: false, pointers });
+      }
+    }
+    return { drifted, objects: objects.length, dryRuns };
+  }
+
+  /** Re-applies the drifted objects as Helm's field manager, taking the fields back from whoever changed them. */
+  async correct(drifted: readonly DriftedResource[], objects: readonly ManifestObject[], opts: { ignoreReplicas: boolean }): Promise<void> {
+    const byKey = new Map(objects.map((o) => [objectKey({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) }), o]));
+    for (const d of drifted) {
+      let manifest = byKey.get(objectKey(d));
+      if (!manifest) continue;
+      if (opts.ignoreReplicas && SCALED_KINDS.has(d.kind)) {
+        // Never wake a hibernated workload while correcting something else.
+        manifest = { ...manifest, spec: { ...((manifest['spec'] ?? {}) as Record<string, Json>), replicas: 0 } } as ManifestObject;
+      }
+      await this.#client.apply(manifest as unknown as JsonObject, { fieldManager: HELM_FIELD_MANAGER, force: true, dryRun: false });
+      this.#clean.delete(objectKey(d));
+    }
+  }
+
+  /** Drops what is known about a release's objects (uninstalled, or a full check is due). */
+  forget(prefix?: string): void {
+    if (prefix === undefined) this.#clean.clear();
+    else for (const k of this.#clean.keys()) if (k.includes(prefix)) this.#clean.delete(k);
+  }
+}

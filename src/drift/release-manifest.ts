@@ -1,0 +1,88 @@
+// The objects of a deployed Helm release, read from Helm's own storage (the
+// release Secret) rather than by running `helm get manifest`, so that a drift
+// check spawns no helm process. Cached per revision: a revision is immutable.
+import { gunzipSync } from 'node:zlib';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { isNotFound, toKubeApiError } from '../k8s/errors.ts';
+import { normalizeManifestObject, type Json } from './diff.ts';
+
+export type ManifestObject = { [k: string]: Json } & {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: Json | undefined };
+};
+
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+}
+
+/** Parses a multi-document manifest; List kinds are flattened; objects get the release namespace when they name none. */
+export function parseManifest(text: string, namespace: string): ManifestObject[] {
+  const out: ManifestObject[] = [];
+  const push = (o: unknown): void => {
+    if (!o || typeof o !== 'object') return;
+    const obj = o as ManifestObject;
+    if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj['items'])) {
+      (obj['items'] as unknown[]).forEach(push);
+      return;
+    }
+    if (!obj.apiVersion || !obj.kind || !obj.metadata?.name) return;
+    out.push(normalizeManifestObject({ ...obj, metadata: { ...obj.metadata, namespace: obj.metadata.namespace ?? namespace } }) as ManifestObject);
+  };
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) throw new ManifestError(`release manifest is not valid YAML: ${doc.errors[0]!.message}`);
+    push(doc.toJSON());
+  }
+  return out;
+}
+
+/** Helm stores base64(gzip(JSON)) of the release in the Secret's `release` key. */
+export function decodeHelmRelease(stored: string): { manifest?: string; info?: { status?: string } } {
+  let raw = Buffer.from(stored, 'base64');
+  if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
+  return JSON.parse(raw.toString('utf8')) as { manifest?: string };
+}
+
+export interface ManifestFallback {
+  getManifest(release: string, namespace: string, opts: { revision: number }): Promise<string>;
+}
+
+const CACHE_LIMIT = 4096;
+
+export class ReleaseManifests {
+  readonly #core: CoreV1Api;
+  readonly #fallback: ManifestFallback;
+  readonly #cache = new Map<string, ManifestObject[]>();
+
+  constructor(kc: KubeConfig, fallback: ManifestFallback) {
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#fallback = fallback;
+  }
+
+  async get(release: string, namespace: string, revision: number): Promise<ManifestObject[]> {
+    const key = `${namespace}/${release}/${revision}`;
+    const hit = this.#cache.get(key);
+    if (hit) return hit;
+    const objects = parseManifest(await this.#read(release, namespace, revision), namespace);
+    if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
+    this.#cache.set(key, objects);
+    return objects;
+  }
+
+  async #read(release: string, namespace: string, revision: number): Promise<string> {
+    const name = `sh.helm.release.v1.${release}.v${revision}`;
+    try {
+      const secret = await this.#core.readNamespacedSecret({ name, namespace });
+      const stored = secret.data?.['release'];
+      if (stored) {
+        const decoded = decodeHelmRelease(Buffer.from(stored, 'base64').toString('utf8'));
+        if (typeof decoded.manifest === 'string') return decoded.manifest;
+      }
+    } catch (err) {
+      // Another storage driver (HELM_DRIVER=configmap|sql): ask helm.
+      if (!isNotFound(err)) throw toKubeApiError(err, { operation: 'get', kind: 'Secret', namespace, name });
+    }
+    return this.#fallback.getManifest(release, namespace, { revision });
+  }
+}
