@@ -71,6 +71,7 @@ export function helmPort(helm: HelmClient, rollbackOnFailure: boolean): HelmPort
     uninstall: async (release, ns, signal) => {
       await helm.uninstall(release, ns, signal ? { signal } : {});
     },
+    getManifest: (release, ns, opts) => helm.getManifest(release, ns, opts),
   };
 }
 
@@ -129,6 +130,8 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     concurrency: config.concurrency,
     helmTimeoutSeconds: config.helmTimeoutSeconds,
     resyncMs: config.resyncSeconds * 1000,
+    driftFullCheckSchedule: config.driftFullCheckSchedule,
+    driftWatchedKinds: config.driftWatchedKinds,
     backoff: { baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs },
     ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
     guardrails: {
