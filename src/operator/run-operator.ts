@@ -16,6 +16,8 @@ import { Namespaces } from '../k8s/namespaces.ts';
 import { startHealthServer, type HealthServer } from '../observability/health-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { createOperatorSync } from '../sync/runtime.ts';
+import type { InstanceSync } from '../sync/sync.ts';
 import { FileCatalog } from './file-catalog.ts';
 import { Operator } from './operator.ts';
 import { ENCRYPTION_KEYS_ENV, parseEncryptionKeys } from '../config/encryption-keys.ts';
@@ -94,16 +96,31 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   const kc = loaded.kc;
   log.info({ kubeconfig: loaded.source, server: loaded.server }, 'kubeconfig loaded');
 
+  const events = new EventRecorder(kc, { logger: log.child({ component: 'events' }) });
   let db: DatabaseHandle | undefined;
   let catalog = opts.catalog;
   if (!catalog && config.catalogFile) {
     catalog = await FileCatalog.load(config.catalogFile);
     log.info({ catalog: config.catalogFile }, 'template catalog from file');
   }
+  let sync: InstanceSync | undefined;
   if (!catalog) {
-    db = await openDatabase(databaseConfigFromEnv(opts.env ?? process.env), log);
+    const dbConfig = databaseConfigFromEnv(opts.env ?? process.env);
+    db = await openDatabase(dbConfig, log);
     catalog = new DbTemplateCatalog(db.db);
     log.info({ database: db.kind }, 'template catalog from the database');
+    // With the database as the catalog, rows and CRs are mirrored (DESIGN §5); a file catalog means GitOps only.
+    sync = createOperatorSync({
+      handle: db,
+      dbConfig,
+      kc,
+      catalog,
+      events: { event: (obj, type, reason, message) => events.event(obj, type, reason, message) },
+      log,
+      metrics,
+      labelSelector: opts.labelSelector,
+      env: opts.env ?? process.env,
+    });
   }
   const secrets = opts.secrets ?? instanceSecrets(db, opts.env ?? process.env, log);
 
@@ -113,7 +130,6 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     metrics,
     logger: log.child({ component: 'helm' }),
   });
-  const events = new EventRecorder(kc, { logger: log.child({ component: 'events' }) });
   const operator = new Operator({
     kc,
     catalog,
@@ -151,10 +167,13 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   // TTL and idle jobs run only while leading: two replicas must not both delete or hibernate.
   const lead = async (signal: AbortSignal): Promise<void> => {
     const job = startLifecycleJob(config.guardrails.lifecycleSchedule, lifecycle);
+    // The sync writes CRs and rows, so it also runs only while leading; it never rejects.
+    const syncing = sync?.run(signal);
     try {
       await operator.lead(signal);
     } finally {
       await job.stop();
+      await syncing;
     }
   };
 
