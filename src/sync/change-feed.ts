@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
 
 export const CHANGE_CHANNEL = 'caelus_instances';
+export const CHANGE_FEED_APPLICATION_NAME = 'caelus-change-feed';
 
 export interface ChangeHandlers {
   /** A row was inserted, or its spec or deletion changed. */
@@ -95,6 +96,8 @@ export class PgChangeFeed implements ChangeFeed {
       connectionString: this.#opts.url,
       connectionTimeoutMillis: this.#opts.connectTimeoutMs ?? 5_000,
       keepAlive: true,
+      // Names the session in pg_stat_activity (operators looking for it; tests terminating it).
+      application_name: CHANGE_FEED_APPLICATION_NAME,
     });
     client.on('error', (err) => this.#lost(client, err));
     client.on('end', () => this.#lost(client, new Error('connection ended')));
