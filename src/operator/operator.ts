@@ -71,6 +71,7 @@ export class Operator {
   #leading = false;
   readonly #driftWatches: DriftWatches;
   readonly #driftChecker: DriftChecker;
+  readonly #driftClient: RawObjectClient;
   /** Instances whose next drift check re-checks every object (periodic full check). */
   readonly #fullCheck = new Set<string>();
 
@@ -82,7 +83,8 @@ export class Operator {
       resyncPeriodMs: opts.resyncMs,
       ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
     });
-    this.#driftChecker = new DriftChecker(new RawObjectClient(opts.kc));
+    this.#driftClient = new RawObjectClient(opts.kc);
+    this.#driftChecker = new DriftChecker(this.#driftClient);
     this.#driftWatches = new DriftWatches(
       opts.kc,
       opts.driftWatchedKinds ? parseWatchedKinds(opts.driftWatchedKinds) : DEFAULT_WATCHED,
@@ -128,6 +130,11 @@ export class Operator {
   async startInformer(): Promise<void> {
     await this.#informer.start();
     await this.#driftWatches.start();
+  }
+
+  /** API requests made by drift checks so far (benchmarks and cost figures). */
+  get driftApiRequests(): number {
+    return this.#driftClient.requests;
   }
 
   /** The periodic safety net: every instance's next drift check looks at every object. */
