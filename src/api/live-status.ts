@@ -4,7 +4,7 @@
 // from the row.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { TenantInstance } from '../db/repositories/tenant-instances.ts';
-import type { CaelusInstanceSpec, CaelusInstanceStatus, Condition } from '../domain/instance.ts';
+import { instanceNamespace, type CaelusInstance, type CaelusInstanceSpec, type CaelusInstanceStatus, type Condition } from '../domain/instance.ts';
 import { InstanceClient } from '../k8s/instance-client.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -23,8 +23,10 @@ export interface LiveStatusReader {
 
 /**
  * Reads the CR named after the instance's namespace (the sync names the CR,
- * the namespace and the release alike). A CR of that name that belongs to a
- * different user is not this instance's and is ignored. A cluster that cannot
+ * the namespace and the release alike). A CR of that name that owns another
+ * namespace or belongs to another user is not this instance's and is ignored
+ * (an adopted GitOps CR named differently from its namespace is answered from
+ * the row). A cluster that cannot
  * be reached degrades to the row (logged), never to a failed request: the
  * row is still a truthful, if older, answer.
  */
@@ -44,7 +46,7 @@ export class ClusterLiveStatusReader implements LiveStatusReader {
       this.#log.warn({ err, instance: instance.id }, 'live status unavailable; answering from the database');
       return undefined;
     }
-    if (!cr || cr.spec.userId !== instance.userId) return undefined;
+    if (!cr || cr.spec.userId !== instance.userId || instanceNamespace(cr as unknown as CaelusInstance) !== instance.namespace) return undefined;
     const s = cr.status ?? {};
     return {
       ...(s.phase ? { phase: s.phase } : {}),
