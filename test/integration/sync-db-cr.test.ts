@@ -107,7 +107,7 @@ afterAll(async () => {
   await db?.destroy();
   if (delays.length > 0) {
     const sorted = [...delays].sort((a, b) => a - b);
-    console.log(`[figure] DB→CR propagation delay over ${sorted.length} changes: p50 ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms`);
+    console.log(`[figure] DB→CR propagation delay over ${sorted.length} changes: p50 ${sorted[Math.floor((sorted.length - 1) / 2)]} ms, max ${sorted.at(-1)} ms`);
   }
 });
 
@@ -315,6 +315,6 @@ describe('metrics', () => {
     const n = hist.find((v) => v.metricName === 'caelus_sync_propagation_delay_seconds_count')?.value ?? 0;
     const sum = hist.find((v) => v.metricName === 'caelus_sync_propagation_delay_seconds_sum')?.value ?? 0;
     expect(n).toBeGreaterThanOrEqual(3);
-    console.log(`[figure] sync propagation histogram: ${n} pushes, mean ${((sum / n) * 1000).toFixed(1)} ms (row updated_at → CR applied)`);
+    console.log(`[figure] sync propagation histogram: ${n} pushes, mean ${((sum / n) * 1000).toFixed(1)} ms (row updated_at → CR applied; includes the conflict push made while the sync was stopped)`);
   });
 });
