@@ -55,11 +55,31 @@ export function workloadPort(kc: KubeConfig): WorkloadPort {
       }
     },
     async scale(namespace, workload, replicas, annotation) {
-      const body = { metadata: { annotations: { [HIBERNATED_REPLICAS_ANNOTATION]: annotation } }, spec: { replicas } };
-      const params = { name: workload.name, namespace, body, fieldManager: HIBERNATION_FIELD_MANAGER };
+      const patch = (body: unknown, type: string) => {
+        const params = { name: workload.name, namespace, body, fieldManager: HIBERNATION_FIELD_MANAGER };
+        return workload.kind === 'Deployment'
+          ? apps.patchNamespacedDeployment(params, contentType(type))
+          : apps.patchNamespacedStatefulSet(params, contentType(type));
+      };
       try {
-        if (workload.kind === 'Deployment') await apps.patchNamespacedDeployment(params, contentType(PatchStrategy.MergePatch));
-        else await apps.patchNamespacedStatefulSet(params, contentType(PatchStrategy.MergePatch));
+        const scaled = await patch({ metadata: { annotations: { [HIBERNATED_REPLICAS_ANNOTATION]: annotation } }, spec: { replicas } }, PatchStrategy.MergePatch);
+        // Helm 4 installs by server-side apply without forcing conflicts: while
+        // caelus-hibernation owns spec.replicas, every later helm upgrade would
+        // fail on it. Dropping our managedFields entry leaves replicas unowned
+        // (our change took it from helm), so helm simply sets it again. A patch
+        // that only rewrites managedFields is honoured as written.
+        const managed = scaled.metadata?.managedFields ?? [];
+        const kept = managed.filter((m) => m.manager !== HIBERNATION_FIELD_MANAGER);
+        if (kept.length > 0 && kept.length < managed.length) {
+          await patch(
+            [
+              // Only if nothing changed since our scale; a conflict is retried by the next reconcile.
+              { op: 'test', path: '/metadata/resourceVersion', value: scaled.metadata?.resourceVersion },
+              { op: 'replace', path: '/metadata/managedFields', value: kept },
+            ],
+            PatchStrategy.JsonPatch,
+          );
+        }
       } catch (err) {
         throw toKubeApiError(err, { operation: 'scale', apiVersion: 'apps/v1', kind: workload.kind, namespace, name: workload.name });
       }
