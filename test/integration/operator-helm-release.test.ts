@@ -13,6 +13,7 @@ import {
   getInstance,
   instanceBody,
   patchInstance,
+  reconcileCount,
   startTestOperator,
   type TestOperator,
 } from '../support/operator.ts';
@@ -25,12 +26,7 @@ const helmStatus = async (release: string, ns: string) => {
   return JSON.parse(stdout) as { version: number; info: { status: string } };
 };
 const helmCount = () => counterTotal(op.metrics, 'caelus_helm_invocations_total');
-const reconciles = async () => {
-  const m = (await op.metrics.registry.getMetricsAsJSON()).find((x) => x.name === 'caelus_reconcile_duration_seconds');
-  return ((m?.values ?? []) as Array<{ metricName?: string; value: number }>)
-    .filter((v) => v.metricName === 'caelus_reconcile_duration_seconds_count')
-    .reduce((s, v) => s + v.value, 0);
-};
+const reconciles = () => reconcileCount(op.metrics);
 const waitReady = (name: string, extra: (i: NonNullable<Awaited<ReturnType<typeof getInstance>>>) => boolean = () => true) =>
   eventually(async () => {
     const i = await getInstance(name);

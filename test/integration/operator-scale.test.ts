@@ -2,7 +2,7 @@
 // figure (bench/ measures properly); only readiness is asserted.
 import { ConditionType } from '../../src/domain/instance.ts';
 import { eventually, uniqueName } from '../support/kube.ts';
-import { condition, counterTotal, createInstance, customObjects, instanceBody, SHARD_LABEL, startTestOperator, type TestOperator } from '../support/operator.ts';
+import { condition, counterTotal, createInstance, customObjects, instanceBody, reconcileCount, SHARD_LABEL, startTestOperator, type TestOperator } from '../support/operator.ts';
 
 const shard = uniqueName('scale');
 let op: TestOperator;
@@ -30,12 +30,7 @@ it('reconciles 50 instances created at once to Ready', async () => {
   process.stderr.write(`[figure] 50 instances Ready in ${seconds.toFixed(1)} s (concurrency 8), ${helm} helm processes\n`);
 
   // Cost of the periodic full drift check over the 50 untouched releases.
-  const reconciles = async () => {
-    const m = (await op.metrics.registry.getMetricsAsJSON()).find((x) => x.name === 'caelus_reconcile_duration_seconds');
-    return ((m?.values ?? []) as Array<{ metricName?: string; value: number }>)
-      .filter((v) => v.metricName === 'caelus_reconcile_duration_seconds_count')
-      .reduce((sum, v) => sum + v.value, 0);
-  };
+  const reconciles = () => reconcileCount(op.metrics);
   await new Promise((r) => setTimeout(r, 2_000));
   const [requestsBefore, reconcilesBefore, helmBefore] = [op.runtime.operator.driftApiRequests, await reconciles(), helm];
   const checkStart = Date.now();

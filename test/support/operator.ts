@@ -110,3 +110,11 @@ export async function counterTotal(metrics: Metrics, name: string, filter: Recor
     .filter((v) => Object.entries(filter).every(([k, want]) => String(v.labels[k]) === want))
     .reduce((sum, v) => sum + v.value, 0);
 }
+
+/** Reconciles finished so far (the count of the reconcile duration histogram). */
+export async function reconcileCount(metrics: Metrics): Promise<number> {
+  const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === 'caelus_reconcile_duration_seconds');
+  return ((m?.values ?? []) as Array<{ metricName?: string; value: number }>)
+    .filter((v) => v.metricName === 'caelus_reconcile_duration_seconds_count')
+    .reduce((sum, v) => sum + v.value, 0);
+}

@@ -6,53 +6,18 @@
 import { sql, type Kysely } from 'kysely';
 import { jsonb } from '../json.ts';
 import { translateErrors } from '../map-error.ts';
-import type { Database, DeploymentInstanceRow, InstanceSource, InstanceState, JsonObject } from '../schema.ts';
+import type { Database, DeploymentInstanceRow, JsonObject } from '../schema.ts';
 import { dnsLabel, nonNegativeInt, uuid } from '../validate.ts';
+import { toInstance, type Instance } from './instances.ts';
 
-/** The columns the sync compares and copies. */
-export interface SyncedInstance {
-  id: string;
-  userId: string;
-  productTemplateVersionId: string;
-  namespace: string;
-  domainName: string | null;
-  values: JsonObject;
-  state: InstanceState;
-  expiresAt: Date | null;
-  source: InstanceSource;
-  specVersion: number;
-  status: string;
-  statusMessage: string | null;
-  observedSpecVersion: number | null;
-  helmRevision: number | null;
-  lastReconcileAt: Date | null;
-  updatedAt: Date;
-  deletedAt: Date | null;
+/** The instance row together with what the sync last pushed or imported. */
+export interface SyncedInstance extends Instance {
   /** The mapped spec last pushed to / imported from the CR; null = never synced. */
   syncedSpec: JsonObject | null;
 }
 
 function toSynced(row: DeploymentInstanceRow): SyncedInstance {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    productTemplateVersionId: row.product_template_version_id,
-    namespace: row.namespace,
-    domainName: row.domain_name,
-    values: row.values as JsonObject,
-    state: row.state,
-    expiresAt: row.expires_at,
-    source: row.source,
-    specVersion: row.spec_version,
-    status: row.status,
-    statusMessage: row.status_message,
-    observedSpecVersion: row.observed_spec_version,
-    helmRevision: row.helm_revision,
-    lastReconcileAt: row.last_reconcile_at,
-    updatedAt: row.updated_at,
-    deletedAt: row.deleted_at,
-    syncedSpec: (row.synced_spec as JsonObject | null) ?? null,
-  };
+  return { ...toInstance(row), syncedSpec: (row.synced_spec as JsonObject | null) ?? null };
 }
 
 /** The row with this id, deleted or not. */
