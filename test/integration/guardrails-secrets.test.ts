@@ -1,0 +1,134 @@
+// Instance secrets become one Kubernetes Secret, `<instance>-secrets`, in the
+// instance namespace: decrypted from the database, applied by server-side
+// apply as caelus-guardrails, updated when a value is rotated, never passed to
+// helm and never logged (every log line of the operator is captured here).
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import * as k8s from '@kubernetes/client-node';
+import { execa } from 'execa';
+import { pino } from 'pino';
+import { operatorConfig } from '../../src/config/operator.ts';
+import { createInstance as createInstanceRow } from '../../src/db/repositories/instances.ts';
+import { putSecret } from '../../src/db/repositories/secrets.ts';
+import { SecretBox } from '../../src/db/secret-box.ts';
+import { DbSecretSource } from '../../src/db/secret-source.ts';
+import { ConditionType, type CaelusInstance } from '../../src/domain/instance.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { createOperatorRuntime, type OperatorRuntime } from '../../src/operator/run-operator.ts';
+import { testDatabases, type TestDatabase } from '../support/database.ts';
+import { ACTOR, seedVersion } from '../support/db-fixtures.ts';
+import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
+import { SHARD_LABEL, TEST_CATALOG, condition, createInstance, getInstance, instanceBody, patchInstance } from '../support/operator.ts';
+
+const shard = uniqueName('secrets');
+const core = () => testKubeConfig().makeApiClient(k8s.CoreV1Api);
+const logLines: string[] = [];
+let runtime: OperatorRuntime;
+let db: TestDatabase;
+const box = new SecretBox([{ id: 'k1', key: randomBytes(32) }]);
+// Distinctive values so any leak into a log line is unmistakable.
+const FIRST = `first-${randomBytes(8).toString('hex')}`;
+const ROTATED = `rotated-${randomBytes(8).toString('hex')}`;
+const API_KEY = `apikey-${randomBytes(8).toString('hex')}`;
+
+const waitReady = (name: string, extra: (i: CaelusInstance) => boolean = () => true) =>
+  eventually(async () => {
+    const i = await getInstance(name);
+    return i && condition(i, ConditionType.Ready)?.status === 'True' && i.status?.observedGeneration === i.metadata.generation && extra(i) ? i : undefined;
+  }, 90_000);
+const secretData = async (ns: string, name: string) => {
+  const s = await core().readNamespacedSecret({ name, namespace: ns });
+  return { data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])), secret: s };
+};
+
+beforeAll(async () => {
+  const cases = testDatabases();
+  // The real server when there is one (CI), else PGlite.
+  db = await cases[cases.length - 1]!.create();
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const config = operatorConfig(
+    {},
+    {
+      KUBECONFIG: process.env['CAELUS_TEST_KUBECONFIG'],
+      HELM_BIN: helmBin(),
+      CAELUS_CATALOG: TEST_CATALOG,
+      CAELUS_LEADER_ELECTION: 'false',
+      CAELUS_METRICS_PORT: '0',
+      CAELUS_METRICS_HOST: '127.0.0.1',
+      CAELUS_HELM_TIMEOUT_SECONDS: '60',
+      CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
+    },
+  );
+  // Debug level and no redaction: the test proves the values never reach a logger at all.
+  runtime = await createOperatorRuntime(config, {
+    log: pino({ level: 'debug' }, sink),
+    metrics: createMetrics(),
+    labelSelector: `${SHARD_LABEL}=${shard}`,
+    env: process.env,
+    secrets: new DbSecretSource(db.db, box),
+  });
+  await runtime.start();
+});
+afterAll(async () => {
+  await runtime?.stop();
+  await db?.destroy();
+});
+
+describe('instance secrets', () => {
+  const name = uniqueName('vault');
+  let instanceId: string;
+
+  it('become the Secret <instance>-secrets in the namespace, applied by caelus-guardrails', async () => {
+    const { version } = await seedVersion(db.db);
+    const row = await createInstanceRow(db.db, { userId: 'alice', productTemplateVersionId: version.id, namespace: name }, ACTOR);
+    instanceId = row.id;
+    await putSecret(db.db, box, { instanceId, name: 'db-password', value: FIRST }, ACTOR);
+    await putSecret(db.db, box, { instanceId, name: 'api-key', value: API_KEY }, ACTOR);
+
+    const body = instanceBody(name, shard, { userId: 'alice', productTemplateVersion: 'webapp@1.0.0' });
+    body.metadata.annotations = { 'caelus.io/instance-id': instanceId };
+    await createInstance(body);
+    await waitReady(name);
+    const { data, secret } = await secretData(name, `${name}-secrets`);
+    expect(data).toEqual({ 'db-password': FIRST, 'api-key': API_KEY });
+    expect(secret.type).toBe('Opaque');
+    expect(secret.metadata?.labels?.['caelus.io/instance']).toBe(name);
+    expect(secret.metadata?.managedFields?.map((m) => m.manager)).toContain('caelus-guardrails');
+  });
+
+  it('are updated in the Secret when a value is rotated', async () => {
+    await putSecret(db.db, box, { instanceId, name: 'db-password', value: ROTATED }, ACTOR);
+    await patchInstance(name, { metadata: { annotations: { 'caelus.io/reconcile-requested-at': new Date().toISOString() } } });
+    const started = Date.now();
+    const data = await eventually(async () => {
+      const { data } = await secretData(name, `${name}-secrets`);
+      return data['db-password'] === ROTATED ? data : undefined;
+    }, 60_000);
+    process.stderr.write(`[figure] rotated secret visible in the namespace Secret after ${Date.now() - started} ms\n`);
+    expect(data).toEqual({ 'db-password': ROTATED, 'api-key': API_KEY });
+  });
+
+  it('are never helm values and never logged', async () => {
+    const { stdout } = await execa(helmBin(), ['get', 'values', name, '-n', name, '--all', '-o', 'json', '--kubeconfig', process.env['CAELUS_TEST_KUBECONFIG']!]);
+    expect(stdout).not.toContain(FIRST);
+    expect(stdout).not.toContain(API_KEY);
+    expect(logLines.length).toBeGreaterThan(10);
+    expect(logLines.some((l) => l.includes('guardrails applied'))).toBe(true);
+    for (const secret of [FIRST, ROTATED, API_KEY]) {
+      const b64 = Buffer.from(secret).toString('base64');
+      expect(logLines.filter((l) => l.includes(secret) || l.includes(b64))).toEqual([]);
+    }
+  });
+
+  it('are not created for an instance without the caelus.io/instance-id link (GitOps-only)', async () => {
+    const plain = uniqueName('plain');
+    await createInstance(instanceBody(plain, shard, { userId: 'bob', productTemplateVersion: 'webapp@1.0.0' }));
+    await waitReady(plain);
+    await expect(core().readNamespacedSecret({ name: `${plain}-secrets`, namespace: plain })).rejects.toMatchObject({ code: 404 });
+  });
+});
