@@ -11,6 +11,10 @@ export const PLURAL = 'caelusinstances';
 export const FINALIZER = 'caelus.io/finalizer';
 /** Label on the namespace and on every object rendered for an instance. */
 export const INSTANCE_LABEL = 'caelus.io/instance';
+/** The deployment_instance row an API-managed CR mirrors (set by the DB↔CR sync; guardrails read secrets by it). */
+export const INSTANCE_ID_ANNOTATION = 'caelus.io/instance-id';
+/** Last reported activity (RFC 3339), read by the idle-hibernation job. */
+export const LAST_ACTIVITY_ANNOTATION = 'caelus.io/last-activity';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'caelus';
 

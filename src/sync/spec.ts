@@ -9,8 +9,8 @@ import { instanceNamespace, type CaelusInstance, type CaelusInstanceSpec, type I
 export const SYNC_FIELD_MANAGER = 'caelus-sync';
 /** The row's spec_version the CR's spec was last pushed at (or imported as). */
 export const SPEC_VERSION_ANNOTATION = 'caelus.io/spec-version';
-/** The row (deployment_instance.id) an API-managed CR mirrors. */
-export const INSTANCE_ID_ANNOTATION = 'caelus.io/instance-id';
+import { INSTANCE_ID_ANNOTATION } from '../domain/instance.ts';
+export { INSTANCE_ID_ANNOTATION };
 /** The owner, when label-safe; otherwise a hash of it (labels allow 63 characters of [A-Za-z0-9._-]). */
 export const USER_ID_LABEL = 'caelus.io/user-id';
 

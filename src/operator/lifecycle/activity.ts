@@ -2,7 +2,8 @@
 import type { CaelusInstance } from '../../domain/instance.ts';
 
 /** Written by whoever sees tenant traffic (the API's /activity endpoint, via the sync), RFC 3339. */
-export const LAST_ACTIVITY_ANNOTATION = 'caelus.io/last-activity';
+import { LAST_ACTIVITY_ANNOTATION } from '../../domain/instance.ts';
+export { LAST_ACTIVITY_ANNOTATION };
 
 export interface ActivitySource {
   /** The latest moment the instance counts as active; undefined when nothing is known. */

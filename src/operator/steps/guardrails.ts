@@ -13,8 +13,8 @@ import type { RenderPort } from './policy.ts';
 
 /** Field manager of every object this step applies. */
 export const GUARDRAILS_FIELD_MANAGER = 'caelus-guardrails';
-/** Set by the DB↔CR sync: the deployment_instance row a CR mirrors (its secrets live there). */
-export const INSTANCE_ID_ANNOTATION = 'caelus.io/instance-id';
+import { INSTANCE_ID_ANNOTATION } from '../../domain/instance.ts';
+export { INSTANCE_ID_ANNOTATION };
 /** Bump when the objects built here change shape, so every namespace is re-applied once. */
 const GUARDRAILS_VERSION = 1;
 
