@@ -42,3 +42,13 @@ export interface Step {
   readonly name: string;
   run(ctx: ReconcileContext): Promise<StepOutcome>;
 }
+
+/**
+ * The status proves the release was deployed from exactly the desired inputs
+ * into this namespace: no helm work is needed (release step) and nothing new
+ * will be installed, so there is nothing to police (policy step).
+ */
+export function releaseUpToDate(ctx: ReconcileContext): boolean {
+  const last = ctx.instance.status?.release;
+  return last?.appliedDigest === ctx.desired?.digest && last?.status === 'deployed' && ctx.instance.status?.namespace === ctx.namespace;
+}

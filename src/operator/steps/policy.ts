@@ -4,7 +4,7 @@
 // privilege-granting kinds, objects in other namespaces). Runs only when the
 // release is about to change, so steady state spawns no helm process.
 import { parseAllDocuments } from 'yaml';
-import { CONTINUE, type Step } from '../context.ts';
+import { CONTINUE, releaseUpToDate, type Step } from '../context.ts';
 import type { GuardrailsConfig } from '../../config/guardrails.ts';
 import type { ChartReference } from '../../domain/catalog.ts';
 import { checkManifest, describeViolations } from '../../domain/kinds-policy.ts';
@@ -51,9 +51,7 @@ export function policyStep(deps: PolicyStepDeps): Step {
       const name = releaseName(ctx.instance);
       const namespace = ctx.namespace!;
       const digest = ctx.desired!.digest;
-      const last = ctx.instance.status?.release;
-      // Same test as the release step's no-op: nothing will be installed, nothing to check.
-      if (last?.appliedDigest === digest && last.status === 'deployed' && ctx.instance.status?.namespace === namespace) return CONTINUE;
+      if (releaseUpToDate(ctx)) return CONTINUE;
       if (passed.get(name) === digest) return CONTINUE;
 
       const template = ctx.template!;

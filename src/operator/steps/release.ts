@@ -1,4 +1,4 @@
-import { CONTINUE, condition, setPhase, stopHere, type ReconcileContext, type Step } from '../context.ts';
+import { CONTINUE, condition, releaseUpToDate, setPhase, stopHere, type ReconcileContext, type Step } from '../context.ts';
 import { ConditionType, Phase, Reason, releaseName } from '../../domain/instance.ts';
 import type { EventSink, HelmPort, HelmReleaseState } from '../ports.ts';
 import { applyRelease, unlockRelease } from '../release/actions.ts';
@@ -43,10 +43,7 @@ export function releaseStep(deps: ReleaseStepDeps): Step {
 
       // Steady state costs no helm process: the status already proves the
       // release was deployed from exactly these inputs.
-      const last = ctx.instance.status?.release;
-      if (last?.appliedDigest === digest && last.status === 'deployed' && ctx.instance.status?.namespace === namespace) {
-        return CONTINUE;
-      }
+      if (releaseUpToDate(ctx)) return CONTINUE;
 
       let observed = await deps.helm.status(name, namespace);
       for (let round = 0; round < MAX_ACTIONS; round++) {
