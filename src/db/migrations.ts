@@ -12,6 +12,7 @@ import * as m0006 from '../../migrations/0006_idempotency_keys.ts';
 import * as m0007 from '../../migrations/0007_template_guardrails.ts';
 import * as m0010 from '../../migrations/0010_instance_activity_and_quotas.ts';
 import * as m0013 from '../../migrations/0013_instance_sync.ts';
+import * as m0014 from '../../migrations/0014_sync_notify_activity_and_secrets.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_product_templates': m0001,
@@ -23,6 +24,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0007_template_guardrails': m0007,
   '0010_instance_activity_and_quotas': m0010,
   '0013_instance_sync': m0013,
+  '0014_sync_notify_activity_and_secrets': m0014,
 };
 
 export const migrationProvider: MigrationProvider = {
