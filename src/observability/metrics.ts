@@ -81,6 +81,30 @@ export function createMetrics(registry = new Registry()) {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
+    syncAnnotationWrites: new Counter({
+      name: 'caelus_sync_annotation_writes_total',
+      help: 'Annotation patches the sync made on CaelusInstances (last-activity: coalesced activity reports; secrets-fingerprint: a secret write to roll out)',
+      labelNames: ['annotation'] as const,
+      registers,
+    }),
+    lifecycleActions: new Counter({
+      name: 'caelus_lifecycle_actions_total',
+      help: 'Instance lifecycle actions: hibernate and wake (workloads scaled), expire (deleted by the TTL job), idle-hibernate (hibernated by the idle job); by result',
+      labelNames: ['action', 'result'] as const,
+      registers,
+    }),
+    policyRefusals: new Counter({
+      name: 'caelus_policy_refusals_total',
+      help: 'Releases refused by the kinds allow-list (ForbiddenResource), by the kind of the first forbidden object',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    guardrailsApplies: new Counter({
+      name: 'caelus_guardrails_applies_total',
+      help: 'Guardrail applies to an instance namespace (quota, limits, network policies, secrets Secret) when their inputs changed, by result',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     apiRequestDuration: new Histogram({
       name: 'caelus_api_request_duration_seconds',
       help: 'REST API request duration, by route and status',
