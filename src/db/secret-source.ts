@@ -17,22 +17,34 @@ export class DbSecretSource {
     this.#box = box;
   }
 
-  /**
-   * sha256 over (name, key id, nonce) of every row: every put or rotation
-   * draws a fresh random nonce, so any change shows, and nothing about the
-   * plaintext is in it.
-   */
-  async fingerprint(instanceId: string): Promise<string> {
-    const id = uuid('instanceId', instanceId);
-    const rows = await translateErrors(() =>
-      this.#db.selectFrom('instance_secret').select(['name', 'key_id', 'nonce']).where('instance_id', '=', id).orderBy('name').execute(),
-    );
-    const hash = createHash('sha256');
-    for (const r of rows) hash.update(`${r.name}\0${r.key_id}\0${Buffer.from(r.nonce).toString('hex')}\n`);
-    return `sha256:${hash.digest('hex')}`;
+  fingerprint(instanceId: string): Promise<string> {
+    return secretsFingerprint(this.#db, instanceId);
   }
 
   read(instanceId: string): Promise<Record<string, string>> {
     return getSecrets(this.#db, this.#box, instanceId);
   }
+}
+
+function fingerprintOf(rows: ReadonlyArray<{ name: string; key_id: string; nonce: Uint8Array }>): string {
+  const hash = createHash('sha256');
+  for (const r of rows) hash.update(`${r.name}\0${r.key_id}\0${Buffer.from(r.nonce).toString('hex')}\n`);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** The fingerprint of an instance without secrets. */
+export const EMPTY_SECRETS_FINGERPRINT = fingerprintOf([]);
+
+/**
+ * sha256 over (name, key id, nonce) of every secret row of the instance:
+ * every put or rotation draws a fresh random nonce, so any change shows, and
+ * nothing about the plaintext is in it. No decryption, so the sync can
+ * compare it on every pass.
+ */
+export async function secretsFingerprint(db: Kysely<Database>, instanceId: string): Promise<string> {
+  const id = uuid('instanceId', instanceId);
+  const rows = await translateErrors(() =>
+    db.selectFrom('instance_secret').select(['name', 'key_id', 'nonce']).where('instance_id', '=', id).orderBy('name').execute(),
+  );
+  return fingerprintOf(rows);
 }

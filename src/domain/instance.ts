@@ -15,6 +15,12 @@ export const INSTANCE_LABEL = 'caelus.io/instance';
 export const INSTANCE_ID_ANNOTATION = 'caelus.io/instance-id';
 /** Last reported activity (RFC 3339), read by the idle-hibernation job. */
 export const LAST_ACTIVITY_ANNOTATION = 'caelus.io/last-activity';
+/**
+ * Fingerprint of the instance's secrets (key ids and nonces, never values),
+ * stamped by the sync after a secret write: the change makes the operator
+ * reconcile and roll the namespace Secret without waiting for a resync.
+ */
+export const SECRETS_FINGERPRINT_ANNOTATION = 'caelus.io/secrets-fingerprint';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'caelus';
 

@@ -17,6 +17,8 @@ export interface SyncConfig {
   enabled: boolean;
   /** CAELUS_SYNC_SWEEP_SECONDS (default 30): the full pass under notifications and watches. */
   sweepIntervalMs: number;
+  /** CAELUS_SYNC_ACTIVITY_SECONDS (default 30; 0 = every report): how often, at most, reported activity is copied to a CR. */
+  activityGranularityMs: number;
 }
 
 export function syncConfigFromEnv(env: Record<string, string | undefined>): SyncConfig {
@@ -26,9 +28,14 @@ export function syncConfigFromEnv(env: Record<string, string | undefined>): Sync
   if (sweepRaw && (!/^[1-9][0-9]*$/.test(sweepRaw) || Number(sweepRaw) > 86_400)) {
     throw new ConfigError('CAELUS_SYNC_SWEEP_SECONDS', `must be an integer from 1 to 86400, got "${sweepRaw}"`);
   }
+  const activityRaw = env['CAELUS_SYNC_ACTIVITY_SECONDS']?.trim();
+  if (activityRaw && (!/^(0|[1-9][0-9]*)$/.test(activityRaw) || Number(activityRaw) > 3_600)) {
+    throw new ConfigError('CAELUS_SYNC_ACTIVITY_SECONDS', `must be an integer from 0 to 3600, got "${activityRaw}"`);
+  }
   return {
     enabled: !enabledRaw || /^(true|1|yes)$/i.test(enabledRaw),
     sweepIntervalMs: (sweepRaw ? Number(sweepRaw) : 30) * 1000,
+    activityGranularityMs: (activityRaw ? Number(activityRaw) : 30) * 1000,
   };
 }
 
@@ -68,6 +75,7 @@ export function createOperatorSync(deps: OperatorSyncDeps): InstanceSync | undef
     log: deps.log,
     metrics: deps.metrics,
     sweepIntervalMs: config.sweepIntervalMs,
+    activityGranularityMs: config.activityGranularityMs,
     ...(deps.labelSelector ? { labelSelector: deps.labelSelector } : {}),
     ...(labels ? { labels } : {}),
   });

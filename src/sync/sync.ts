@@ -5,7 +5,7 @@
 // Each key is handled in three moves: observe both sides, decide() one
 // action (src/sync/decide.ts), carry it out; then copy the CR's status to
 // the row. Runs only while this replica leads (see run-operator.ts).
-import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Kysely } from 'kysely';
 import type { TemplateCatalog } from '../domain/catalog.ts';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION, instanceNamespace, type CaelusInstance } from '../domain/instance.ts';
@@ -20,14 +20,17 @@ import {
 } from '../db/repositories/instance-sync.ts';
 import { createInstance, markInstanceDeleted, recordInstanceStatus, updateInstanceSpec, type SpecPatch, type StatusUpdate } from '../db/repositories/instances.ts';
 import type { Database, JsonObject } from '../db/schema.ts';
+import { EMPTY_SECRETS_FINGERPRINT, secretsFingerprint } from '../db/secret-source.ts';
 import { isUuid } from '../db/validate.ts';
 import { ObjectClient } from '../k8s/apply.ts';
 import type { InvolvedObject } from '../k8s/events.ts';
 import { Informer } from '../k8s/informer.ts';
-import { toKubeApiError } from '../k8s/errors.ts';
+import { isNotFound, toKubeApiError } from '../k8s/errors.ts';
+import { contentType } from '../k8s/request-options.ts';
 import { WorkQueue } from '../k8s/workqueue.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { LAST_ACTIVITY_ANNOTATION, planAnnotations } from './annotations.ts';
 import type { ChangeFeed } from './change-feed.ts';
 import { SyncAction, decide, type CrView, type RowView, type SyncDecision } from './decide.ts';
 import {
@@ -77,6 +80,11 @@ export interface InstanceSyncOptions {
   labels?: Record<string, string>;
   /** Keys handled at once (distinct namespaces never race). Default 4. */
   concurrency?: number;
+  /**
+   * Reported activity reaches the CR's caelus.io/last-activity at most once
+   * per this interval per instance (and at most this late). Default 30 s.
+   */
+  activityGranularityMs?: number;
 }
 
 /** How long deleted rows stay in the sweep: their CRs may take a while to finish their finalizer. */
@@ -92,6 +100,8 @@ export class InstanceSync {
   #queue: WorkQueue | undefined;
   #running = false;
   #ready = Promise.withResolvers<void>();
+  /** Row id → namespace (never changes for a row): activity notifications cost no lookup. */
+  readonly #namespaceOf = new Map<string, string>();
 
   constructor(opts: InstanceSyncOptions) {
     this.#o = opts;
@@ -165,15 +175,21 @@ export class InstanceSync {
   }
 
   async #onRowChange(id: string): Promise<void> {
+    const known = this.#namespaceOf.get(id);
+    if (known) {
+      this.#queue?.add(known);
+      return;
+    }
     try {
       const row = isUuid(id) ? await getSyncedInstance(this.#o.db, id) : undefined;
+      if (row) this.#namespaceOf.set(row.id, row.namespace);
       if (row) this.#queue?.add(row.namespace);
     } catch (err) {
       this.#log.warn({ err, id }, 'could not look up a changed row; the next sweep picks it up');
     }
   }
 
-  async #handle(ns: string): Promise<void> {
+  async #handle(ns: string): Promise<{ requeueAfter: number } | void> {
     const cached = this.#cachedCr(ns);
     let row = await this.#findRow(ns, cached);
     let cr = cached;
@@ -194,7 +210,48 @@ export class InstanceSync {
       if (decision.action !== SyncAction.Nothing) this.#o.metrics?.syncActions.inc({ action: decision.action, result: 'error' });
       throw err;
     }
-    if (row && cr && !row.deletedAt) await this.#copyStatus(row, cr);
+    if (row && cr && !row.deletedAt && !cr.metadata.deletionTimestamp) {
+      await this.#copyStatus(row, cr);
+      return this.#syncAnnotations(row, cr);
+    }
+  }
+
+  /**
+   * Brings the CR's last-activity and secrets-fingerprint annotations up to
+   * the row by a merge patch of metadata.annotations only: no generation
+   * bump, no helm run, and other managers' annotations are left alone.
+   */
+  async #syncAnnotations(row: SyncedInstance, cr: CaelusInstance): Promise<{ requeueAfter: number } | void> {
+    // Only a CR linked to this row reads its secrets (guardrails step).
+    const linked = cr.metadata.annotations?.[INSTANCE_ID_ANNOTATION] === row.id;
+    const plan = planAnnotations(
+      {
+        lastActivityAt: row.lastActivityAt,
+        secretsFingerprint: linked ? await secretsFingerprint(this.#o.db, row.id) : undefined,
+        emptyFingerprint: EMPTY_SECRETS_FINGERPRINT,
+      },
+      cr.metadata.annotations,
+      new Date(),
+      this.#o.activityGranularityMs ?? 30_000,
+    );
+    if (plan.patch) {
+      const name = cr.metadata.name;
+      try {
+        await this.#custom.patchClusterCustomObject(
+          { group: GROUP, version: VERSION, plural: PLURAL, name, body: { metadata: { annotations: plan.patch } }, fieldManager: SYNC_FIELD_MANAGER },
+          contentType(PatchStrategy.MergePatch),
+        );
+      } catch (err) {
+        // Deleted meanwhile: the next pass sees it gone.
+        if (isNotFound(err)) return;
+        throw toKubeApiError(err, { operation: 'patch annotations', apiVersion: API_VERSION, kind: KIND, name });
+      }
+      for (const annotation of Object.keys(plan.patch)) {
+        this.#o.metrics?.syncAnnotationWrites.inc({ annotation: annotation === LAST_ACTIVITY_ANNOTATION ? 'last-activity' : 'secrets-fingerprint' });
+      }
+      this.#log.debug({ namespace: row.namespace, instanceId: row.id, cr: name, annotations: Object.keys(plan.patch) }, 'annotations synced');
+    }
+    if (plan.recheckAfterMs !== undefined) return { requeueAfter: plan.recheckAfterMs };
   }
 
   /** Carries the decision out; returns the row as it is afterwards (for the status copy). */

@@ -14,10 +14,12 @@ import { toInstance, type Instance } from './instances.ts';
 export interface SyncedInstance extends Instance {
   /** The mapped spec last pushed to / imported from the CR; null = never synced. */
   syncedSpec: JsonObject | null;
+  /** Last activity reported through the API (copied to the CR's caelus.io/last-activity). */
+  lastActivityAt: Date | null;
 }
 
 function toSynced(row: DeploymentInstanceRow): SyncedInstance {
-  return { ...toInstance(row), syncedSpec: (row.synced_spec as JsonObject | null) ?? null };
+  return { ...toInstance(row), syncedSpec: (row.synced_spec as JsonObject | null) ?? null, lastActivityAt: row.last_activity_at };
 }
 
 /** The row with this id, deleted or not. */
