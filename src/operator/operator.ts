@@ -4,6 +4,7 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { TemplateCatalog } from '../domain/catalog.ts';
 import { API_VERSION, KIND, PLURAL, type CaelusInstance } from '../domain/instance.ts';
+import { LAST_ACTIVITY_ANNOTATION } from '../domain/instance.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { Informer, type InformerEventType } from '../k8s/informer.ts';
@@ -46,7 +47,19 @@ export interface OperatorOptions {
   shutdownTimeoutMs?: number;
 }
 
-/** Which informer events are worth a reconcile: not our own status writes, which would loop. */
+/**
+ * Annotations whose changes need no reconcile: caelus.io/last-activity moves
+ * with tenant traffic and only the lifecycle job (which lists CRs itself)
+ * reads it.
+ */
+const PASSIVE_ANNOTATIONS: readonly string[] = [LAST_ACTIVITY_ANNOTATION];
+
+function activeAnnotations(annotations: Record<string, string> | undefined): string {
+  const kept = Object.entries(annotations ?? {}).filter(([k]) => !PASSIVE_ANNOTATIONS.includes(k));
+  return JSON.stringify(kept);
+}
+
+/** Which informer events are worth a reconcile: not our own status writes, which would loop, nor activity stamps. */
 export function needsReconcile(type: InformerEventType, obj: CaelusInstance, previous: CaelusInstance | undefined): boolean {
   if (type !== 'update' || !previous) return type !== 'delete';
   const m = obj.metadata;
@@ -57,7 +70,7 @@ export function needsReconcile(type: InformerEventType, obj: CaelusInstance, pre
     String(m.deletionTimestamp) !== String(p.deletionTimestamp) ||
     JSON.stringify(m.finalizers ?? []) !== JSON.stringify(p.finalizers ?? []) ||
     JSON.stringify(m.labels ?? {}) !== JSON.stringify(p.labels ?? {}) ||
-    JSON.stringify(m.annotations ?? {}) !== JSON.stringify(p.annotations ?? {})
+    activeAnnotations(m.annotations) !== activeAnnotations(p.annotations)
   );
 }
 
