@@ -3,7 +3,7 @@
 // cache so a takeover starts at once.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { TemplateCatalog } from '../domain/catalog.ts';
-import { API_VERSION, KIND, PLURAL, type CaelusInstance } from '../domain/instance.ts';
+import { API_VERSION, KIND, PLURAL, Phase, type CaelusInstance } from '../domain/instance.ts';
 import { LAST_ACTIVITY_ANNOTATION } from '../domain/instance.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -128,6 +128,8 @@ export class Operator {
       },
     );
     this.#reconciler = reconciler;
+    // Every phase is exported from the start (0), so a dashboard sees the series before the first instance.
+    for (const phase of Object.values(Phase)) opts.metrics?.instancesByPhase.set({ phase }, 0);
     this.#informer.onChange((obj, type) => this.#onChange(obj as unknown as CaelusInstance, type));
   }
 
@@ -224,11 +226,24 @@ export class Operator {
     await this.#informer.stop();
   }
 
+  /**
+   * caelus_instances{phase} follows the informer cache (every replica has one),
+   * so it is right on followers too; an instance without status counts as Pending.
+   */
+  #countPhase(obj: CaelusInstance | undefined, delta: 1 | -1): void {
+    if (!obj || !this.#opts.metrics) return;
+    const labels = { phase: obj.status?.phase ?? Phase.Pending };
+    if (delta > 0) this.#opts.metrics.instancesByPhase.inc(labels);
+    else this.#opts.metrics.instancesByPhase.dec(labels);
+  }
+
   #onChange(obj: CaelusInstance, type: InformerEventType): void {
     const name = obj.metadata.name;
     const previous = this.#lastSeen.get(name);
     if (type === 'delete') this.#lastSeen.delete(name);
     else this.#lastSeen.set(name, obj);
+    this.#countPhase(previous, -1);
+    if (type !== 'delete') this.#countPhase(obj, +1);
     if (this.#queue && needsReconcile(type, obj, previous)) this.#queue.add(name);
   }
 }
