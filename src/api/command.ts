@@ -10,6 +10,8 @@ import { createMetrics } from '../observability/metrics.ts';
 import { HelmChartChecker } from './chart-check.ts';
 import { ClusterLiveStatusReader, type LiveStatusReader } from './live-status.ts';
 import { buildApiServer } from './server.ts';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../observability/logger.ts';
 
 export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<void> {
   const log = createLogger({ name: 'caelus-api' });
@@ -42,19 +44,24 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    log.info({ graceMs: config.shutdownGraceMs }, 'shutting down: draining in-flight requests');
-    let timer: NodeJS.Timeout | undefined;
-    const closed = app.close();
-    const overrun = new Promise<'overrun'>((resolve) => {
-      timer = setTimeout(() => resolve('overrun'), config.shutdownGraceMs);
-    });
-    if ((await Promise.race([closed.then(() => 'closed' as const), overrun])) === 'overrun') {
-      log.warn('in-flight requests did not finish within the grace period; closing connections');
-      app.server.closeAllConnections();
-      await closed;
-    }
-    clearTimeout(timer);
+    await closeApiServer(app, config.shutdownGraceMs, log);
   } finally {
     await handle.destroy();
   }
+}
+
+/** Stops accepting, lets in-flight requests finish within graceMs, then cuts the remaining connections. */
+export async function closeApiServer(app: FastifyInstance, graceMs: number, log: Logger): Promise<void> {
+  log.info({ graceMs }, 'shutting down: draining in-flight requests');
+  let timer: NodeJS.Timeout | undefined;
+  const closed = app.close();
+  const overrun = new Promise<'overrun'>((resolve) => {
+    timer = setTimeout(() => resolve('overrun'), graceMs);
+  });
+  if ((await Promise.race([closed.then(() => 'closed' as const), overrun])) === 'overrun') {
+    log.warn('in-flight requests did not finish within the grace period; closing connections');
+    app.server.closeAllConnections();
+    await closed;
+  }
+  clearTimeout(timer);
 }

@@ -2,7 +2,7 @@
 // helm, informer + queue + reconciler, leader election, health/metrics.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { OperatorConfig } from '../config/operator.ts';
-import { databaseConfigFromEnv } from '../config/database.ts';
+import { databaseConfigFromEnv, type DatabaseConfig } from '../config/database.ts';
 import type { TemplateCatalog } from '../domain/catalog.ts';
 import { validateValues } from '../domain/values-schema.ts';
 import { DbTemplateCatalog } from '../db/catalog.ts';
@@ -49,6 +49,12 @@ export interface RuntimeOptions {
   catalog?: TemplateCatalog;
   /** Where instance secrets come from, instead of the database (tests). */
   secrets?: SecretSource;
+  /**
+   * An already open database to use as the catalog (and for the sync and
+   * secrets) instead of opening the one the environment names: `caelus dev`
+   * shares one PGlite between operator and API. stop() leaves it open.
+   */
+  database?: { handle: DatabaseHandle; config: DatabaseConfig };
 }
 
 function toState(r: HelmRelease): HelmReleaseState {
@@ -98,6 +104,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
 
   const events = new EventRecorder(kc, { logger: log.child({ component: 'events' }) });
   let db: DatabaseHandle | undefined;
+  let ownsDb = false;
   let catalog = opts.catalog;
   if (!catalog && config.catalogFile) {
     catalog = await FileCatalog.load(config.catalogFile);
@@ -105,8 +112,9 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   }
   let sync: InstanceSync | undefined;
   if (!catalog) {
-    const dbConfig = databaseConfigFromEnv(opts.env ?? process.env);
-    db = await openDatabase(dbConfig, log);
+    const dbConfig = opts.database?.config ?? databaseConfigFromEnv(opts.env ?? process.env);
+    db = opts.database?.handle ?? (await openDatabase(dbConfig, log));
+    ownsDb = !opts.database;
     catalog = new DbTemplateCatalog(db.db);
     log.info({ database: db.kind }, 'template catalog from the database');
     // With the database as the catalog, rows and CRs are mirrored (DESIGN §5); a file catalog means GitOps only.
@@ -226,7 +234,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
       await loop;
       await operator.stopInformer();
       await health?.close();
-      await db?.destroy();
+      if (ownsDb) await db?.destroy();
       log.info('operator stopped');
     },
   };
