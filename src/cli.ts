@@ -1,14 +1,24 @@
 // The `caelus` command: wiring only; each subcommand's work lives in its module.
 import { Command } from 'commander';
 import { apiCommand } from './api/command.ts';
-import { runDev } from './dev/run-dev.ts';
+import { DevInterruptedError, runDev } from './dev/run-dev.ts';
 import { operatorCommand } from './operator/command.ts';
 import { createTokenCommand, migrateCommand, rotateSecretsCommand } from './db/commands.ts';
 
-/** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
+/**
+ * Aborts when the process is asked to stop (Ctrl-C or SIGTERM); a second
+ * signal exits at once (130). The listeners stay registered: with none left,
+ * signal-exit (execa's child cleanup) would re-raise the first signal and kill
+ * the process before the graceful stop ran.
+ */
 function stopSignal(): AbortSignal {
   const ac = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => ac.abort());
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!ac.signal.aborted) return ac.abort();
+    process.stderr.write(`caelus: ${sig} again, exiting without a clean stop\n`);
+    process.exit(130);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
   return ac.signal;
 }
 
@@ -16,9 +26,21 @@ const program = new Command('caelus').description('Helm-driven multi-tenant inst
 
 program
   .command('dev')
-  .description('run Caelus locally: a local control plane (kube-apiserver + etcd) with a sample release')
-  .action(async () => {
-    await runDev({ signal: stopSignal() });
+  .description('run Caelus locally: control plane (unless KUBECONFIG), PGlite (unless DATABASE_URL), example templates, operator + API')
+  .option('--api-port <port>', 'REST API port (default 8081; 0 = any free) [CAELUS_API_PORT]')
+  .option('--api-host <host>', 'REST API address (default 127.0.0.1) [CAELUS_API_HOST]')
+  .option('--metrics-port <port>', "operator's /metrics, /healthz, /readyz port (default 8080; 0 = any free) [CAELUS_METRICS_PORT]")
+  .option('--data-dir <dir>', 'PGlite data, kubeconfig and dev encryption key (default .caelus) [CAELUS_DEV_DIR]')
+  .option('--catalog <file>', 'templates to register (default charts/catalog.yaml) [CAELUS_CATALOG]')
+  .action(async (o: { apiPort?: string; apiHost?: string; metricsPort?: string; dataDir?: string; catalog?: string }) => {
+    try {
+      await runDev({ ...o, signal: stopSignal() });
+    } catch (err) {
+      if (!(err instanceof DevInterruptedError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      // A build or start-up still running in the background must not keep the process alive.
+      process.exit(130);
+    }
   });
 
 // Database: DATABASE_URL selects PostgreSQL, else PGlite under CAELUS_DB_DIR (default .caelus/db).
