@@ -4,6 +4,8 @@
 import type { ChartChecker } from '../../src/api/chart-check.ts';
 import { publishWebapp, startApi, type ApiHarness } from '../support/api-server.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
+import { runApiLoad } from '../../bench/lib/api-load.ts';
+import { percentile } from '../../bench/lib/stats.ts';
 
 const USERS = 10;
 const CREATES_PER_USER = 10;
@@ -25,43 +27,12 @@ describe.each(testDatabases())('API under concurrent load on $name', ({ name: di
 
   test(`${USERS} users × ${CREATES_PER_USER} creates, then lists and gets, ${CONCURRENCY} requests in flight: all succeed; p50/p99 printed`, async () => {
     const tokens = await Promise.all(Array.from({ length: USERS }, (_, i) => api.userToken(`load-${i}`)));
-    const lat: Record<'create' | 'list' | 'get', number[]> = { create: [], list: [], get: [] };
-    const ids: Array<[string, string]> = [];
-    const timed = async (op: keyof typeof lat, method: string, path: string, token: string, body?: unknown) => {
-      const t0 = performance.now();
-      const r = await api.call(method, path, { token, ...(body === undefined ? {} : { body }) });
-      lat[op].push(performance.now() - t0);
-      if (r.status >= 300) throw new Error(`${op} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r;
-    };
+    // The same load generator as `npm run bench -- api`; any non-2xx answer rejects.
+    const load = await runApiLoad({ call: (method, path, o) => api.call(method, path, o), tokens, templateVersionId: 'webapp@1.0.0', createsPerUser: CREATES_PER_USER, concurrency: CONCURRENCY });
 
-    const creates = tokens.flatMap((token) => Array.from({ length: CREATES_PER_USER }, () => token));
-    await pool(creates, CONCURRENCY, async (token) => {
-      const r = await timed('create', 'POST', '/instances', token, { templateVersionId: 'webapp@1.0.0', values: { replicaCount: 1 } });
-      ids.push([token, r.body.id]);
-    });
-    await pool(ids, CONCURRENCY, async ([token, id]) => {
-      await timed('get', 'GET', `/instances/${id}`, token);
-      await timed('list', 'GET', '/instances?limit=20', token);
-    });
-
-    expect(ids).toHaveLength(USERS * CREATES_PER_USER);
-    for (const [op, xs] of Object.entries(lat)) {
-      console.log(`[figure] ${dialect}: API ${op} ×${xs.length} at concurrency ${CONCURRENCY}: p50 ${pct(xs, 50).toFixed(1)} ms, p99 ${pct(xs, 99).toFixed(1)} ms`);
+    expect(load.created).toBe(USERS * CREATES_PER_USER);
+    for (const [op, xs] of Object.entries(load.latencyMs)) {
+      console.log(`[figure] ${dialect}: API ${op} ×${xs.length} at concurrency ${CONCURRENCY}: p50 ${percentile(xs, 50).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms`);
     }
   });
 });
-
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-}

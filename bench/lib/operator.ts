@@ -1,0 +1,127 @@
+// `caelus operator` as a child process, so its RSS and CPU (and, through
+// cutime/cstime, that of the helm processes it reaps) are its own.
+import { createWriteStream } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import { freePort } from '../../src/k8s/testenv/free-port.ts';
+import type { BenchEnv } from './env.ts';
+import { onCleanup } from './cleanup.ts';
+import { parseMetrics, sumOf, groupBy, type Sample } from './prom.ts';
+import { readCpu, readMemory, type ProcCpu, type ProcMemory } from './proc.ts';
+
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+export const CATALOG = fileURLToPath(new URL('../catalog.yaml', import.meta.url));
+export const BENCH_LABEL = 'caelus.io/bench-run';
+
+export interface OperatorOptions {
+  /** Only instances with `caelus.io/bench-run=<run>` are reconciled. */
+  run: string;
+  concurrency: number;
+  logFile: string;
+  /** Write a V8 CPU profile of the operator into this directory when it exits. */
+  cpuProfDir?: string;
+  env?: Record<string, string>;
+}
+
+export interface BenchOperator {
+  pid: number;
+  metricsUrl: string;
+  logFile: string;
+  metrics(): Promise<Sample[]>;
+  cpu(): ProcCpu;
+  memory(): ProcMemory;
+  /** SIGTERM (graceful: in-flight reconciles finish), SIGKILL of the group after 30 s. */
+  stop(): Promise<void>;
+}
+
+export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<BenchOperator> {
+  const port = await freePort();
+  const out = createWriteStream(o.logFile, { flags: 'a' });
+  const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+  const child: ResultPromise = execa(
+    process.execPath,
+    [...nodeArgs, CLI, 'operator', '--no-leader-election', '--instance-selector', `${BENCH_LABEL}=${o.run}`, '--concurrency', String(o.concurrency)],
+    {
+      env: {
+        ...env.helmEnv,
+        KUBECONFIG: env.cp.kubeconfigPath,
+        HELM_BIN: env.helm,
+        CAELUS_CATALOG: CATALOG,
+        CAELUS_METRICS_PORT: String(port),
+        CAELUS_METRICS_HOST: '127.0.0.1',
+        // No kubelets here: a readiness wait would never end.
+        CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
+        LOG_LEVEL: 'info',
+        ...o.env,
+      },
+      extendEnv: false,
+      // Its own process group: Ctrl-C reaches the bench, which stops it (and its helm children) in order.
+      detached: true,
+      reject: false,
+      all: true,
+      buffer: false,
+      stdin: 'ignore',
+    },
+  );
+  child.all?.pipe(out);
+  const pid = child.pid!;
+  let exited = false;
+  void child.then(() => (exited = true));
+  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  const stop = onCleanup(`operator ${pid}`, async () => {
+    if (!exited) {
+      kill('SIGTERM');
+      const timer = setTimeout(() => kill('SIGKILL'), 30_000);
+      await child;
+      clearTimeout(timer);
+    }
+    await new Promise<void>((r) => out.end(r));
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`caelus operator exited during start; see ${o.logFile}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (r.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`caelus operator not ready within 60 s; see ${o.logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    pid,
+    metricsUrl,
+    logFile: o.logFile,
+    metrics: async () => parseMetrics(await (await fetch(metricsUrl)).text()),
+    cpu: () => readCpu(pid),
+    memory: () => readMemory(pid),
+    stop,
+  };
+}
+
+/** The operator figures the scenarios report, from one /metrics scrape. */
+export function operatorCounters(samples: readonly Sample[]) {
+  return {
+    helmProcesses: sumOf(samples, 'caelus_helm_invocations_total'),
+    helmByVerb: groupBy(samples, 'caelus_helm_invocations_total', ['verb']),
+    helmSecondsByVerb: groupBy(samples, 'caelus_helm_duration_seconds_sum', ['verb']),
+    reconciles: sumOf(samples, 'caelus_reconcile_duration_seconds_count'),
+    reconcileErrors: sumOf(samples, 'caelus_reconcile_duration_seconds_count', { result: 'error' }),
+    reconcileSeconds: sumOf(samples, 'caelus_reconcile_duration_seconds_sum'),
+    queueDepth: sumOf(samples, 'caelus_workqueue_depth'),
+    driftCorrections: sumOf(samples, 'caelus_drift_corrections_total'),
+    driftCorrectionSeconds: sumOf(samples, 'caelus_drift_correction_latency_seconds_sum'),
+  };
+}
+export type OperatorCounters = ReturnType<typeof operatorCounters>;

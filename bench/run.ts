@@ -1,0 +1,157 @@
+// `npm run bench -- <scenario> [options]`: starts what a scenario needs (local
+// control plane, `caelus operator`, `caelus api`, a throw-away database),
+// prints a table, writes bench/results/<scenario>-<timestamp>.json and stops
+// everything again, also on Ctrl-C or a failure. DESIGN §8; never part of npm test.
+import { Command, Option } from 'commander';
+import { cleanupAll, installSignalHandlers } from './lib/cleanup.ts';
+import { log, startBenchEnv, type BenchEnv } from './lib/env.ts';
+import { finishMachineInfo, logDir, machineInfo, writeResult } from './lib/results.ts';
+import { runApi } from './scenarios/api.ts';
+import { runDrift } from './scenarios/drift.ts';
+import { runScale } from './scenarios/scale.ts';
+import { runSteady } from './scenarios/steady.ts';
+
+/** Flux helm-controller's published figures (podinfo, concurrency 10, 2 CPUs): the anchor of DESIGN §8. */
+export const FLUX_ANCHOR = { '100': '27 s', '500': '2m45s', '1000': '8m12s', peakMemory: '400 MiB' };
+
+const int = (name: string, min = 1) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+interface Printed {
+  result: unknown;
+  table: string;
+}
+
+/** Prints the table and writes the JSON with the machine and its load; returns the path. */
+function report(scenario: string, printed: Printed, machine: ReturnType<typeof machineInfo>, extra: Record<string, unknown> = {}): string {
+  const path = writeResult(scenario, { scenario, machine: finishMachineInfo(machine), ...extra, result: printed.result });
+  process.stdout.write(`\n== ${scenario} ==\n${printed.table}\n→ ${path}\n`);
+  return path;
+}
+
+async function withEnv<T>(fn: (env: BenchEnv) => Promise<T>): Promise<T> {
+  const env = await startBenchEnv();
+  try {
+    return await fn(env);
+  } finally {
+    await env.stop();
+  }
+}
+
+type KubeOpts = { concurrency: number; cpuProf?: boolean };
+type ScaleOpts = KubeOpts & { n: number };
+type DriftOpts = KubeOpts & { instances: number; ops: number };
+type ApiOpts = { users: number; createsPerUser: number; reads: number; inFlight: number };
+
+async function scale(o: ScaleOpts): Promise<string> {
+  const machine = machineInfo();
+  const dir = logDir('scale');
+  return withEnv(async (env) => {
+    const r = await runScale(env, { n: o.n, concurrency: o.concurrency, logDir: dir, ...(o.cpuProf ? { cpuProf: true } : {}) });
+    await r.fleet.operator.stop();
+    return report('scale', r, machine, { helm: env.helmVersion, logs: dir, anchor: FLUX_ANCHOR });
+  });
+}
+
+/** Steady state needs a fleet: a scale run first (its figures are written too), then the resyncs on the same instances. */
+async function steady(o: ScaleOpts): Promise<string[]> {
+  const machine = machineInfo();
+  const dir = logDir('steady');
+  return withEnv(async (env) => {
+    const s = await runScale(env, { n: o.n, concurrency: o.concurrency, logDir: dir, ...(o.cpuProf ? { cpuProf: true } : {}) });
+    const scalePath = report('scale', s, machine, { helm: env.helmVersion, logs: dir, anchor: FLUX_ANCHOR });
+    const machine2 = machineInfo();
+    const r = await runSteady(env, s.fleet, { concurrency: o.concurrency, logDir: dir, ...(o.cpuProf ? { cpuProf: true } : {}) });
+    return [scalePath, report('steady', r, machine2, { helm: env.helmVersion, logs: dir })];
+  });
+}
+
+async function drift(o: DriftOpts): Promise<string> {
+  const machine = machineInfo();
+  const dir = logDir('drift');
+  return withEnv(async (env) => {
+    const r = await runDrift(env, { instances: o.instances, ops: o.ops, concurrency: o.concurrency, logDir: dir });
+    return report('drift', r, machine, { helm: env.helmVersion, logs: dir });
+  });
+}
+
+async function api(o: ApiOpts): Promise<string> {
+  const machine = machineInfo();
+  const dir = logDir('api');
+  const r = await runApi({ databaseUrl: process.env['DATABASE_URL'], users: o.users, createsPerUser: o.createsPerUser, readsPerInstance: o.reads, concurrency: o.inFlight, logDir: dir });
+  return report('api', r, machine, { logs: dir });
+}
+
+const program = new Command('bench').description('Caelus benchmarks (DESIGN §8): figures printed and written as JSON, never asserted');
+const concurrency = () => new Option('--concurrency <n>', 'operator concurrency (instances reconciled at once)').argParser(int('concurrency')).default(8);
+const cpuProf = () => new Option('--cpu-prof', 'write a V8 CPU profile of the operator (node --cpu-prof) next to the logs');
+const nOpt = () => new Option('--n <n>', 'instances created at once (Flux anchor: 100, 500, 1000)').argParser(int('n')).default(100);
+
+async function main(fn: () => Promise<unknown>): Promise<void> {
+  installSignalHandlers();
+  try {
+    await fn();
+  } catch (err) {
+    process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await cleanupAll();
+  }
+}
+
+program
+  .command('scale')
+  .description('N instances created at once → time until all Ready, operator peak RSS/CPU, helm processes, API-server requests')
+  .addOption(nOpt())
+  .addOption(concurrency())
+  .addOption(cpuProf())
+  .action((o: ScaleOpts) => main(() => scale(o)));
+
+program
+  .command('steady')
+  .description('after a scale run: every unchanged instance reconciled again (warm: CRs annotated; cold: operator restarted) → helm processes (goal 0), reconcile time, CPU')
+  .addOption(nOpt())
+  .addOption(concurrency())
+  .addOption(cpuProf())
+  .action((o: ScaleOpts) => main(() => steady(o)));
+
+program
+  .command('drift')
+  .description('edits/scales/deletes of managed objects → write-to-corrected latency p50/p90/p99/max')
+  .addOption(new Option('--instances <n>', 'instances the operations are spread over').argParser(int('instances')).default(20))
+  .addOption(new Option('--ops <n>', 'operations (edit, scale, delete in turn)').argParser(int('ops')).default(100))
+  .addOption(concurrency())
+  .action((o: DriftOpts) => main(() => drift(o)));
+
+const apiOptions = (c: Command) =>
+  c
+    .addOption(new Option('--users <n>', 'tenant users (one token each)').argParser(int('users')).default(20))
+    .addOption(new Option('--creates-per-user <n>', 'instances each user creates').argParser(int('creates-per-user')).default(10))
+    .addOption(new Option('--reads <n>', 'get + list rounds per created instance').argParser(int('reads')).default(2))
+    .addOption(new Option('--in-flight <n>', 'concurrent requests').argParser(int('in-flight')).default(16));
+
+apiOptions(program.command('api').description('concurrent create/list/get against `caelus api` on a throw-away PostgreSQL database (DATABASE_URL) → req/s and p50/p99 per route')).action(
+  (o: ApiOpts) => main(() => api(o)),
+);
+
+apiOptions(
+  program
+    .command('all')
+    .description('scale + steady (one control plane), drift, api (each on its own); prints where every JSON went')
+    .addOption(nOpt())
+    .addOption(concurrency())
+    .addOption(new Option('--instances <n>', 'drift: instances').argParser(int('instances')).default(20))
+    .addOption(new Option('--ops <n>', 'drift: operations').argParser(int('ops')).default(100)),
+).action((o: ScaleOpts & DriftOpts & ApiOpts) =>
+  main(async () => {
+    const paths = [...(await steady(o)), await drift(o)];
+    if (process.env['DATABASE_URL']) paths.push(await api(o));
+    else log('api: skipped (DATABASE_URL is not set; bash hack/ensure-postgres.sh prints one)');
+    process.stdout.write(`\nresults:\n${paths.map((p) => `  ${p}`).join('\n')}\n`);
+  }),
+);
+
+await program.parseAsync(process.argv);
