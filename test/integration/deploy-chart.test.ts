@@ -35,8 +35,8 @@ describe('deploy/caelus chart', () => {
     const objs = objects(stdout);
     const kinds = objs.map((o) => o.kind).sort();
     expect(kinds).toEqual([
-      'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Deployment',
-      'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceMonitor',
+      'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Deployment',
+      'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor',
     ]);
     // The CRD comes from crds/caelusinstance.yaml through the chart's symlink.
     const crd = objs.find((o) => o.kind === 'CustomResourceDefinition');
@@ -65,6 +65,25 @@ describe('deploy/caelus chart', () => {
     expect(c.securityContext?.capabilities?.drop).toEqual(['ALL']);
     expect(c.volumeMounts?.map((m) => m.mountPath)).toContain('/tmp');
     expect(c.resources?.limits).toBeDefined();
+
+    // The API: its own ServiceAccount, the database from the Secret, probes, a Service in front.
+    const api = objs.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-api')) as k8s.V1Deployment;
+    const apiPod = api.spec!.template.spec!;
+    const ac = apiPod.containers[0]!;
+    expect(ac.args).toEqual(['api']);
+    expect(apiPod.serviceAccountName).toBe('rel-caelus-api');
+    const apiEnv = Object.fromEntries((ac.env ?? []).map((e) => [e.name, e]));
+    expect(apiEnv['DATABASE_URL']?.valueFrom?.secretKeyRef).toEqual({ name: 'db', key: 'DATABASE_URL' });
+    expect(apiEnv['CAELUS_API_PORT']?.value).toBe('8080');
+    expect(ac.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(ac.securityContext?.readOnlyRootFilesystem).toBe(true);
+    const svc = objs.find((o) => o.kind === 'Service' && o.metadata?.name === 'rel-caelus-api') as k8s.V1Service;
+    expect(svc.spec?.selector).toEqual(api.spec?.selector?.matchLabels);
+    expect(svc.spec?.ports?.[0]?.targetPort).toBe('http');
+    const apiRole = objs.find((o) => o.kind === 'ClusterRole' && o.metadata?.name?.endsWith('-api')) as k8s.V1ClusterRole;
+    expect(apiRole.rules).toEqual([{ apiGroups: ['caelus.io'], resources: ['caelusinstances'], verbs: ['get', 'list', 'watch'] }]);
+    // Without PostgreSQL the API has nowhere to keep its data: refused at render time, naming the value.
+    await expect(execa(helmBin(), ['template', 'rel', chart, '--set', 'api.enabled=true'])).rejects.toThrow(/database\.existingSecret/);
 
     // Defaults: no API Deployment, no ServiceMonitor.
     const { stdout: defaults } = await execa(helmBin(), ['template', 'rel', chart]);
@@ -99,7 +118,7 @@ describe('deploy/caelus chart', () => {
     beforeAll(async () => {
       authz = testKubeConfig().makeApiClient(k8s.AuthorizationV1Api);
       // The CRD is installed by globalSetup; --skip-crds keeps parallel files from racing on it.
-      await helm('upgrade', '--install', release, chart, '--create-namespace', '--skip-crds');
+      await helm('upgrade', '--install', release, chart, '--create-namespace', '--skip-crds', '--set', 'api.enabled=true', '--set', 'database.existingSecret=caelus-db');
     });
 
     afterAll(async () => {
@@ -110,12 +129,12 @@ describe('deploy/caelus chart', () => {
         .catch(() => undefined);
     });
 
-    async function can(attrs: k8s.V1ResourceAttributes): Promise<boolean> {
+    async function can(attrs: k8s.V1ResourceAttributes, as = user): Promise<boolean> {
       const review = await authz.createSubjectAccessReview({
         body: {
           apiVersion: 'authorization.k8s.io/v1',
           kind: 'SubjectAccessReview',
-          spec: { user, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'], resourceAttributes: attrs },
+          spec: { user: as, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'], resourceAttributes: attrs },
         },
       });
       return review.status?.allowed === true;
@@ -172,6 +191,34 @@ describe('deploy/caelus chart', () => {
         Object.fromEntries(await Promise.all(list.map(async ([what, a]) => [what, await can(a)] as const)));
       expect(await results(allowed)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
       expect(await results(denied)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
+    });
+
+    it('lets the API ServiceAccount read CaelusInstances and nothing more', async () => {
+      const apiUser = `system:serviceaccount:${ns}:${release}-api`;
+      const other = uniqueName('tenant');
+      const allowed: [string, k8s.V1ResourceAttributes][] = [
+        ['get caelusinstances (live status)', { group: 'caelus.io', resource: 'caelusinstances', verb: 'get' }],
+        ['list caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'list' }],
+        ['watch caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'watch' }],
+      ];
+      const denied: [string, k8s.V1ResourceAttributes][] = [
+        ['create caelusinstances (writes go through the DB and the sync)', { group: 'caelus.io', resource: 'caelusinstances', verb: 'create' }],
+        ['patch caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'patch' }],
+        ['delete caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'delete' }],
+        ['update caelusinstances/status', { group: 'caelus.io', resource: 'caelusinstances', subresource: 'status', verb: 'update' }],
+        ['get secrets in a tenant namespace', { resource: 'secrets', verb: 'get', namespace: other }],
+        ['list secrets in its own namespace', { resource: 'secrets', verb: 'list', namespace: ns }],
+        ['create namespaces', { resource: 'namespaces', verb: 'create' }],
+        ['create deployments in a tenant namespace', { group: 'apps', resource: 'deployments', verb: 'create', namespace: other }],
+        ['update leases (not an operator replica)', { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: ns }],
+        ['create events', { resource: 'events', verb: 'create', namespace: other }],
+      ];
+      const results = async (list: [string, k8s.V1ResourceAttributes][]) =>
+        Object.fromEntries(await Promise.all(list.map(async ([what, a]) => [what, await can(a, apiUser)] as const)));
+      expect(await results(allowed)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
+      expect(await results(denied)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
+      const apps = testKubeConfig().makeApiClient(k8s.AppsV1Api);
+      expect((await apps.readNamespacedDeployment({ name: `${release}-api`, namespace: ns })).spec?.template.spec?.serviceAccountName).toBe(`${release}-api`);
     });
   });
 });

@@ -25,6 +25,19 @@
 {{- end -}}
 {{- end -}}
 
+{{/* The API's own ServiceAccount: it only reads CaelusInstances, so it does not share the operator's rights. */}}
+{{- define "caelus.apiServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- printf "%s-api" (include "caelus.fullname" . | trunc 59 | trimSuffix "-") -}}
+{{- else -}}
+{{- include "caelus.serviceAccountName" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "caelus.apiClusterName" -}}
+{{- printf "%s-api" (include "caelus.clusterName" . | trunc 59 | trimSuffix "-") -}}
+{{- end -}}
+
 {{- define "caelus.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 app.kubernetes.io/name: {{ include "caelus.name" . }}
