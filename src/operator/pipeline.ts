@@ -1,4 +1,5 @@
 import type { TemplateCatalog } from '../domain/catalog.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { Step } from './context.ts';
 import type { EventSink, HelmPort, InstanceStore, NamespacePort } from './ports.ts';
 import type { ReconcileContext } from './context.ts';
@@ -26,6 +27,8 @@ export interface PipelineDeps {
   /** Tenant guardrails, kinds policy and hibernation; without them the pipeline only installs releases. */
   guardrails?: GuardrailDeps;
   drift: DriftStepDeps;
+  /** Guardrail, policy and hibernation counters (caelus_guardrails_applies_total, …). */
+  metrics?: Pick<Metrics, 'guardrailsApplies' | 'policyRefusals' | 'lifecycleActions'>;
 }
 
 /**
@@ -34,16 +37,17 @@ export interface PipelineDeps {
  */
 export function buildPipeline(deps: PipelineDeps): Step[] {
   const g = deps.guardrails;
+  const metrics = deps.metrics ? { metrics: deps.metrics } : {};
   return [
     finalizerStep(deps),
     suspendStep(),
     resolveStep(deps.catalog),
     namespaceStep(deps.namespaces),
-    ...(g ? [guardrailsStep({ ...g, events: deps.events })] : []),
+    ...(g ? [guardrailsStep({ ...g, events: deps.events, ...metrics })] : []),
     valuesStep(deps.validateValues),
-    ...(g ? [policyStep(g)] : []),
+    ...(g ? [policyStep({ ...g, ...metrics })] : []),
     releaseStep(deps),
-    ...(g ? [hibernationStep({ workloads: g.workloads, events: deps.events })] : []),
+    ...(g ? [hibernationStep({ workloads: g.workloads, events: deps.events, ...metrics })] : []),
     driftStep(deps.drift),
   ];
 }

@@ -171,6 +171,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     activity: annotationActivity,
     events: { record: (obj: CaelusInstance, type: 'Normal' | 'Warning', reason: string, message: string) => events.event(obj, type, reason, message) },
     log: log.child({ component: 'lifecycle' }),
+    metrics,
   };
   // TTL and idle jobs run only while leading: two replicas must not both delete or hibernate.
   const lead = async (signal: AbortSignal): Promise<void> => {

@@ -4,6 +4,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { InstanceState, Reason, type CaelusInstance } from '../../domain/instance.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import type { EventSink } from '../ports.ts';
 import type { ActivitySource } from './activity.ts';
 import { parseDuration } from './duration.ts';
@@ -22,6 +23,8 @@ export interface LifecycleDeps {
   activity: ActivitySource;
   events: EventSink;
   log: Logger;
+  /** caelus_lifecycle_actions_total{action="expire"|"idle-hibernate"}. */
+  metrics?: Pick<Metrics, 'lifecycleActions'>;
   now?: () => Date;
 }
 
@@ -57,16 +60,19 @@ export async function runLifecycleOnce(deps: LifecycleDeps): Promise<LifecycleRe
   for (const instance of await deps.instances.list()) {
     const name = instance.metadata.name;
     const action = lifecycleAction(instance, now, deps.activity);
+    const counted = action === LifecycleAction.Delete ? 'expire' : 'idle-hibernate';
     try {
       if (action === LifecycleAction.Delete) {
         await deps.instances.delete(name);
         report.expired.push(name);
+        deps.metrics?.lifecycleActions.inc({ action: counted, result: 'ok' });
         const message = `spec.expiresAt ${instance.spec.expiresAt} has passed: deleting the instance (deletionPolicy ${instance.spec.deletionPolicy ?? 'Delete'})`;
         deps.events.record(instance, 'Normal', Reason.Expired, message);
         deps.log.info({ instance: name, expiresAt: instance.spec.expiresAt }, message);
       } else if (action === LifecycleAction.Hibernate) {
         await deps.instances.hibernate(name);
         report.hibernated.push(name);
+        deps.metrics?.lifecycleActions.inc({ action: counted, result: 'ok' });
         const last = deps.activity.lastActivity(instance)?.toISOString();
         const message = `no activity since ${last} (idleTimeout ${instance.spec.idleTimeout}): hibernating`;
         deps.events.record(instance, 'Normal', Reason.IdleHibernation, message);
@@ -75,6 +81,7 @@ export async function runLifecycleOnce(deps: LifecycleDeps): Promise<LifecycleRe
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       report.failed.push({ name, error });
+      deps.metrics?.lifecycleActions.inc({ action: counted, result: 'error' });
       deps.log.error({ instance: name, action, err: error }, 'lifecycle action failed; retried at the next run');
     }
   }

@@ -7,6 +7,7 @@ import { digestOf } from '../../domain/digest.ts';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, type CaelusInstance } from '../../domain/instance.ts';
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
 import { ReconcileError } from '../errors.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import type { EventSink } from '../ports.ts';
 import type { WorkloadPort } from './hibernation.ts';
 import type { RenderPort } from './policy.ts';
@@ -60,6 +61,7 @@ export interface GuardrailsStepDeps {
   objects: GuardrailObjects;
   secrets?: SecretSource;
   events: EventSink;
+  metrics?: Pick<Metrics, 'guardrailsApplies'>;
 }
 
 function networkPolicy(name: string, namespace: string, labels: Record<string, string>, ingress: unknown[] | undefined): Record<string, unknown> {
@@ -128,26 +130,32 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step {
       const applied = ctx.instance.status?.guardrails;
       if (applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace) return CONTINUE;
 
-      for (const obj of objects) await deps.objects.apply(obj, GUARDRAILS_FIELD_MANAGER);
-      if (!template.networkRules?.length) {
-        await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: NetworkPolicyName.TemplateRules, namespace });
-      }
       let secretKeys = 0;
-      if (secrets) {
-        const data = await secrets.read(instanceId!);
-        secretKeys = Object.keys(data).length;
-        // Applying the full key set as our field manager also removes keys deleted in the DB.
-        await deps.objects.apply(
-          {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            metadata: { name: secretsName(instance), namespace, labels },
-            type: 'Opaque',
-            data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
-          },
-          GUARDRAILS_FIELD_MANAGER,
-        );
+      try {
+        for (const obj of objects) await deps.objects.apply(obj, GUARDRAILS_FIELD_MANAGER);
+        if (!template.networkRules?.length) {
+          await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: NetworkPolicyName.TemplateRules, namespace });
+        }
+        if (secrets) {
+          const data = await secrets.read(instanceId!);
+          secretKeys = Object.keys(data).length;
+          // Applying the full key set as our field manager also removes keys deleted in the DB.
+          await deps.objects.apply(
+            {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: secretsName(instance), namespace, labels },
+              type: 'Opaque',
+              data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
+            },
+            GUARDRAILS_FIELD_MANAGER,
+          );
+        }
+      } catch (err) {
+        deps.metrics?.guardrailsApplies.inc({ result: 'error' });
+        throw err;
       }
+      deps.metrics?.guardrailsApplies.inc({ result: 'ok' });
       if (applied?.tier !== choice.tier.name) {
         deps.events.record(instance, 'Normal', 'GuardrailsApplied', `tier ${choice.tier.name} (cpu ${choice.tier.quota.cpu}, memory ${choice.tier.quota.memory}) applied to namespace ${namespace}`);
       }

@@ -6,6 +6,7 @@
 import { CONTINUE, condition, type Step } from '../context.ts';
 import { getCondition } from '../../domain/conditions.ts';
 import { ConditionType, INSTANCE_LABEL, InstanceState, Reason } from '../../domain/instance.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import type { EventSink } from '../ports.ts';
 
 export const HIBERNATED_REPLICAS_ANNOTATION = 'caelus.io/hibernated-replicas';
@@ -28,6 +29,8 @@ export interface WorkloadPort {
 export interface HibernationStepDeps {
   workloads: WorkloadPort;
   events: EventSink;
+  /** caelus_lifecycle_actions_total{action="hibernate"|"wake"}. */
+  metrics?: Pick<Metrics, 'lifecycleActions'>;
 }
 
 export function hibernationStep(deps: HibernationStepDeps): Step {
@@ -41,13 +44,19 @@ export function hibernationStep(deps: HibernationStepDeps): Step {
       // Awake and never put to sleep: nothing to look at (keeps steady state at zero extra calls).
       if (!hibernate && !wasHibernated) return CONTINUE;
 
-      const workloads = await deps.workloads.list(namespace, `${INSTANCE_LABEL}=${instance.metadata.name}`);
+      const action = hibernate ? 'hibernate' : 'wake';
+      const counted = <T>(work: () => Promise<T>): Promise<T> =>
+        work().catch((err: unknown) => {
+          deps.metrics?.lifecycleActions.inc({ action, result: 'error' });
+          throw err;
+        });
+      const workloads = await counted(() => deps.workloads.list(namespace, `${INSTANCE_LABEL}=${instance.metadata.name}`));
       let changed = 0;
       if (hibernate) {
         for (const w of workloads) {
           // A helm upgrade while asleep resets replicas from the chart: that is the value to wake up to.
           if (w.replicas > 0) {
-            await deps.workloads.scale(namespace, w, 0, String(w.replicas));
+            await counted(() => deps.workloads.scale(namespace, w, 0, String(w.replicas)));
             changed++;
           }
         }
@@ -56,6 +65,7 @@ export function hibernationStep(deps: HibernationStepDeps): Step {
         if (!wasHibernated) {
           ctx.status.hibernation = { ...ctx.status.hibernation, hibernatedAt: ctx.now().toISOString() };
           deps.events.record(instance, 'Normal', Reason.Hibernated, message);
+          deps.metrics?.lifecycleActions.inc({ action, result: 'ok' });
           ctx.log.info({ namespace, workloads: workloads.length, scaled: changed }, 'hibernated');
         }
         return CONTINUE;
@@ -63,13 +73,14 @@ export function hibernationStep(deps: HibernationStepDeps): Step {
 
       for (const w of workloads) {
         if (w.hibernatedReplicas === undefined) continue;
-        await deps.workloads.scale(namespace, w, w.hibernatedReplicas, null);
+        await counted(() => deps.workloads.scale(namespace, w, w.hibernatedReplicas!, null));
         changed++;
       }
       const message = `${changed} workload(s) restored to their replicas`;
       condition(ctx, { type: ConditionType.Hibernated, status: 'False', reason: Reason.Awake, message });
       ctx.status.hibernation = { ...ctx.status.hibernation, wokeAt: ctx.now().toISOString() };
       deps.events.record(instance, 'Normal', Reason.Awake, message);
+      deps.metrics?.lifecycleActions.inc({ action, result: 'ok' });
       ctx.log.info({ namespace, restored: changed }, 'woke up');
       return CONTINUE;
     },

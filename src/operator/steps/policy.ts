@@ -1,5 +1,5 @@
 // The kinds allow-list (DESIGN §4, before the release): render the chart with
-// the same values and labels helm would install, and refuse the release when
+// the same values helm would install, and refuse the release when
 // it contains anything a tenant must not get (cluster-scoped or
 // privilege-granting kinds, objects in other namespaces). Runs only when the
 // release is about to change, so steady state spawns no helm process.
@@ -8,13 +8,14 @@ import { CONTINUE, releaseUpToDate, type Step } from '../context.ts';
 import type { GuardrailsConfig } from '../../config/guardrails.ts';
 import type { ChartReference } from '../../domain/catalog.ts';
 import { checkManifest, describeViolations } from '../../domain/kinds-policy.ts';
-import { INSTANCE_LABEL, Reason, releaseName } from '../../domain/instance.ts';
+import { Reason, releaseName } from '../../domain/instance.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import { ReconcileError } from '../errors.ts';
 import { helmFailure } from '../release/helm-failure.ts';
 import { secretsName } from './guardrails.ts';
 
 export interface RenderPort {
-  /** `helm template` with the post-renderer labels; returns the manifest stream. */
+  /** `helm template` (post-rendered when labels are given); returns the manifest stream. */
   template(opts: {
     release: string;
     namespace: string;
@@ -29,6 +30,7 @@ export interface RenderPort {
 export interface PolicyStepDeps {
   config: GuardrailsConfig;
   render: RenderPort;
+  metrics?: Pick<Metrics, 'policyRefusals'>;
 }
 
 // A fixed manifest stays forbidden until someone edits the template or the
@@ -63,7 +65,11 @@ export function policyStep(deps: PolicyStepDeps): Step {
           chart: template.chart,
           ...(template.chartVersion ? { chartVersion: template.chartVersion } : {}),
           values: ctx.desired!.values,
-          labels: { [INSTANCE_LABEL]: ctx.instance.metadata.name },
+          // No labels, so no post-renderer process: the kinds, namespaces and
+          // names checked here are the same with or without our labels, and the
+          // post-renderer's node start was the largest CPU cost of this render
+          // (npm run bench -- scale). The upgrade that follows is post-rendered.
+          labels: {},
           signal: ctx.signal,
         });
       } catch (err) {
@@ -83,6 +89,7 @@ export function policyStep(deps: PolicyStepDeps): Step {
       });
       if (violations.length > 0) {
         passed.delete(name);
+        for (const kind of new Set(violations.map((v) => v.kind))) deps.metrics?.policyRefusals.inc({ kind });
         ctx.log.warn({ violations: violations.map((v) => ({ reason: v.reason, kind: v.kind, name: v.name })) }, 'release refused by the kinds policy');
         throw new ReconcileError(Reason.ForbiddenResource, describeViolations(violations), { requeueAfterMs: FORBIDDEN_RETRY_MS });
       }
