@@ -97,7 +97,9 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
       await step('control-plane binaries (a first run builds them with Go: many minutes)', (detail) =>
         locateControlPlaneBinaries({ env, onProgress: detail }),
       );
-      cp = await step('starting kube-apiserver + etcd', () => startControlPlane({ env }));
+      // etcd keeps its data next to the database: a fresh cluster under old rows would look like
+      // every instance's CR had been deleted, and the sync would mark the rows deleted.
+      cp = await step('starting kube-apiserver + etcd', () => startControlPlane({ env, etcdDataDir: join(dataDir, 'etcd') }));
       const started = cp;
       closers.push({ what: 'control plane', close: () => started.stop() });
       // A stable place to find it while this run lasts (the control plane's own dir is a random temp dir).

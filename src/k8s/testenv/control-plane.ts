@@ -28,6 +28,12 @@ export interface StartOptions extends LocateOptions {
   /** Run kube-controller-manager (namespace + garbage collector) so deleted namespaces really go away. */
   controllerManager?: boolean;
   readyTimeoutMs?: number;
+  /**
+   * Keep etcd's data here instead of in the temp dir, so the cluster's objects
+   * outlive stop() (caelus dev: the cluster persists alongside its database).
+   * Default: throwaway, removed on stop and written without fsync.
+   */
+  etcdDataDir?: string;
 }
 
 interface Proc {
@@ -127,14 +133,14 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const etcd = spawn(dir, 'etcd', binaries.etcd, [
       '--name=caelus',
-      `--data-dir=${join(dir, 'etcd')}`,
+      `--data-dir=${opts.etcdDataDir ?? join(dir, 'etcd')}`,
       `--listen-client-urls=${etcdUrl}`,
       `--advertise-client-urls=${etcdUrl}`,
       `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-cluster=caelus=http://127.0.0.1:${peerPort}`,
       // Throwaway data: fsync only costs time (envtest does the same).
-      '--unsafe-no-fsync=true',
+      ...(opts.etcdDataDir ? [] : ['--unsafe-no-fsync=true']),
       '--log-level=warn',
     ]);
     procs.push(etcd);
