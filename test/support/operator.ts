@@ -27,15 +27,25 @@ export async function startTestOperator(
     logLines?: string[];
     /** Resolve templates through this catalog (e.g. a DbTemplateCatalog) instead of test/fixtures/catalog.yaml. */
     catalog?: TemplateCatalog;
+    /**
+     * Run like `caelus operator` with the database as the catalog: templates
+     * resolve in this database (its own URL, e.g. TestDatabase.url) and the
+     * DB ↔ CR sync runs while leading.
+     */
+    databaseUrl?: string;
   } = {},
 ): Promise<TestOperator> {
   const metrics = createMetrics();
+  const env: NodeJS.ProcessEnv = opts.databaseUrl
+    ? { ...process.env, DATABASE_URL: opts.databaseUrl, CAELUS_DB_POOL_MAX: '3', CAELUS_SYNC_SWEEP_SECONDS: '5', ...overrides }
+    : process.env;
   const config = operatorConfig(
     {},
     {
       KUBECONFIG: process.env['CAELUS_TEST_KUBECONFIG'],
       HELM_BIN: helmBin(),
-      CAELUS_CATALOG: TEST_CATALOG,
+      // Empty = unset: the database is the catalog.
+      CAELUS_CATALOG: opts.databaseUrl ? '' : TEST_CATALOG,
       CAELUS_LEADER_ELECTION: 'false',
       CAELUS_METRICS_PORT: '0',
       CAELUS_METRICS_HOST: '127.0.0.1',
@@ -54,7 +64,7 @@ export async function startTestOperator(
     log,
     metrics,
     labelSelector: `${SHARD_LABEL}=${shard}`,
-    env: process.env,
+    env,
     ...(opts.catalog ? { catalog: opts.catalog } : {}),
   });
   await runtime.start();
