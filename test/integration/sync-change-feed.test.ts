@@ -5,7 +5,11 @@
 // them and they delete at once.
 import { sql } from 'kysely';
 import { DbTemplateCatalog } from '../../src/db/catalog.ts';
+import { randomBytes } from 'node:crypto';
 import { createInstance as createRow, markInstanceDeleted, updateInstanceSpec } from '../../src/db/repositories/instances.ts';
+import { deleteSecret, putSecret } from '../../src/db/repositories/secrets.ts';
+import { recordInstanceActivity } from '../../src/db/repositories/tenant-instances.ts';
+import { SecretBox } from '../../src/db/secret-box.ts';
 import { EventRecorder } from '../../src/k8s/events.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
@@ -47,6 +51,20 @@ describe.each(testDatabases())('change feed on $name', (dbCase) => {
     await eventually(async () => (seen.length >= 2 ? true : undefined), 5_000, 10);
     await new Promise((r) => setTimeout(r, 200));
     expect(seen).toEqual([row.id, row.id]);
+  });
+
+  it('notifies reported activity and secret writes (put, delete), which the sync turns into CR annotations', async () => {
+    const { version } = await seedVersion(db.db);
+    const row = await createRow(db.db, { userId: 'u', productTemplateVersionId: version.id, namespace: uniqueName('feed') }, ACTOR);
+    await eventually(async () => (seen.includes(row.id) ? true : undefined), 5_000, 10);
+    seen.length = 0;
+    const box = new SecretBox([{ id: 'k1', key: randomBytes(32) }]);
+    await recordInstanceActivity(db.db, row.id, ACTOR);
+    await putSecret(db.db, box, { instanceId: row.id, name: 'token', value: 'v' }, ACTOR);
+    await deleteSecret(db.db, row.id, 'token', ACTOR);
+    await eventually(async () => (seen.length >= 3 ? true : undefined), 5_000, 10);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toEqual([row.id, row.id, row.id]);
   });
 
   if (dbCase.name === 'postgres') {
