@@ -1,6 +1,7 @@
 import { LAST_ACTIVITY_ANNOTATION, SECRETS_FINGERPRINT_ANNOTATION, planAnnotations, type AnnotationFacts } from '../../../src/sync/annotations.ts';
 import { needsReconcile } from '../../../src/operator/operator.ts';
 import type { CaelusInstance } from '../../../src/domain/instance.ts';
+import { syncConfigFromEnv } from '../../../src/sync/runtime.ts';
 
 const EMPTY = 'sha256:empty';
 const now = new Date('2026-01-01T12:00:00.000Z');
@@ -68,5 +69,16 @@ describe('needsReconcile and annotations', () => {
   it('a secrets-fingerprint stamp (or any other annotation) does', () => {
     expect(needsReconcile('update', cr({ [SECRETS_FINGERPRINT_ANNOTATION]: 'sha256:b' }), cr({ [SECRETS_FINGERPRINT_ANNOTATION]: 'sha256:a' }))).toBe(true);
     expect(needsReconcile('update', cr({ 'caelus.io/reconcile-requested-at': 'now' }), cr({}))).toBe(true);
+  });
+});
+
+describe('CAELUS_SYNC_ACTIVITY_SECONDS', () => {
+  it('defaults to 30 s and takes 0…3600', () => {
+    expect(syncConfigFromEnv({}).activityGranularityMs).toBe(30_000);
+    expect(syncConfigFromEnv({ CAELUS_SYNC_ACTIVITY_SECONDS: '0' }).activityGranularityMs).toBe(0);
+    expect(syncConfigFromEnv({ CAELUS_SYNC_ACTIVITY_SECONDS: '3600' }).activityGranularityMs).toBe(3_600_000);
+  });
+  it.each(['-1', '1.5', 'soon', '3601'])('refuses %j naming the setting', (raw) => {
+    expect(() => syncConfigFromEnv({ CAELUS_SYNC_ACTIVITY_SECONDS: raw })).toThrow(/CAELUS_SYNC_ACTIVITY_SECONDS/);
   });
 });
