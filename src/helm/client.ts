@@ -29,7 +29,7 @@ import {
 } from './args.ts';
 import { HelmErrorReason, isHelmError } from './errors.ts';
 import { parseHistory, parseRelease, parseValues } from './parse.ts';
-import { defaultPluginsDir, defaultPostRenderer, ensurePostRendererPlugin } from './post-render/setup.ts';
+import { defaultCompileCacheDir, defaultPluginsDir, defaultPostRenderer, ensurePostRendererPlugin } from './post-render/setup.ts';
 import { HelmRunner, type RunRequest } from './runner.ts';
 import type { HelmHistoryEntry, HelmRelease, HelmVersion } from './types.ts';
 import { parseHelmVersion } from './version.ts';
@@ -132,7 +132,7 @@ export class HelmClient {
     this.#pluginsDir = opts.pluginsDir ?? defaultPluginsDir(this.#postRenderer);
     this.#runner = new HelmRunner({
       binary: opts.binary,
-      env: { ...opts.env, HELM_PLUGINS: this.#pluginsDir },
+      env: { NODE_COMPILE_CACHE: defaultCompileCacheDir(), ...opts.env, HELM_PLUGINS: this.#pluginsDir },
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
       killGraceMs: opts.killGraceMs ?? 10_000,
