@@ -26,6 +26,11 @@ const versionRef = {
 } as const;
 const freeObject = { type: 'object', additionalProperties: true } as const;
 const dateTime = { type: 'string', format: 'date-time' } as const;
+const deletionPolicy = {
+  type: 'string',
+  enum: ['Delete', 'Retain'],
+  description: 'what deleting the instance does to its namespace: Delete removes it with its PVCs; Retain keeps both (the release is uninstalled either way)',
+} as const;
 const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
 
 // ---- parameters ---------------------------------------------------------------
@@ -129,6 +134,7 @@ export const createInstanceBody = {
     namespace: { type: 'string', maxLength: 53, pattern: DNS_LABEL_53, description: 'admin only; a DNS label of at most 53 characters' },
     domainName: dnsName,
     values: freeObject,
+    deletionPolicy: { ...deletionPolicy, description: `${deletionPolicy.description}; default Delete` },
   },
 } as const;
 
@@ -140,6 +146,7 @@ export const patchInstanceBody = {
     values: freeObject,
     state: { type: 'string', enum: ['Running', 'Hibernated'] },
     domainName: { anyOf: [dnsName, { type: 'null' }] },
+    deletionPolicy,
   },
 } as const;
 
@@ -224,6 +231,7 @@ export const instanceSchema = {
     lastReconcileAt: nullableDateTime,
     lastActivityAt: nullableDateTime,
     expiresAt: nullableDateTime,
+    deletionPolicy,
     createdAt: dateTime,
     updatedAt: dateTime,
   },

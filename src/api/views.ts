@@ -46,6 +46,7 @@ export function instanceView(i: TenantInstance) {
     lastReconcileAt: iso(i.lastReconcileAt),
     lastActivityAt: iso(i.lastActivityAt),
     expiresAt: iso(i.expiresAt),
+    deletionPolicy: i.deletionPolicy,
     createdAt: i.createdAt.toISOString(),
     updatedAt: i.updatedAt.toISOString(),
   };

@@ -16,6 +16,9 @@ export const INSTANCE_STATES = ['Running', 'Hibernated'] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 export const INSTANCE_SOURCES = ['api', 'cluster'] as const;
 export type InstanceSource = (typeof INSTANCE_SOURCES)[number];
+/** What deleting an instance does to its namespace (CaelusInstance spec.deletionPolicy). */
+export const DELETION_POLICIES = ['Delete', 'Retain'] as const;
+export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 export const TOKEN_ROLES = ['admin', 'user'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
 
@@ -70,6 +73,8 @@ export interface DeploymentInstanceTable {
   synced_spec: Json | null;
   /** Last activity reported through the API (idle hibernation); migration 0010. */
   last_activity_at: Timestamp | null;
+  /** Delete (default) or Retain the namespace when the instance is deleted; migration 0015. */
+  deletion_policy: ColumnType<DeletionPolicy, DeletionPolicy | undefined, DeletionPolicy>;
 }
 
 export interface InstanceSecretTable {

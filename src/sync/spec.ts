@@ -3,7 +3,7 @@
 // Pure: no I/O, so src/sync/decide.ts and its unit test can use it freely.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../domain/digest.ts';
-import { instanceNamespace, type CaelusInstance, type CaelusInstanceSpec, type InstanceState } from '../domain/instance.ts';
+import { DeletionPolicy, instanceNamespace, type CaelusInstance, type CaelusInstanceSpec, type InstanceState } from '../domain/instance.ts';
 
 /** Field manager of every write the sync makes to a CR. */
 export const SYNC_FIELD_MANAGER = 'caelus-sync';
@@ -27,10 +27,12 @@ export interface SyncedSpec {
   values: Record<string, unknown>;
   state: InstanceState;
   expiresAt: string | null;
+  /** The CRD defaults it to Delete; so does the row. */
+  deletionPolicy: DeletionPolicy;
 }
 
 /** The fields an imported CR edit may change in the row (updateInstanceSpec's SpecPatch); userId and namespace are not among them. */
-export const IMPORTABLE_FIELDS = ['productTemplateVersion', 'domainName', 'values', 'state', 'expiresAt'] as const;
+export const IMPORTABLE_FIELDS = ['productTemplateVersion', 'domainName', 'values', 'state', 'expiresAt', 'deletionPolicy'] as const;
 export type ImportableField = (typeof IMPORTABLE_FIELDS)[number];
 
 /** What specFromRow needs of a row. */
@@ -42,6 +44,7 @@ export interface RowSpecSource {
   values: Record<string, unknown>;
   state: InstanceState;
   expiresAt: Date | null;
+  deletionPolicy: DeletionPolicy;
 }
 
 export function specFromRow(row: RowSpecSource): SyncedSpec {
@@ -53,6 +56,7 @@ export function specFromRow(row: RowSpecSource): SyncedSpec {
     values: row.values,
     state: row.state,
     expiresAt: row.expiresAt ? row.expiresAt.toISOString() : null,
+    deletionPolicy: row.deletionPolicy,
   };
 }
 
@@ -71,7 +75,20 @@ export function specFromCr(cr: Pick<CaelusInstance, 'metadata' | 'spec'>, versio
     values: s.values ?? {},
     state: s.state ?? 'Running',
     expiresAt: s.expiresAt ? normaliseTime(s.expiresAt) : null,
+    deletionPolicy: s.deletionPolicy ?? DeletionPolicy.Delete,
   };
+}
+
+/**
+ * A synced_spec as stored in the row. Specs recorded before a field was
+ * mapped lack it; they get the value that field had by default then
+ * (deletionPolicy: Delete, the CRD default), so adding a mapped field does not
+ * make every CR look edited.
+ */
+export function storedSyncedSpec(json: unknown): SyncedSpec | null {
+  if (json === null || json === undefined) return null;
+  const spec = json as Partial<SyncedSpec>;
+  return { ...spec, deletionPolicy: spec.deletionPolicy ?? DeletionPolicy.Delete } as SyncedSpec;
 }
 
 function normaliseTime(value: string): string {
@@ -98,6 +115,7 @@ export function crSpecFor(spec: SyncedSpec): CaelusInstanceSpec {
     values: spec.values,
     state: spec.state,
     ...(spec.expiresAt === null ? {} : { expiresAt: spec.expiresAt }),
+    deletionPolicy: spec.deletionPolicy,
   };
 }
 

@@ -45,6 +45,7 @@ import {
   sameSpec,
   specFromCr,
   specFromRow,
+  storedSyncedSpec,
   userIdLabelValue,
   type SyncedSpec,
 } from './spec.ts';
@@ -327,7 +328,7 @@ export class InstanceSync {
     const desired = crSpecFor(spec) as unknown as Record<string, unknown>;
     const live = current.spec as unknown as Record<string, unknown>;
     const ops: Array<Record<string, unknown>> = [{ op: 'test', path: '/metadata/resourceVersion', value: current.metadata.resourceVersion }];
-    for (const field of ['userId', 'productTemplateVersion', 'namespace', 'domainName', 'values', 'state', 'expiresAt']) {
+    for (const field of ['userId', 'productTemplateVersion', 'namespace', 'domainName', 'values', 'state', 'expiresAt', 'deletionPolicy']) {
       if (desired[field] !== undefined) ops.push({ op: 'add', path: `/spec/${field}`, value: desired[field] });
       else if (live[field] !== undefined) ops.push({ op: 'remove', path: `/spec/${field}` });
     }
@@ -350,6 +351,7 @@ export class InstanceSync {
       else if (f === 'domainName') patch.domainName = crSpec.domainName;
       else if (f === 'values') patch.values = crSpec.values;
       else if (f === 'state') patch.state = crSpec.state;
+      else if (f === 'deletionPolicy') patch.deletionPolicy = crSpec.deletionPolicy;
       else patch.expiresAt = crSpec.expiresAt === null ? null : new Date(crSpec.expiresAt);
     }
     try {
@@ -396,6 +398,7 @@ export class InstanceSync {
           state: spec.state,
           source: 'cluster',
           expiresAt: spec.expiresAt === null ? null : new Date(spec.expiresAt),
+          deletionPolicy: spec.deletionPolicy,
         },
         { actor: `manager:${manager}` },
       );
@@ -481,7 +484,7 @@ function rowView(row: SyncedInstance | undefined): RowView | undefined {
     source: row.source,
     specVersion: row.specVersion,
     spec: specFromRow(row),
-    syncedSpec: row.syncedSpec as unknown as SyncedSpec | null,
+    syncedSpec: storedSyncedSpec(row.syncedSpec),
     deletedAt: row.deletedAt,
   };
 }

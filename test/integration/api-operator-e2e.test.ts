@@ -269,4 +269,59 @@ describeWithPostgres('API + sync + operator end to end (PostgreSQL)', () => {
       return n ? undefined : true;
     });
   });
+
+  it('deletionPolicy: set through the API, pushed to the CR, a kubectl edit of it imported; Retain keeps the namespace and PVC after DELETE', async () => {
+    const bad = await api.call('POST', '/instances', { token: alice, body: { templateVersionId: `${template}@1.0.0`, deletionPolicy: 'Keep' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe('/body/deletionPolicy');
+
+    const created = await api.call('POST', '/instances', { token: alice, body: { templateVersionId: `${template}@1.0.0`, deletionPolicy: 'Retain' } });
+    expectOk(created, 201, 'POST /instances (Retain)');
+    expect(created.body.deletionPolicy).toBe('Retain');
+    const id: string = created.body.id;
+    const kept: string = created.body.namespace;
+    try {
+      await waitFor(`CR ${kept} with spec.deletionPolicy Retain, Ready`, async (note) => {
+        const c = await getInstance(kept);
+        note(c && { deletionPolicy: c.spec.deletionPolicy, phase: c.status?.phase });
+        return c?.spec.deletionPolicy === 'Retain' && settled(c) ? c : undefined;
+      });
+
+      // PATCH → the CR follows; a kubectl edit back → the row follows.
+      const patched = await api.call('PATCH', `/instances/${id}`, { token: alice, body: { deletionPolicy: 'Delete' } });
+      expectOk(patched, 200, 'PATCH deletionPolicy');
+      expect(patched.body.deletionPolicy).toBe('Delete');
+      await waitFor('CR spec.deletionPolicy Delete after the PATCH', async (note) => {
+        const c = await getInstance(kept);
+        note(c?.spec.deletionPolicy);
+        return c?.spec.deletionPolicy === 'Delete' && c.metadata.annotations?.['caelus.io/spec-version'] === '2' ? c : undefined;
+      });
+      await customObjects().patchClusterCustomObject(
+        { group: 'caelus.io', version: 'v1', plural: 'caelusinstances', name: kept, body: { spec: { deletionPolicy: 'Retain' } }, fieldManager: 'kubectl-edit' },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      await waitFor('GET /instances/{id} shows the imported deletionPolicy Retain', async (note) => {
+        const res = await api.call('GET', `/instances/${id}`, { token: alice });
+        note(res.body);
+        return res.body.deletionPolicy === 'Retain' && res.body.specVersion === 3 ? res.body : undefined;
+      });
+      await waitFor(`CR ${kept} stamped with spec-version 3`, async () => {
+        const c = await getInstance(kept);
+        return c?.metadata.annotations?.['caelus.io/spec-version'] === '3' && c.spec.deletionPolicy === 'Retain' ? c : undefined;
+      });
+
+      expectOk(await api.call('DELETE', `/instances/${id}`, { token: alice }), 202, 'DELETE (Retain)');
+      await waitFor(`CR ${kept} deleted`, async () => ((await getInstance(kept)) ? undefined : true));
+      expect(await helmRelease(kept, kept)).toBeUndefined();
+      const ns = await namespaceExists(kept);
+      expect(ns?.metadata?.deletionTimestamp).toBeUndefined();
+      const pvc = await core().readNamespacedPersistentVolumeClaim({ name: `${kept}-data`, namespace: kept });
+      expect(pvc.metadata?.deletionTimestamp).toBeUndefined();
+    } finally {
+      // The retained namespace is ours to clean up (nothing in Caelus will).
+      await core()
+        .deleteNamespace({ name: kept })
+        .catch(() => undefined);
+    }
+  });
 });

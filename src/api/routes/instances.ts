@@ -6,7 +6,7 @@ import { markInstanceDeleted, updateInstanceSpec, type SpecPatch } from '../../d
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from '../../db/repositories/idempotency.ts';
 import { getTemplateVersion } from '../../db/repositories/templates.ts';
 import { createInstanceWithinQuota, listScopedInstances } from '../../db/repositories/tenant-instances.ts';
-import type { InstanceState } from '../../db/schema.ts';
+import type { DeletionPolicy, InstanceState } from '../../db/schema.ts';
 import { ownerScope, principalOf, type Principal } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
@@ -33,6 +33,7 @@ interface CreateInstanceBody {
   namespace?: string;
   domainName?: string;
   values?: Record<string, unknown>;
+  deletionPolicy?: DeletionPolicy;
 }
 interface ListQuery {
   userId?: string;
@@ -45,6 +46,7 @@ interface PatchBody {
   values?: Record<string, unknown>;
   state?: InstanceState;
   domainName?: string | null;
+  deletionPolicy?: DeletionPolicy;
 }
 
 /** What an idempotent POST stores and replays. */
@@ -112,6 +114,7 @@ export function registerInstanceRoutes(app: FastifyInstance, deps: ApiDeps): voi
         namespace: body.namespace ?? generateNamespace(owner),
         domainName: body.domainName ?? null,
         values,
+        ...(body.deletionPolicy === undefined ? {} : { deletionPolicy: body.deletionPolicy }),
       },
       { actor: p.actor, quota: { defaultMaxInstances: deps.maxInstancesPerUser } },
     );
@@ -174,7 +177,7 @@ export function registerInstanceRoutes(app: FastifyInstance, deps: ApiDeps): voi
     {
       schema: {
         tags,
-        summary: 'change values overrides, state or domain name',
+        summary: 'change values overrides, state, domain name or deletion policy',
         params: idParams,
         body: patchInstanceBody,
         response: { 200: instanceSchema, ...problems(404, 409, 413, 422) },
@@ -192,6 +195,7 @@ export function registerInstanceRoutes(app: FastifyInstance, deps: ApiDeps): voi
         ...(body.values === undefined ? {} : { values: body.values }),
         ...(body.state === undefined ? {} : { state: body.state }),
         ...(body.domainName === undefined ? {} : { domainName: body.domainName }),
+        ...(body.deletionPolicy === undefined ? {} : { deletionPolicy: body.deletionPolicy }),
       };
       await updateInstanceSpec(db, instance.id, patch, { actor: principal.actor });
       return instanceView(await rereadInstance(db, instance.id, principal));

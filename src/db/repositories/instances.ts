@@ -7,9 +7,11 @@ import { ConflictError, InvalidValuesError, NotFoundError, UnknownTemplateVersio
 import { jsonb } from '../json.ts';
 import { translateErrors } from '../map-error.ts';
 import {
+  DELETION_POLICIES,
   INSTANCE_SOURCES,
   INSTANCE_STATES,
   type Database,
+  type DeletionPolicy,
   type DeploymentInstanceRow,
   type InstanceSource,
   type InstanceState,
@@ -34,6 +36,8 @@ export interface Instance {
   source: InstanceSource;
   lastReconcileAt: Date | null;
   expiresAt: Date | null;
+  /** What deleting the instance does to its namespace (Delete | Retain). */
+  deletionPolicy: DeletionPolicy;
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
@@ -49,6 +53,8 @@ export interface NewInstance {
   /** `cluster` when adopting a CR created outside the API (GitOps). */
   source?: InstanceSource;
   expiresAt?: Date | null;
+  /** Default Delete. */
+  deletionPolicy?: DeletionPolicy;
 }
 
 export interface SpecPatch {
@@ -57,6 +63,7 @@ export interface SpecPatch {
   values?: Record<string, unknown>;
   state?: InstanceState;
   expiresAt?: Date | null;
+  deletionPolicy?: DeletionPolicy;
 }
 
 export interface SpecWriteOptions {
@@ -99,6 +106,7 @@ export async function createInstance(db: Kysely<Database>, input: NewInstance, o
     state: input.state === undefined ? 'Running' : oneOf('state', input.state, INSTANCE_STATES),
     source: input.source === undefined ? 'api' : oneOf('source', input.source, INSTANCE_SOURCES),
     expires_at: optionalDate('expiresAt', input.expiresAt),
+    deletion_policy: input.deletionPolicy === undefined ? 'Delete' : oneOf('deletionPolicy', input.deletionPolicy, DELETION_POLICIES),
   } as const;
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
@@ -167,12 +175,14 @@ export async function updateInstanceSpec(db: Kysely<Database>, id: string, patch
     values?: JsonObject;
     state?: InstanceState;
     expires_at?: Date | null;
+    deletion_policy?: DeletionPolicy;
   } = {};
   if (patch?.productTemplateVersionId !== undefined) changes.product_template_version_id = uuid('productTemplateVersionId', patch.productTemplateVersionId);
   if (patch.domainName !== undefined) changes.domain_name = domainName(patch.domainName);
   if (patch.values !== undefined) changes.values = jsonObject('values', patch.values);
   if (patch.state !== undefined) changes.state = oneOf('state', patch.state, INSTANCE_STATES);
   if (patch.expiresAt !== undefined) changes.expires_at = optionalDate('expiresAt', patch.expiresAt);
+  if (patch.deletionPolicy !== undefined) changes.deletion_policy = oneOf('deletionPolicy', patch.deletionPolicy, DELETION_POLICIES);
   const expected = opts.expectedSpecVersion === undefined ? undefined : nonNegativeInt('expectedSpecVersion', opts.expectedSpecVersion);
 
   return translateErrors(() =>
@@ -280,6 +290,7 @@ export function toInstance(row: DeploymentInstanceRow): Instance {
     source: row.source,
     lastReconcileAt: row.last_reconcile_at,
     expiresAt: row.expires_at,
+    deletionPolicy: row.deletion_policy,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     deletedAt: row.deleted_at,

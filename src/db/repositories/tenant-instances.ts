@@ -7,8 +7,8 @@ import { validateValues } from '../../domain/values-schema.ts';
 import { ConflictError, InvalidValuesError, NotFoundError, UnknownTemplateVersionError } from '../errors.ts';
 import { jsonb } from '../json.ts';
 import { translateErrors } from '../map-error.ts';
-import type { Database, DeploymentInstanceRow, JsonObject } from '../schema.ts';
-import { dnsLabel, jsonObject, nonNegativeInt, optionalText, text, uuid } from '../validate.ts';
+import { DELETION_POLICIES, type Database, type DeletionPolicy, type DeploymentInstanceRow, type JsonObject } from '../schema.ts';
+import { dnsLabel, jsonObject, nonNegativeInt, oneOf, optionalText, text, uuid } from '../validate.ts';
 import { recordAudit } from './audit.ts';
 import { toInstance, type Instance } from './instances.ts';
 
@@ -111,6 +111,8 @@ export interface NewTenantInstance {
   namespace: string;
   domainName?: string | null;
   values?: Record<string, unknown>;
+  /** Default Delete. */
+  deletionPolicy?: DeletionPolicy;
 }
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -133,6 +135,7 @@ export async function createInstanceWithinQuota(
     namespace: dnsLabel('namespace', input.namespace),
     domain_name: optionalText('domainName', input.domainName, { max: 253, pattern: DOMAIN, patternHint: 'must be a lower-case DNS name' }),
     values: jsonObject('values', input.values ?? {}),
+    deletion_policy: input.deletionPolicy === undefined ? ('Delete' as const) : oneOf('deletionPolicy', input.deletionPolicy, DELETION_POLICIES),
   };
   const defaultMax = nonNegativeInt('defaultMaxInstances', opts.quota.defaultMaxInstances);
   return translateErrors(() =>

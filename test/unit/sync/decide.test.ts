@@ -6,12 +6,24 @@ import {
   lastSpecManager,
   specFromCr,
   specFromRow,
+  storedSyncedSpec,
   userIdLabelValue,
   type SyncedSpec,
 } from '../../../src/sync/spec.ts';
 
 const V1 = '11111111-1111-4111-8111-111111111111';
-const base: SyncedSpec = { userId: 'alice', productTemplateVersion: V1, namespace: 'web', domainName: null, values: { a: 1 }, state: 'Running', expiresAt: null };
+const base: SyncedSpec = {
+  userId: 'alice',
+  productTemplateVersion: V1,
+  namespace: 'web',
+  domainName: null,
+  values: { a: 1 },
+  state: 'Running',
+  expiresAt: null,
+  deletionPolicy: 'Delete',
+};
+// What 0013-era rows hold in synced_spec: no deletionPolicy key.
+const { deletionPolicy: _dropped, ...legacySynced } = base;
 const edited: SyncedSpec = { ...base, values: { a: 2 } };
 const apiEdit: SyncedSpec = { ...base, values: { a: 3 } };
 const t0 = new Date('2026-01-01T00:00:00Z');
@@ -39,6 +51,9 @@ describe('sync decision table', () => {
     ['CR edited (kubectl edit)', row(), cr({ spec: edited }), SyncAction.Import],
     ['both changed differently: DB wins', row({ specVersion: 3, spec: apiEdit }), cr({ spec: edited }), SyncAction.Conflict],
     ['both changed to the same spec', row({ specVersion: 3, spec: edited }), cr({ spec: edited }), SyncAction.Apply],
+    ['CR edit of deletionPolicy (kubectl edit): imported', row(), cr({ spec: { ...base, deletionPolicy: 'Retain' } }), SyncAction.Import],
+    ['API sets Retain: pushed', row({ specVersion: 3, spec: { ...base, deletionPolicy: 'Retain' } }), cr(), SyncAction.Apply],
+    ['synced_spec stored before deletionPolicy was mapped: no phantom edit', row({ syncedSpec: storedSyncedSpec(legacySynced) }), cr(), SyncAction.Nothing],
     ['CR edit of userId only: revert', row(), cr({ spec: { ...base, userId: 'mallory' } }), SyncAction.Apply],
     ['unannotated CR at an API row: take over', row({ syncedSpec: null }), cr({ instanceId: undefined, specVersion: undefined, spec: edited }), SyncAction.Apply],
     ['no synced_spec, CR at the row version but edited', row({ syncedSpec: null }), cr({ spec: edited }), SyncAction.Import],
@@ -61,6 +76,7 @@ describe('spec mapping', () => {
       values: { list: [1, { b: 'x' }], nested: { deep: { k: true } } },
       state: 'Running',
       expiresAt: new Date('2030-01-01T00:00:00Z'),
+      deletionPolicy: 'Retain',
     });
     const fromCr = specFromCr(
       { metadata: { name: 'web' }, spec: { ...crSpecFor(fromRow), productTemplateVersion: 'webapp@1.0.0', expiresAt: '2030-01-01T00:00:00.000Z' } },
@@ -69,7 +85,7 @@ describe('spec mapping', () => {
     expect(fromCr).toEqual(fromRow);
   });
 
-  it('fills CR defaults (state, namespace = name, no values)', () => {
+  it('fills CR defaults (state, namespace = name, no values, deletionPolicy Delete)', () => {
     expect(specFromCr({ metadata: { name: 'x' }, spec: { userId: 'u', productTemplateVersion: V1.toUpperCase() } })).toEqual({
       userId: 'u',
       productTemplateVersion: V1,
@@ -78,7 +94,15 @@ describe('spec mapping', () => {
       values: {},
       state: 'Running',
       expiresAt: null,
+      deletionPolicy: 'Delete',
     });
+  });
+
+  it('pushes deletionPolicy always (the row is canonical even for the default)', () => {
+    expect(crSpecFor({ ...base, deletionPolicy: 'Retain' }).deletionPolicy).toBe('Retain');
+    expect(crSpecFor(base).deletionPolicy).toBe('Delete');
+    expect(storedSyncedSpec(null)).toBeNull();
+    expect(storedSyncedSpec({ ...base, deletionPolicy: 'Retain' })?.deletionPolicy).toBe('Retain');
   });
 
   it('omits null fields from the applied spec so server-side apply removes them', () => {
