@@ -14,6 +14,7 @@ import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
 import { checkManifest } from '../../src/domain/kinds-policy.ts';
 import { DEFAULT_TIERS, DEFAULT_TIER_NAME } from '../../src/domain/tiers.ts';
+import { checkValuesSchema, validateValues } from '../../src/domain/values-schema.ts';
 import { parseCatalog } from '../../src/operator/file-catalog.ts';
 import { helmBin } from '../support/kube.ts';
 
@@ -143,6 +144,15 @@ describe('every chart in charts/ and deploy/', () => {
       }
     });
 
+    // An admin may paste values.schema.json into a template version's valuesSchema,
+    // which Caelus checks against the instance's overrides alone (not merged values).
+    it('has a values.schema.json that Caelus can also use for instance overrides', () => {
+      const schema = JSON.parse(readFileSync(join(root, chart, 'values.schema.json'), 'utf8')) as Record<string, unknown>;
+      expect(checkValuesSchema(schema)).toBeUndefined();
+      expect(validateValues(schema, {})).toEqual({ ok: true });
+      if (schema['additionalProperties'] === false) expect(validateValues(schema, { surpriseKey: 1 })).toMatchObject({ ok: false });
+    });
+
     it.each(schemaViolations[chart] ?? [])('refuses %j (values.schema.json), naming the field', async (args, field) => {
       const result = await execa(helmBin(), ['template', 'rel', join(root, chart), ...args], { reject: false });
       expect(result.exitCode).not.toBe(0);
@@ -178,6 +188,11 @@ describe('the example catalog charts/catalog.yaml', () => {
       const file = join(dir, `${ref.replace(/[^a-z0-9.-]/gi, '_')}.json`);
       await writeFile(file, JSON.stringify({ ...defaults, domainName: 'tenant.example.com' }));
       objs = await render(chart, ['--values', file]);
+    });
+
+    it("has defaultValues its chart's schema accepts (as Caelus validates overrides)", () => {
+      const schema = JSON.parse(readFileSync(join(root, chart, 'values.schema.json'), 'utf8')) as Record<string, unknown>;
+      expect(validateValues(schema, { ...defaults, domainName: 'tenant.example.com' })).toEqual({ ok: true });
     });
 
     it('uses only kinds the policy step allows', () => {
