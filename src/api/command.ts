@@ -36,6 +36,7 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
       chartChecker: new HelmChartChecker(helm),
       maxInstancesPerUser: config.maxInstancesPerUser,
       bodyLimitBytes: config.bodyLimitBytes,
+      idempotencyPurge: { schedule: config.idempotencyPurgeSchedule, retentionMs: config.idempotencyRetentionHours * 3600_000 },
       ...(liveStatus ? { liveStatus } : {}),
     });
     const url = await app.listen({ port: config.port, host: config.host });

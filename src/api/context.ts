@@ -18,4 +18,9 @@ export interface ApiDeps {
   bodyLimitBytes?: number;
   /** With cluster access: conditions and drift read live from the CR. */
   liveStatus?: LiveStatusReader;
+  /**
+   * Scheduled purge of expired Idempotency-Key rows while the server is open
+   * (src/api/idempotency-purge.ts); default hourly, 24 h retention; false: none.
+   */
+  idempotencyPurge?: { schedule: string; retentionMs: number } | false;
 }

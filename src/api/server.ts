@@ -6,10 +6,11 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { DEFAULT_BODY_LIMIT_BYTES } from '../config/api.ts';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IDEMPOTENCY_PURGE_SCHEDULE, DEFAULT_IDEMPOTENCY_RETENTION_HOURS } from '../config/api.ts';
 import { authenticate } from './auth.ts';
 import type { ApiDeps } from './context.ts';
 import { toProblem } from './error-mapping.ts';
+import { startIdempotencyPurge } from './idempotency-purge.ts';
 import { ApiProblem, PROBLEM_CONTENT_TYPE, ProblemType, problemBody } from './problems.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInstanceRoutes } from './routes/instances.ts';
@@ -85,6 +86,16 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerInstanceRoutes(app, deps);
   registerLifecycleRoutes(app, deps);
   registerQuotaRoutes(app, deps);
+  if (deps.idempotencyPurge !== false) {
+    // Bound to the server's life: `caelus api` and `caelus dev` both get it, app.close() stops it.
+    const purge = startIdempotencyPurge({
+      db: deps.db,
+      schedule: deps.idempotencyPurge?.schedule ?? DEFAULT_IDEMPOTENCY_PURGE_SCHEDULE,
+      retentionMs: deps.idempotencyPurge?.retentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_HOURS * 3600_000,
+      log: deps.logger,
+    });
+    app.addHook('onClose', async () => purge.stop());
+  }
   await app.ready();
   return app;
 }

@@ -1,5 +1,6 @@
 // `caelus api` settings: flags win over environment variables, which win over
 // defaults; validated once at start so a typo fails fast with its name.
+import cron from 'node-cron';
 import { ConfigError } from './errors.ts';
 
 export interface ApiConfig {
@@ -15,6 +16,10 @@ export interface ApiConfig {
   helmBin: string;
   /** Grace for in-flight requests on shutdown before connections are cut. */
   shutdownGraceMs: number;
+  /** Idempotency keys are kept (and replayed) at least this long, then purged. */
+  idempotencyRetentionHours: number;
+  /** node-cron schedule of the purge of expired idempotency keys. */
+  idempotencyPurgeSchedule: string;
 }
 
 export type ApiFlags = Partial<Record<keyof ApiConfig, string | undefined>>;
@@ -28,11 +33,16 @@ const ENV: Record<keyof ApiConfig, string> = {
   bodyLimitBytes: 'CAELUS_API_BODY_LIMIT_BYTES',
   helmBin: 'HELM_BIN',
   shutdownGraceMs: 'CAELUS_API_SHUTDOWN_GRACE_MS',
+  idempotencyRetentionHours: 'CAELUS_API_IDEMPOTENCY_RETENTION_HOURS',
+  idempotencyPurgeSchedule: 'CAELUS_API_IDEMPOTENCY_PURGE_SCHEDULE',
 };
 
 export const DEFAULT_API_PORT = 8081;
 export const DEFAULT_MAX_INSTANCES_PER_USER = 10;
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
+/** Hourly, off the full hour so many installs do not all purge at :00. */
+export const DEFAULT_IDEMPOTENCY_PURGE_SCHEDULE = '17 * * * *';
+export const DEFAULT_IDEMPOTENCY_RETENTION_HOURS = 24;
 
 export function apiConfig(flags: ApiFlags = {}, env: Env = process.env): ApiConfig {
   const p = (k: keyof ApiConfig): string | undefined => {
@@ -58,5 +68,12 @@ export function apiConfig(flags: ApiFlags = {}, env: Env = process.env): ApiConf
     bodyLimitBytes: int('bodyLimitBytes', DEFAULT_BODY_LIMIT_BYTES, 1024, 64 * 1024 * 1024),
     helmBin: p('helmBin') ?? 'helm',
     shutdownGraceMs: int('shutdownGraceMs', 10_000, 0, 600_000),
+    idempotencyRetentionHours: int('idempotencyRetentionHours', DEFAULT_IDEMPOTENCY_RETENTION_HOURS, 1, 24 * 365),
+    idempotencyPurgeSchedule: schedule(p('idempotencyPurgeSchedule') ?? DEFAULT_IDEMPOTENCY_PURGE_SCHEDULE),
   };
+}
+
+function schedule(raw: string): string {
+  if (!cron.validate(raw)) throw new ConfigError(ENV.idempotencyPurgeSchedule, `"${raw}" is not a cron expression`);
+  return raw;
 }

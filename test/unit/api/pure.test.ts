@@ -86,3 +86,13 @@ test('apiConfig: defaults, env, flags over env, and named errors', () => {
   expect(() => apiConfig({}, { CAELUS_API_PORT: 'eighty' })).toThrow(/CAELUS_API_PORT/);
   expect(() => apiConfig({}, { CAELUS_MAX_INSTANCES_PER_USER: '-1' })).toThrow(/CAELUS_MAX_INSTANCES_PER_USER/);
 });
+
+test('apiConfig: idempotency key retention and purge schedule', () => {
+  expect(apiConfig({}, {})).toMatchObject({ idempotencyRetentionHours: 24, idempotencyPurgeSchedule: '17 * * * *' });
+  expect(apiConfig({}, { CAELUS_API_IDEMPOTENCY_RETENTION_HOURS: '48', CAELUS_API_IDEMPOTENCY_PURGE_SCHEDULE: '*/5 * * * *' })).toMatchObject({
+    idempotencyRetentionHours: 48,
+    idempotencyPurgeSchedule: '*/5 * * * *',
+  });
+  expect(() => apiConfig({}, { CAELUS_API_IDEMPOTENCY_RETENTION_HOURS: '0' })).toThrow(/CAELUS_API_IDEMPOTENCY_RETENTION_HOURS/);
+  expect(() => apiConfig({}, { CAELUS_API_IDEMPOTENCY_PURGE_SCHEDULE: 'hourly' })).toThrow(/CAELUS_API_IDEMPOTENCY_PURGE_SCHEDULE/);
+});
