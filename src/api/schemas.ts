@@ -171,6 +171,17 @@ export const quotaParams = {
   properties: { userId: { type: 'string', minLength: 1, maxLength: 256, pattern: PRINTABLE } },
 } as const;
 
+export const createTokenBody = {
+  type: 'object',
+  required: ['name', 'role'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 128, pattern: PRINTABLE, description: 'a label for people, e.g. ci-deployer' },
+    role: { type: 'string', enum: ['admin', 'user'] },
+    userId: { type: 'string', minLength: 1, maxLength: 256, pattern: PRINTABLE, description: 'the tenant a user token acts for (required for role user)' },
+  },
+} as const;
+
 // ---- responses ------------------------------------------------------------------------
 
 export const problemSchema = {
@@ -253,6 +264,30 @@ export const instanceDetailSchema = {
 export const instanceListSchema = {
   type: 'object',
   properties: { items: { type: 'array', items: instanceSchema }, nextCursor: { type: ['string', 'null'] } },
+} as const;
+
+export const tokenSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string', enum: ['admin', 'user'] },
+    userId: { type: ['string', 'null'] },
+    createdAt: dateTime,
+    lastUsedAt: nullableDateTime,
+    revokedAt: nullableDateTime,
+  },
+} as const;
+
+export const createdTokenSchema = {
+  ...tokenSchema,
+  properties: { ...tokenSchema.properties, token: { type: 'string', description: 'the bearer token; shown only in this response (only its sha256 is stored)' } },
+} as const;
+
+export const tokenListSchema = {
+  type: 'object',
+  properties: { items: { type: 'array', items: tokenSchema } },
 } as const;
 
 /** Error responses every authenticated route can give. */

@@ -17,6 +17,7 @@ import { registerInstanceRoutes } from './routes/instances.ts';
 import { registerLifecycleRoutes } from './routes/lifecycle.ts';
 import { registerQuotaRoutes } from './routes/quotas.ts';
 import { registerTemplateRoutes } from './routes/templates.ts';
+import { registerTokenRoutes } from './routes/tokens.ts';
 import { validatorCompiler } from './validation.ts';
 
 /** Routes anyone may call: probes, metrics and the API's own description. */
@@ -86,6 +87,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerInstanceRoutes(app, deps);
   registerLifecycleRoutes(app, deps);
   registerQuotaRoutes(app, deps);
+  registerTokenRoutes(app, deps);
   if (deps.idempotencyPurge !== false) {
     // Bound to the server's life: `caelus api` and `caelus dev` both get it, app.close() stops it.
     const purge = startIdempotencyPurge({

@@ -1,0 +1,59 @@
+// API tokens (admin): create (the token is returned once; only its sha256 is
+// stored), list (never any secret), revoke. Each write is an audit row
+// (src/db/repositories/tokens.ts), naming the admin token that made it.
+import type { FastifyInstance } from 'fastify';
+import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from '../../db/repositories/tokens.ts';
+import type { TokenRole } from '../../db/schema.ts';
+import { principalOf, requireAdmin } from '../auth.ts';
+import type { ApiDeps } from '../context.ts';
+import { badRequest } from '../problems.ts';
+import { createTokenBody, createdTokenSchema, idParams, problems, tokenListSchema, tokenSchema } from '../schemas.ts';
+
+interface CreateTokenBody {
+  name: string;
+  role: TokenRole;
+  userId?: string;
+}
+
+const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+function tokenView(t: ApiToken) {
+  return { id: t.id, name: t.name, role: t.role, userId: t.userId, createdAt: t.createdAt.toISOString(), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) };
+}
+
+export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const tags = ['tokens'];
+
+  app.post(
+    '/tokens',
+    { schema: { tags, summary: 'create an API token (admin); the token is in this response only', body: createTokenBody, response: { 201: createdTokenSchema, ...problems(403, 413) } } },
+    async (request, reply) => {
+      const p = principalOf(request);
+      requireAdmin(p);
+      const body = request.body as CreateTokenBody;
+      if (body.role === 'user' && body.userId === undefined) throw badRequest('/body/userId', 'is required for a user token');
+      const { token, record } = await createApiToken(deps.db, { name: body.name, role: body.role, userId: body.userId ?? null }, { actor: p.actor });
+      return reply.code(201).header('cache-control', 'no-store').send({ ...tokenView(record), token });
+    },
+  );
+
+  app.get(
+    '/tokens',
+    { schema: { tags, summary: 'list API tokens, revoked ones included (admin); never the tokens themselves', response: { 200: tokenListSchema, ...problems(403) } } },
+    async (request) => {
+      requireAdmin(principalOf(request));
+      return { items: (await listApiTokens(deps.db)).map(tokenView) };
+    },
+  );
+
+  app.delete(
+    '/tokens/:id',
+    { schema: { tags, summary: 'revoke an API token (admin); it stops working at once', params: idParams, response: { 200: tokenSchema, ...problems(403, 404) } } },
+    async (request) => {
+      const p = principalOf(request);
+      requireAdmin(p);
+      const { id } = request.params as { id: string };
+      return tokenView(await revokeApiToken(deps.db, id, { actor: p.actor }));
+    },
+  );
+}
