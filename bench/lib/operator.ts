@@ -44,6 +44,9 @@ export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<
     {
       env: {
         ...env.helmEnv,
+        // helm keeps its discovery cache under $HOME/.kube: without HOME it lands in the working directory.
+        HOME: env.cp.dir,
+        PATH: process.env['PATH'] ?? '',
         KUBECONFIG: env.cp.kubeconfigPath,
         HELM_BIN: env.helm,
         CAELUS_CATALOG: CATALOG,
