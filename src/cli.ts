@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { apiCommand } from './api/command.ts';
 import { DevInterruptedError, runDev } from './dev/run-dev.ts';
-import { operatorCommand } from './operator/command.ts';
+import { operatorCommand } from './cli/operator.ts';
 import { createTokenCommand, migrateCommand, rotateSecretsCommand } from './db/commands.ts';
 
 /**

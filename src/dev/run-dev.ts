@@ -29,7 +29,8 @@ import { startControlPlane, type ControlPlane } from '../k8s/testenv/control-pla
 import { locateHelm } from '../k8s/testenv/helm-binary.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
-import { createOperatorRuntime, type OperatorRuntime } from '../operator/run-operator.ts';
+import { createOperatorWithSync } from '../cli/operator.ts';
+import type { OperatorRuntime } from '../operator/run-operator.ts';
 import { createProgress, type ProgressStream, type StepDetail } from './progress.ts';
 import { registerCatalog, type RegisteredVersion } from './register-catalog.ts';
 
@@ -144,7 +145,7 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
         },
         operatorEnv,
       );
-      const r = await createOperatorRuntime(config, { log, metrics, env: operatorEnv, database: { handle, config: dbConfig } });
+      const r = await createOperatorWithSync(config, { log, metrics, env: operatorEnv, database: { handle, config: dbConfig } });
       await r.start();
       return r;
     });

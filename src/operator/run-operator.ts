@@ -1,5 +1,8 @@
 // Assembles a running operator from configuration: kubeconfig, catalog,
 // helm, informer + queue + reconciler, leader election, health/metrics.
+// Work that must run only on the leader but is not the reconciler's (the
+// DB ↔ CR sync) comes in as leader tasks from the composition above
+// (src/cli/operator.ts): the operator does not import the sync.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { OperatorConfig } from '../config/operator.ts';
 import { databaseConfigFromEnv, type DatabaseConfig } from '../config/database.ts';
@@ -16,8 +19,6 @@ import { Namespaces } from '../k8s/namespaces.ts';
 import { startHealthServer, type HealthServer } from '../observability/health-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { createOperatorSync } from '../sync/runtime.ts';
-import type { InstanceSync } from '../sync/sync.ts';
 import { FileCatalog } from './file-catalog.ts';
 import { Operator } from './operator.ts';
 import { ENCRYPTION_KEYS_ENV, parseEncryptionKeys } from '../config/encryption-keys.ts';
@@ -40,6 +41,18 @@ export interface OperatorRuntime {
   stop(): Promise<void>;
 }
 
+/** Work run while this replica leads, stopped (signal aborted) when leadership ends; awaited before the next term. */
+export type LeaderTask = (signal: AbortSignal) => Promise<void>;
+
+/** What the runtime built that leader tasks may share. */
+export interface LeaderTaskContext {
+  kc: KubeConfig;
+  catalog: TemplateCatalog;
+  /** The database when it is the catalog; undefined with a file catalog (GitOps only). */
+  database: { handle: DatabaseHandle; config: DatabaseConfig } | undefined;
+  events: EventRecorder;
+}
+
 export interface RuntimeOptions {
   log: Logger;
   metrics: Metrics;
@@ -55,6 +68,8 @@ export interface RuntimeOptions {
    * shares one PGlite between operator and API. stop() leaves it open.
    */
   database?: { handle: DatabaseHandle; config: DatabaseConfig };
+  /** Builds the tasks run beside the reconciler while leading, from what the runtime assembled (the DB ↔ CR sync). */
+  leaderTasks?: (context: LeaderTaskContext) => readonly LeaderTask[];
 }
 
 function toState(r: HelmRelease): HelmReleaseState {
@@ -110,26 +125,15 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     catalog = await FileCatalog.load(config.catalogFile);
     log.info({ catalog: config.catalogFile }, 'template catalog from file');
   }
-  let sync: InstanceSync | undefined;
+  let dbConfig: DatabaseConfig | undefined;
   if (!catalog) {
-    const dbConfig = opts.database?.config ?? databaseConfigFromEnv(opts.env ?? process.env);
+    dbConfig = opts.database?.config ?? databaseConfigFromEnv(opts.env ?? process.env);
     db = opts.database?.handle ?? (await openDatabase(dbConfig, log));
     ownsDb = !opts.database;
     catalog = new DbTemplateCatalog(db.db);
     log.info({ database: db.kind }, 'template catalog from the database');
-    // With the database as the catalog, rows and CRs are mirrored (DESIGN §5); a file catalog means GitOps only.
-    sync = createOperatorSync({
-      handle: db,
-      dbConfig,
-      kc,
-      catalog,
-      events: { event: (obj, type, reason, message) => events.event(obj, type, reason, message) },
-      log,
-      metrics,
-      labelSelector: opts.labelSelector,
-      env: opts.env ?? process.env,
-    });
   }
+  const leaderTasks = opts.leaderTasks?.({ kc, catalog, database: db && dbConfig ? { handle: db, config: dbConfig } : undefined, events }) ?? [];
   const secrets = opts.secrets ?? instanceSecrets(db, opts.env ?? process.env, log);
 
   const helm = new HelmClient({
@@ -176,13 +180,17 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   // TTL and idle jobs run only while leading: two replicas must not both delete or hibernate.
   const lead = async (signal: AbortSignal): Promise<void> => {
     const job = startLifecycleJob(config.guardrails.lifecycleSchedule, lifecycle);
-    // The sync writes CRs and rows, so it also runs only while leading; it never rejects.
-    const syncing = sync?.run(signal);
+    // Leader tasks (the sync writes CRs and rows) run only while leading; one failing must not end the term.
+    const tasks = leaderTasks.map((task) =>
+      Promise.resolve()
+        .then(() => task(signal))
+        .catch((err: unknown) => log.error({ err }, 'leader task failed')),
+    );
     try {
       await operator.lead(signal);
     } finally {
       await job.stop();
-      await syncing;
+      await Promise.all(tasks);
     }
   };
 

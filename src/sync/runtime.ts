@@ -1,6 +1,6 @@
 // Builds the DB ↔ CR sync for `caelus operator` from its database handle and
-// the environment. Kept here so the operator's assembly (run-operator.ts)
-// only has to call it and run the result while leading.
+// the environment. src/cli/operator.ts hands the result to the operator
+// runtime as a leader task (the operator does not import the sync).
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DatabaseConfig } from '../config/database.ts';
 import { ConfigError } from '../config/errors.ts';

@@ -4,7 +4,7 @@
 // (ChangeFeed), CaelusInstance watch events (Informer) and a periodic sweep.
 // Each key is handled in three moves: observe both sides, decide() one
 // action (src/sync/decide.ts), carry it out; then copy the CR's status to
-// the row. Runs only while this replica leads (see run-operator.ts).
+// the row. Runs only while this replica leads (a leader task, see src/cli/operator.ts).
 import { CustomObjectsApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Kysely } from 'kysely';
 import type { TemplateCatalog } from '../domain/catalog.ts';

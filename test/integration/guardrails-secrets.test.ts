@@ -18,6 +18,7 @@ import { SecretBox } from '../../src/db/secret-box.ts';
 import { DbSecretSource } from '../../src/db/secret-source.ts';
 import { ConditionType, SECRETS_FINGERPRINT_ANNOTATION, type CaelusInstance } from '../../src/domain/instance.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
+import { createOperatorWithSync } from '../../src/cli/operator.ts';
 import { createOperatorRuntime, type OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
 import { ACTOR, seedVersion } from '../support/db-fixtures.ts';
@@ -190,7 +191,7 @@ if (!withPostgres) console.warn('DATABASE_URL is not set: skipping secret rotati
       CAELUS_RESYNC_SECONDS: '3600',
     };
     metrics = createMetrics();
-    synced = await createOperatorRuntime(operatorConfig({}, env), { log: pino({ level: 'debug' }, sink), metrics, labelSelector: `${SHARD_LABEL}=${syncShard}`, env });
+    synced = await createOperatorWithSync(operatorConfig({}, env), { log: pino({ level: 'debug' }, sink), metrics, labelSelector: `${SHARD_LABEL}=${syncShard}`, env });
     await synced.start();
   });
   afterAll(async () => {

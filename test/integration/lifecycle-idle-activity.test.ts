@@ -9,7 +9,8 @@ import { operatorConfig } from '../../src/config/operator.ts';
 import { LAST_ACTIVITY_ANNOTATION, Phase } from '../../src/domain/instance.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
-import { createOperatorRuntime, type OperatorRuntime } from '../../src/operator/run-operator.ts';
+import { createOperatorWithSync } from '../../src/cli/operator.ts';
+import type { OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { publishWebapp, startApi, type ApiHarness } from '../support/api-server.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
 import { eventually, helmBin, uniqueName } from '../support/kube.ts';
@@ -56,7 +57,7 @@ describeWithPostgres('idle hibernation from activity reported through the API (P
       CAELUS_SYNC_SWEEP_SECONDS: '600',
       CAELUS_SYNC_ACTIVITY_SECONDS: '1',
     };
-    runtime = await createOperatorRuntime(operatorConfig({}, env), { log, metrics, labelSelector: `${SHARD_LABEL}=${shard}`, env });
+    runtime = await createOperatorWithSync(operatorConfig({}, env), { log, metrics, labelSelector: `${SHARD_LABEL}=${shard}`, env });
     await runtime.start();
   });
   afterAll(async () => {

@@ -7,7 +7,8 @@ import { createInstance as createRow, getInstance as getRow, markInstanceDeleted
 import { createTemplate, createTemplateVersion } from '../../src/db/repositories/templates.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { createOperatorRuntime, type OperatorRuntime } from '../../src/operator/run-operator.ts';
+import { createOperatorWithSync } from '../../src/cli/operator.ts';
+import type { OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
 import { eventually, helmBin, uniqueName } from '../support/kube.ts';
 import { SHARD_LABEL, getInstance } from '../support/operator.ts';
@@ -38,7 +39,7 @@ async function startReplica(identity: string): Promise<OperatorRuntime> {
     CAELUS_DB_POOL_MAX: '3',
     CAELUS_SYNC_SWEEP_SECONDS: '5',
   };
-  const runtime = await createOperatorRuntime(operatorConfig({}, env), { log, metrics: createMetrics(), labelSelector: `${SHARD_LABEL}=${shard}`, env });
+  const runtime = await createOperatorWithSync(operatorConfig({}, env), { log, metrics: createMetrics(), labelSelector: `${SHARD_LABEL}=${shard}`, env });
   await runtime.start();
   runtimes.push(runtime);
   return runtime;

@@ -7,7 +7,8 @@ import type { TemplateCatalog } from '../../src/domain/catalog.ts';
 import { API_VERSION, KIND, type CaelusInstance, type CaelusInstanceSpec } from '../../src/domain/instance.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
 import { silentLogger, createLogger } from '../../src/observability/logger.ts';
-import { createOperatorRuntime, type OperatorRuntime } from '../../src/operator/run-operator.ts';
+import { createOperatorWithSync } from '../../src/cli/operator.ts';
+import type { OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { operatorConfig } from '../../src/config/operator.ts';
 import { helmBin, testKubeConfig } from './kube.ts';
 
@@ -60,7 +61,7 @@ export async function startTestOperator(
     : process.env['CAELUS_TEST_LOGS']
       ? createLogger({ level: 'debug' })
       : silentLogger();
-  const runtime = await createOperatorRuntime(config, {
+  const runtime = await createOperatorWithSync(config, {
     log,
     metrics,
     labelSelector: `${SHARD_LABEL}=${shard}`,
