@@ -3,6 +3,7 @@ import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { shareConnections } from './connections.ts';
 
 /** Where the kubeconfig came from, for the startup log line. */
 export type KubeConfigSource = 'explicit' | 'env' | 'in-cluster' | 'default';
@@ -42,7 +43,7 @@ function finish(kc: KubeConfig, source: KubeConfigSource, location: string, atte
     attempts.push(`${source} ${location}: no current context with a cluster server`);
     throw new KubeConfigError(`kubeconfig from ${source} (${location}) has no usable current cluster`, attempts);
   }
-  return { kc, source, location, server: cluster.server };
+  return { kc: shareConnections(kc), source, location, server: cluster.server };
 }
 
 function fromFile(file: string, source: KubeConfigSource, attempts: string[]): LoadedKubeConfig {

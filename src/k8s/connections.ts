@@ -1,0 +1,54 @@
+// Keep-alive connections to the API server for every client built from one
+// KubeConfig. client-node 2.x gives each request of a generated API client
+// (makeApiClient, KubernetesObjectApi) a new undici Agent, so every request
+// opens and TLS-handshakes its own connection: in a scale run a third of the
+// operator's own CPU was TLS setup. Here one Agent per distinct TLS identity
+// (server CA, client certificate and key, verification flags) is reused, so a
+// rotated client certificate still gets a fresh Agent, and the superseded one
+// is closed once its in-flight requests finish.
+import { createHash } from 'node:crypto';
+import type { AgentOptions } from 'node:https';
+import type { Cluster, KubeConfig } from '@kubernetes/client-node';
+import type { Dispatcher } from 'undici';
+
+type DispatcherFactory = (cluster: Cluster | null, agentOptions: AgentOptions) => Dispatcher | undefined;
+
+const SHARED = Symbol('caelus.sharedConnections');
+
+function identity(kc: KubeConfig, cluster: Cluster | null, agentOptions: AgentOptions): string {
+  // createDispatcherOptions is what client-node builds the Agent from: the TLS material and flags.
+  const options = kc.createDispatcherOptions(cluster, agentOptions);
+  return createHash('sha256')
+    .update(JSON.stringify([cluster?.server ?? '', options]))
+    .digest('hex');
+}
+
+/**
+ * Makes every client built from `kc` share one keep-alive connection pool per
+ * TLS identity instead of a new connection per request. Idempotent.
+ *
+ * Relies on client-node's (private) createDispatcher, the one place it builds
+ * the per-request Agent; if a client-node release renames it this is a no-op
+ * and requests behave as before (test/integration/k8s-connections.test.ts
+ * then fails).
+ */
+export function shareConnections(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as { createDispatcher?: DispatcherFactory; [SHARED]?: true };
+  const create = target.createDispatcher;
+  if (typeof create !== 'function' || target[SHARED]) return kc;
+  const byCluster = new Map<string, { identity: string; dispatcher: Dispatcher | undefined }>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const clusterKey = `${cluster?.name ?? ''}\u0000${kc.getCurrentUser()?.name ?? ''}`;
+    const id = identity(kc, cluster, agentOptions);
+    const cached = byCluster.get(clusterKey);
+    if (cached?.identity === id) return cached.dispatcher;
+    const dispatcher = create.call(kc, cluster, agentOptions);
+    byCluster.set(clusterKey, { identity: id, dispatcher });
+    // close() lets requests already dispatched on the old Agent finish; it
+    // only rejects for an Agent already destroyed, which has nothing to release.
+    void cached?.dispatcher?.close().catch(() => undefined);
+    return dispatcher;
+  };
+  target[SHARED] = true;
+  return kc;
+}
