@@ -1,9 +1,9 @@
 // The objects of a deployed Helm release, read from Helm's own storage (the
 // release Secret) rather than by running `helm get manifest`, so that a drift
 // check spawns no helm process. Cached per revision: a revision is immutable.
-import { gunzipSync } from 'node:zlib';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { decodeHelmRelease } from '../helm/release-storage.ts';
 import { isNotFound, toKubeApiError } from '../k8s/errors.ts';
 import { normalizeManifestObject, type Json } from './diff.ts';
 
@@ -35,13 +35,6 @@ export function parseManifest(text: string, namespace: string): ManifestObject[]
     push(doc.toJSON());
   }
   return out;
-}
-
-/** Helm stores base64(gzip(JSON)) of the release in the Secret's `release` key. */
-export function decodeHelmRelease(stored: string): { manifest?: string; info?: { status?: string } } {
-  let raw = Buffer.from(stored, 'base64');
-  if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
-  return JSON.parse(raw.toString('utf8')) as { manifest?: string };
 }
 
 export interface ManifestFallback {

@@ -10,7 +10,7 @@ import type { TemplateCatalog } from '../domain/catalog.ts';
 import { validateValues } from '../domain/values-schema.ts';
 import { DbTemplateCatalog } from '../db/catalog.ts';
 import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
-import { HelmClient } from '../helm/index.ts';
+import { HelmClient, HelmReleaseSecrets, usesSecretStorage } from '../helm/index.ts';
 import { loadKubeConfig } from '../k8s/client.ts';
 import { EventRecorder } from '../k8s/events.ts';
 import { InstanceClient } from '../k8s/instance-client.ts';
@@ -81,12 +81,16 @@ function toState(r: HelmRelease): HelmReleaseState {
   };
 }
 
-/** The HelmClient seen through the reconciler's narrow port. */
-export function helmPort(helm: HelmClient, rollbackOnFailure: boolean): HelmPort {
+/**
+ * The HelmClient seen through the reconciler's narrow port. With `releases`
+ * (helm keeps releases in Secrets) the release state is read from helm's
+ * storage through the API server instead of a `helm status` process.
+ */
+export function helmPort(helm: HelmClient, rollbackOnFailure: boolean, releases?: HelmReleaseSecrets): HelmPort {
   return {
     upgradeInstall: async (o) => toState(await helm.upgradeInstall({ ...o, rollbackOnFailure })),
     status: async (release, ns) => {
-      const r = await helm.status(release, ns);
+      const r = releases ? await releases.latest(release, ns) : await helm.status(release, ns);
       return r && toState(r);
     },
     history: (release, ns) => helm.history(release, ns),
@@ -145,7 +149,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   const operator = new Operator({
     kc,
     catalog,
-    helm: helmPort(helm, config.helmRollbackOnFailure),
+    helm: helmPort(helm, config.helmRollbackOnFailure, usesSecretStorage(process.env) ? new HelmReleaseSecrets(kc) : undefined),
     namespaces: new Namespaces(kc),
     instances: instanceStore(new InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>(kc, { logger: log.child({ component: 'instances' }) })),
     events: { record: (obj, type, reason, message) => events.event(obj, type, reason, message) },

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { ChartReference } from '../../src/domain/catalog.ts';
-import { HelmClient, HelmError, type HelmRelease } from '../../src/helm/index.ts';
+import { HelmClient, HelmError, HelmReleaseSecrets, type HelmRelease } from '../../src/helm/index.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
 
@@ -61,6 +61,19 @@ describe(`HelmClient (Helm ${expectedMajor})`, () => {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const objectsApi = k8s.KubernetesObjectApi.makeApiClient(kc);
   const namespaces: string[] = [];
+  const releases = new HelmReleaseSecrets(kc);
+
+  // What the operator reads from helm's release Secrets must be what `helm status` says.
+  async function expectStorageMatchesStatus(release: string, ns: string): Promise<HelmRelease | undefined> {
+    const [fromHelm, fromStorage] = await Promise.all([helm.status(release, ns), releases.latest(release, ns)]);
+    if (fromHelm === undefined) {
+      expect(fromStorage).toBeUndefined();
+      return undefined;
+    }
+    const { chart: _chart, ...comparable } = fromHelm;
+    expect(fromStorage).toMatchObject(comparable);
+    return fromStorage;
+  }
 
   // The operator creates namespaces; helm never gets --create-namespace.
   async function namespace(prefix: string): Promise<string> {
@@ -128,6 +141,8 @@ describe(`HelmClient (Helm ${expectedMajor})`, () => {
 
     const status = await helm.status('web', ns);
     expect(status).toMatchObject({ name: 'web', revision: 2, status: 'deployed' });
+    // The stored release also names its chart, which `helm status` does not print.
+    expect(await expectStorageMatchesStatus('web', ns)).toMatchObject({ revision: 2, status: 'deployed', chart: { name: 'webapp', version: '0.1.0' } });
     const history = await helm.history('web', ns);
     expect(history.map((h) => [h.revision, h.status, h.chart])).toEqual([
       [1, 'superseded', 'webapp-0.1.0'],
@@ -166,6 +181,7 @@ describe(`HelmClient (Helm ${expectedMajor})`, () => {
     const missing = await caught(helm.upgradeInstall({ release: 'f', namespace: ns, chart: { kind: 'local', path: '/nonexistent/chart' }, values: {}, timeoutSeconds: 30 }));
     expect(missing.reason).toBe('ChartNotFound');
     expect(await helm.status('f', ns)).toBeUndefined();
+    expect(await releases.latest('f', ns)).toBeUndefined();
     expect(await helm.history('f', ns)).toEqual([]);
   });
 
@@ -211,6 +227,7 @@ describe(`HelmClient (Helm ${expectedMajor})`, () => {
     const err = await caught(helm.upgradeInstall({ release: 't', namespace: ns, chart: probe, values: { hookJob: true }, timeoutSeconds: 2 }));
     expect(err.reason).toBe('Timeout');
     expect((await helm.status('t', ns))?.status).toBe('failed');
+    expect((await expectStorageMatchesStatus('t', ns))?.status).toBe('failed');
   });
 
   it('reports OperationInProgress while another upgrade holds the release, and a cancel leaves it failed, not pending', async () => {
@@ -222,6 +239,7 @@ describe(`HelmClient (Helm ${expectedMajor})`, () => {
       return s?.status === 'pending-install' ? s : undefined;
     });
     expect(pending.revision).toBe(1);
+    expect(await releases.latest('b', ns)).toMatchObject({ revision: 1, status: 'pending-install' });
 
     const busy = await caught(helm.upgradeInstall({ release: 'b', namespace: ns, chart: probe, values: {}, timeoutSeconds: 30 }));
     expect(busy.reason).toBe('OperationInProgress');
@@ -233,6 +251,7 @@ describe(`HelmClient (Helm ${expectedMajor})`, () => {
     expect(canceled.reason).toBe('Canceled');
     // helm caught SIGTERM and recorded the failure itself: nothing is left pending.
     expect((await helm.status('b', ns))?.status).toBe('failed');
+    expect((await expectStorageMatchesStatus('b', ns))?.status).toBe('failed');
     // A failed install can be upgraded again.
     const next = await helm.upgradeInstall({ release: 'b', namespace: ns, chart: probe, values: {}, timeoutSeconds: 30 });
     expect(next).toMatchObject({ revision: 2, status: 'deployed' });
@@ -256,10 +275,12 @@ describe(`HelmClient (Helm ${expectedMajor})`, () => {
     await helm.upgradeInstall({ release: 'x', namespace: ns, chart: probe, values: { message: 'two' }, timeoutSeconds: 30 });
     await helm.rollback('x', ns, first.revision, { timeoutSeconds: 30 });
     expect(await helm.status('x', ns)).toMatchObject({ revision: 3, status: 'deployed', values: { message: 'one' } });
+    await expectStorageMatchesStatus('x', ns);
 
     expect(await helm.uninstall('x', ns)).toBe(true);
     expect(await helm.uninstall('x', ns)).toBe(false);
     expect(await helm.status('x', ns)).toBeUndefined();
+    expect(await releases.latest('x', ns)).toBeUndefined();
     expect(await helm.history('x', ns)).toEqual([]);
     const notFound = await caught(helm.getManifest('x', ns));
     expect(notFound.reason).toBe('ReleaseNotFound');

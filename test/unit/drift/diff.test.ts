@@ -1,6 +1,7 @@
 import { driftedPointers, ignoreMatcher, normalizeManifestObject } from '../../../src/drift/diff.ts';
 import { CorrectionLoopGuard } from '../../../src/drift/loop-guard.ts';
-import { decodeHelmRelease, parseManifest } from '../../../src/drift/release-manifest.ts';
+import { parseManifest } from '../../../src/drift/release-manifest.ts';
+import { decodeHelmRelease } from '../../../src/helm/release-storage.ts';
 import { gzipSync } from 'node:zlib';
 
 const none = () => false;
