@@ -1,0 +1,86 @@
+// DESIGN §3: dependencies point one way, cli → api | operator | sync →
+// domain + db + k8s + helm + drift; domain imports nothing of ours; adapters
+// never import operator or api. Checked on the import statements of src/.
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SRC = fileURLToPath(new URL('../../src', import.meta.url));
+/** The composition: `caelus` itself (src/cli.ts, src/cli/) and `caelus dev` (src/dev/), which runs operator + API in one process. */
+const CLI = ['cli', 'dev'];
+const PEERS = ['api', 'operator', 'sync'];
+const BELOW = ['domain', 'db', 'k8s', 'helm', 'drift', 'config', 'observability'];
+
+/** The src/ folder (or top-level file without .ts) a path belongs to; undefined outside src/. */
+function area(path: string): string | undefined {
+  const rel = relative(SRC, path);
+  if (rel.startsWith('..')) return undefined;
+  return rel.split('/')[0]!.replace(/\.ts$/, '');
+}
+
+async function sources(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await sources(p)));
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Every relative module specifier of a file: static imports, re-exports and import(). */
+function relativeImports(text: string): string[] {
+  const specs: string[] = [];
+  for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g)) specs.push(m[1]!);
+  return specs;
+}
+
+interface Edge {
+  from: string;
+  to: string;
+  file: string;
+  spec: string;
+}
+
+async function edges(): Promise<Edge[]> {
+  const all: Edge[] = [];
+  for (const file of await sources(SRC)) {
+    const from = area(file)!;
+    for (const spec of relativeImports(await readFile(file, 'utf8'))) {
+      const to = area(resolve(dirname(file), spec));
+      if (to && to !== from) all.push({ from, to, file: relative(SRC, file), spec });
+    }
+  }
+  return all;
+}
+
+const show = (e: Edge) => `src/${e.file} imports ${e.spec}`;
+
+describe('src/ dependency direction (DESIGN §3)', () => {
+  let all: Edge[];
+  beforeAll(async () => {
+    all = await edges();
+  });
+
+  it('sees the imports it checks', () => {
+    // Guards the scan itself: with no edges every rule below would pass.
+    expect(all.some((e) => e.from === 'operator' && e.to === 'domain')).toBe(true);
+    expect(all.some((e) => e.from === 'cli' && e.to === 'sync')).toBe(true);
+  });
+
+  it('domain imports nothing of ours', () => {
+    expect(all.filter((e) => e.from === 'domain').map(show)).toEqual([]);
+  });
+
+  it('api, operator and sync import neither each other nor the cli level', () => {
+    expect(all.filter((e) => PEERS.includes(e.from) && (PEERS.includes(e.to) || CLI.includes(e.to))).map(show)).toEqual([]);
+  });
+
+  it('adapters and shared modules import none of api, operator, sync or the cli level', () => {
+    expect(all.filter((e) => BELOW.includes(e.from) && (PEERS.includes(e.to) || CLI.includes(e.to))).map(show)).toEqual([]);
+  });
+
+  it('every src/ area is one the rule names', () => {
+    expect([...new Set(all.flatMap((e) => [e.from, e.to]))].filter((a) => ![...CLI, ...PEERS, ...BELOW].includes(a)).sort()).toEqual([]);
+  });
+});
