@@ -163,6 +163,16 @@ if (!withPostgres) console.warn('DATABASE_URL is not set: skipping secret rotati
     const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === 'caelus_helm_invocations_total');
     return (m?.values ?? []).reduce((sum, v) => sum + v.value, 0);
   };
+  const settledHelmRuns = async () => {
+    let last = await helmRuns();
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const now = await helmRuns();
+      if (now === last) return now;
+      last = now;
+    }
+    throw new Error(`helm kept running for 20 s after the install (${last} invocations)`);
+  };
   const secretEventually = (want: Record<string, string>) =>
     eventually(async () => {
       try {
@@ -208,7 +218,8 @@ if (!withPostgres) console.warn('DATABASE_URL is not set: skipping secret rotati
     const row = await createInstanceRow(db.db, { userId: 'erin', productTemplateVersionId: version.id, namespace: name }, ACTOR);
     instanceId = row.id;
     const generation = (await waitReady(name, (i) => i.status?.release?.revision === 1)).metadata.generation;
-    const helmBefore = await helmRuns();
+    // The install's own reconciles may still be finishing (drift check, status copy): count from a quiet point.
+    const helmBefore = await settledHelmRuns();
 
     let started = Date.now();
     await putSecret(db.db, box, { instanceId, name: 'db-password', value: SYNCED_FIRST }, ACTOR);
