@@ -3,14 +3,12 @@
 // the API can instantiate. Idempotent: a template or version that already
 // exists is kept (versions are immutable), so a second run on the same data
 // creates nothing twice.
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Kysely } from 'kysely';
 import { parse } from 'yaml';
 import type { ResolvedTemplateVersion } from '../domain/catalog.ts';
 import { createTemplate, createTemplateVersion, findTemplateVersion, getTemplate, type ProductTemplate } from '../db/repositories/templates.ts';
 import type { Database } from '../db/schema.ts';
-import { CatalogFileError, parseCatalog } from '../operator/file-catalog.ts';
+import { parseCatalog, readCatalogFile } from '../operator/file-catalog.ts';
 
 export type RegistrationOutcome =
   /** Inserted by this run. */
@@ -41,13 +39,7 @@ function descriptions(text: string): Map<string, string> {
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 export async function registerCatalog(db: Kysely<Database>, file: string, opts: { actor: string }): Promise<RegisteredVersion[]> {
-  const path = resolve(file);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new CatalogFileError(path, `cannot be read: ${(err as Error).message}`, err);
-  }
+  const { path, text } = await readCatalogFile(file);
   const versions = parseCatalog(path, text);
   const described = descriptions(text);
   const templates = new Map<string, ProductTemplate>();

@@ -122,6 +122,16 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
 }
 
 /** Reads the file once at start; restart the operator (or roll its Deployment) to pick up changes. */
+/** The catalog file's absolute path and text; an unreadable file is a CatalogFileError naming it. */
+export async function readCatalogFile(file: string): Promise<{ path: string; text: string }> {
+  const path = resolve(file);
+  try {
+    return { path, text: await readFile(path, 'utf8') };
+  } catch (err) {
+    throw new CatalogFileError(path, `cannot be read: ${(err as Error).message}`, err);
+  }
+}
+
 export class FileCatalog implements TemplateCatalog {
   readonly #versions: ResolvedTemplateVersion[];
 
@@ -130,13 +140,7 @@ export class FileCatalog implements TemplateCatalog {
   }
 
   static async load(file: string): Promise<FileCatalog> {
-    const path = resolve(file);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      throw new CatalogFileError(path, `cannot be read: ${(err as Error).message}`, err);
-    }
+    const { path, text } = await readCatalogFile(file);
     return new FileCatalog(parseCatalog(path, text));
   }
 
