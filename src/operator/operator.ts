@@ -3,8 +3,7 @@
 // cache so a takeover starts at once.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { TemplateCatalog } from '../domain/catalog.ts';
-import { API_VERSION, KIND, PLURAL, Phase, type CaelusInstance } from '../domain/instance.ts';
-import { LAST_ACTIVITY_ANNOTATION } from '../domain/instance.ts';
+import { API_VERSION, KIND, LAST_ACTIVITY_ANNOTATION, PLURAL, Phase, type CaelusInstance } from '../domain/instance.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { Informer, type InformerEventType } from '../k8s/informer.ts';
