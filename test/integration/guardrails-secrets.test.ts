@@ -24,7 +24,7 @@ import { testDatabases, type TestDatabase } from '../support/database.ts';
 import { ACTOR, seedVersion } from '../support/db-fixtures.ts';
 import { fileURLToPath } from 'node:url';
 import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
-import { SHARD_LABEL, TEST_CATALOG, condition, createInstance, getInstance, instanceBody, patchInstance } from '../support/operator.ts';
+import { SHARD_LABEL, TEST_CATALOG, syncedOperatorEnv, condition, createInstance, getInstance, instanceBody, patchInstance } from '../support/operator.ts';
 
 const CHART = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
 const shard = uniqueName('secrets');
@@ -184,22 +184,13 @@ if (!withPostgres) console.warn('DATABASE_URL is not set: skipping secret rotati
     }, 15_000, 50);
 
   beforeAll(async () => {
-    const env = {
-      KUBECONFIG: process.env['CAELUS_TEST_KUBECONFIG'],
-      HELM_BIN: helmBin(),
-      CAELUS_LEADER_ELECTION: 'false',
-      CAELUS_METRICS_PORT: '0',
-      CAELUS_METRICS_HOST: '127.0.0.1',
-      CAELUS_HELM_TIMEOUT_SECONDS: '60',
-      CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
-      // No CAELUS_CATALOG: the database is the catalog, the sync runs, secrets come from CAELUS_ENCRYPTION_KEYS.
-      DATABASE_URL: db.url,
-      CAELUS_DB_POOL_MAX: '3',
+    // The database is the catalog, the sync runs, secrets come from CAELUS_ENCRYPTION_KEYS.
+    const env = syncedOperatorEnv(db.url, {
       CAELUS_ENCRYPTION_KEYS: `k1:${keyMaterial.toString('base64')}`,
       // Neither the sweep nor the informer resync may be what delivers the change.
       CAELUS_SYNC_SWEEP_SECONDS: '3600',
       CAELUS_RESYNC_SECONDS: '3600',
-    };
+    });
     metrics = createMetrics();
     synced = await createOperatorWithSync(operatorConfig({}, env), { log: pino({ level: 'debug' }, sink), metrics, labelSelector: `${SHARD_LABEL}=${syncShard}`, env });
     await synced.start();

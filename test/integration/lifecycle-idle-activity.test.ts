@@ -13,8 +13,8 @@ import { createOperatorWithSync } from '../../src/cli/operator.ts';
 import type { OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { publishWebapp, startApi, type ApiHarness } from '../support/api-server.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
-import { eventually, helmBin, uniqueName } from '../support/kube.ts';
-import { SHARD_LABEL, getInstance } from '../support/operator.ts';
+import { eventually, uniqueName } from '../support/kube.ts';
+import { SHARD_LABEL, getInstance, syncedOperatorEnv } from '../support/operator.ts';
 
 const postgres = testDatabases().find((c) => c.name === 'postgres');
 // testDatabases() already fails the run in CI without DATABASE_URL; locally PGlite cannot stand in (the operator opens its own connection).
@@ -41,22 +41,12 @@ describeWithPostgres('idle hibernation from activity reported through the API (P
   beforeAll(async () => {
     db = await postgres!.create();
     api = await startApi(db);
-    const env = {
-      KUBECONFIG: process.env['CAELUS_TEST_KUBECONFIG'],
-      HELM_BIN: helmBin(),
-      CAELUS_LEADER_ELECTION: 'false',
-      CAELUS_METRICS_PORT: '0',
-      CAELUS_METRICS_HOST: '127.0.0.1',
-      CAELUS_HELM_TIMEOUT_SECONDS: '60',
-      CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
+    const env = syncedOperatorEnv(db.url, {
       CAELUS_LIFECYCLE_SCHEDULE: '* * * * * *',
-      // No CAELUS_CATALOG: the database is the catalog, so the sync runs.
-      DATABASE_URL: db.url,
-      CAELUS_DB_POOL_MAX: '3',
       // Long sweeps: the annotation must follow from notifications alone.
       CAELUS_SYNC_SWEEP_SECONDS: '600',
       CAELUS_SYNC_ACTIVITY_SECONDS: '1',
-    };
+    });
     runtime = await createOperatorWithSync(operatorConfig({}, env), { log, metrics, labelSelector: `${SHARD_LABEL}=${shard}`, env });
     await runtime.start();
   });

@@ -10,8 +10,8 @@ import { createMetrics } from '../../src/observability/metrics.ts';
 import { createOperatorWithSync } from '../../src/cli/operator.ts';
 import type { OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
-import { eventually, helmBin, uniqueName } from '../support/kube.ts';
-import { SHARD_LABEL, getInstance } from '../support/operator.ts';
+import { eventually, uniqueName } from '../support/kube.ts';
+import { SHARD_LABEL, getInstance, syncedOperatorEnv } from '../support/operator.ts';
 
 const CHART = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
 const shard = uniqueName('syncwire');
@@ -24,21 +24,13 @@ let versionId: string;
 const runtimes: OperatorRuntime[] = [];
 
 async function startReplica(identity: string): Promise<OperatorRuntime> {
-  const env = {
-    KUBECONFIG: process.env['CAELUS_TEST_KUBECONFIG'],
-    HELM_BIN: helmBin(),
+  const env = syncedOperatorEnv(db.url, {
+    CAELUS_LEADER_ELECTION: 'true',
     CAELUS_IDENTITY: identity,
     CAELUS_LEASE_NAME: leaseName,
     CAELUS_LEASE_DURATION_SECONDS: '3',
-    CAELUS_METRICS_PORT: '0',
-    CAELUS_METRICS_HOST: '127.0.0.1',
-    CAELUS_HELM_TIMEOUT_SECONDS: '60',
-    CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
-    // No CAELUS_CATALOG: the database is the catalog, so the sync runs.
-    DATABASE_URL: db.url,
-    CAELUS_DB_POOL_MAX: '3',
     CAELUS_SYNC_SWEEP_SECONDS: '5',
-  };
+  });
   const runtime = await createOperatorWithSync(operatorConfig({}, env), { log, metrics: createMetrics(), labelSelector: `${SHARD_LABEL}=${shard}`, env });
   await runtime.start();
   runtimes.push(runtime);

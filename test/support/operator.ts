@@ -15,6 +15,26 @@ import { helmBin, testKubeConfig } from './kube.ts';
 export const TEST_CATALOG = fileURLToPath(new URL('../fixtures/catalog.yaml', import.meta.url));
 export const SHARD_LABEL = 'caelus.io/test-shard';
 
+/**
+ * Environment of an in-process operator like `caelus operator` with the
+ * database at databaseUrl as its catalog (so the DB ↔ CR sync runs), for
+ * tests that build the runtime themselves; extra wins.
+ */
+export function syncedOperatorEnv(databaseUrl: string | undefined, extra: Record<string, string> = {}): Record<string, string | undefined> {
+  return {
+    KUBECONFIG: process.env['CAELUS_TEST_KUBECONFIG'],
+    HELM_BIN: helmBin(),
+    CAELUS_LEADER_ELECTION: 'false',
+    CAELUS_METRICS_PORT: '0',
+    CAELUS_METRICS_HOST: '127.0.0.1',
+    CAELUS_HELM_TIMEOUT_SECONDS: '60',
+    CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
+    DATABASE_URL: databaseUrl,
+    CAELUS_DB_POOL_MAX: '3',
+    ...extra,
+  };
+}
+
 export interface TestOperator {
   runtime: OperatorRuntime;
   metrics: Metrics;
