@@ -1,10 +1,10 @@
 // The objects of a deployed Helm release, read from Helm's own storage (the
 // release Secret) rather than by running `helm get manifest`, so that a drift
 // check spawns no helm process. Cached per revision: a revision is immutable.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { decodeHelmRelease } from '../helm/release-storage.ts';
-import { isNotFound, toKubeApiError } from '../k8s/errors.ts';
+import { RawObjectClient } from '../k8s/raw-objects.ts';
 import { normalizeManifestObject, type Json } from './diff.ts';
 
 export type ManifestObject = { [k: string]: Json } & {
@@ -44,38 +44,35 @@ export interface ManifestFallback {
 const CACHE_LIMIT = 4096;
 
 export class ReleaseManifests {
-  readonly #core: CoreV1Api;
+  readonly #raw: RawObjectClient;
   readonly #fallback: ManifestFallback;
   readonly #cache = new Map<string, ManifestObject[]>();
 
   constructor(kc: KubeConfig, fallback: ManifestFallback) {
-    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#raw = new RawObjectClient(kc);
     this.#fallback = fallback;
   }
 
-  async get(release: string, namespace: string, revision: number): Promise<ManifestObject[]> {
+  /** `asUser`: read the release Secret as that user (the tenant); the operator may not read Secrets itself. */
+  async get(release: string, namespace: string, revision: number, opts: { asUser?: string } = {}): Promise<ManifestObject[]> {
     const key = `${namespace}/${release}/${revision}`;
     const hit = this.#cache.get(key);
     if (hit) return hit;
-    const objects = parseManifest(await this.#read(release, namespace, revision), namespace);
+    const objects = parseManifest(await this.#read(release, namespace, revision, opts.asUser), namespace);
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
     this.#cache.set(key, objects);
     return objects;
   }
 
-  async #read(release: string, namespace: string, revision: number): Promise<string> {
+  async #read(release: string, namespace: string, revision: number, asUser: string | undefined): Promise<string> {
     const name = `sh.helm.release.v1.${release}.v${revision}`;
-    try {
-      const secret = await this.#core.readNamespacedSecret({ name, namespace });
-      const stored = secret.data?.['release'];
-      if (stored) {
-        const decoded = decodeHelmRelease(Buffer.from(stored, 'base64').toString('utf8'));
-        if (typeof decoded.manifest === 'string') return decoded.manifest;
-      }
-    } catch (err) {
-      // Another storage driver (HELM_DRIVER=configmap|sql): ask helm.
-      if (!isNotFound(err)) throw toKubeApiError(err, { operation: 'get', kind: 'Secret', namespace, name });
+    const secret = await this.#raw.get({ apiVersion: 'v1', kind: 'Secret', name, namespace }, asUser ? { asUser } : {});
+    const stored = (secret?.['data'] as Record<string, string> | undefined)?.['release'];
+    if (stored) {
+      const decoded = decodeHelmRelease(Buffer.from(stored, 'base64').toString('utf8'));
+      if (typeof decoded.manifest === 'string') return decoded.manifest;
     }
+    // Another storage driver (HELM_DRIVER=configmap|sql): ask helm.
     return this.#fallback.getManifest(release, namespace, { revision });
   }
 }

@@ -13,6 +13,7 @@ import type { HelmPort, EventSink, InstanceStore, NamespacePort } from './ports.
 import type { ValuesValidator } from './steps/values.ts';
 import { buildPipeline } from './pipeline.ts';
 import type { GuardrailDeps } from './steps/guardrails.ts';
+import type { TenantIdentityPort } from './steps/tenant.ts';
 import cron from 'node-cron';
 import { DriftChecker } from '../drift/checker.ts';
 import { CorrectionLoopGuard } from '../drift/loop-guard.ts';
@@ -26,6 +27,8 @@ export interface OperatorOptions {
   catalog: TemplateCatalog;
   helm: HelmPort;
   namespaces: NamespacePort;
+  /** Applies the tenant ServiceAccount + RoleBinding helm and drift act as. */
+  tenants: TenantIdentityPort;
   instances: InstanceStore;
   events: EventSink;
   validateValues: ValuesValidator;

@@ -11,7 +11,7 @@ import { suspendStep } from './steps/suspend.ts';
 import { valuesStep, type ValuesValidator } from './steps/values.ts';
 import { guardrailsStep, type GuardrailDeps } from './steps/guardrails.ts';
 import { hibernationStep } from './steps/hibernation.ts';
-import { policyStep } from './steps/policy.ts';
+import { tenantStep, type TenantIdentityPort } from './steps/tenant.ts';
 import { driftStep, type DriftStepDeps } from './steps/drift.ts';
 
 export interface PipelineDeps {
@@ -22,6 +22,8 @@ export interface PipelineDeps {
   events: EventSink;
   validateValues: ValuesValidator;
   helmTimeoutSeconds: number;
+  /** The tenant ServiceAccount + RoleBinding helm acts as (applied right after the namespace). */
+  tenants: TenantIdentityPort;
   isLeader(): boolean;
   writeProgress(ctx: ReconcileContext): Promise<void>;
   /** Tenant guardrails, kinds policy and hibernation; without them the pipeline only installs releases. */
@@ -43,10 +45,11 @@ export function buildPipeline(deps: PipelineDeps): Step[] {
     suspendStep(),
     resolveStep(deps.catalog),
     namespaceStep(deps.namespaces),
+    tenantStep(deps.tenants),
     ...(g ? [guardrailsStep({ ...g, events: deps.events, ...metrics })] : []),
     valuesStep(deps.validateValues),
-    ...(g ? [policyStep({ ...g, ...metrics })] : []),
-    releaseStep(deps),
+    // The kinds policy runs inside the release's own helm process (post-renderer).
+    releaseStep({ ...deps, ...(g ? { policy: g.config } : {}), ...metrics }),
     ...(g ? [hibernationStep({ workloads: g.workloads, events: deps.events, ...metrics })] : []),
     driftStep(deps.drift),
   ];

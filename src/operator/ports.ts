@@ -23,6 +23,8 @@ export interface HelmPort {
     timeoutSeconds: number;
     description?: string;
     labels?: Record<string, string>;
+    /** Enforced on what helm applies (post-renderer); refusal is a HelmError(PolicyViolation). */
+    policy?: { allowedKinds: readonly string[]; allowedClusterRoles: readonly string[]; reserved: readonly { kind: string; name: string }[] };
     signal?: AbortSignal;
   }): Promise<HelmReleaseState>;
   status(release: string, namespace: string): Promise<HelmReleaseState | undefined>;

@@ -4,10 +4,14 @@ import type { ReconcileContext } from '../context.ts';
 import type { HelmPort, HelmReleaseState } from '../ports.ts';
 import { describeDigest, unlockTarget } from './state.ts';
 import { INSTANCE_LABEL, releaseName } from '../../domain/instance.ts';
+import { secretsName } from '../steps/guardrails.ts';
+import { tenantReservedObjects } from '../../domain/tenant.ts';
 
 export interface ActionDeps {
   helm: HelmPort;
   helmTimeoutSeconds: number;
+  /** The kinds policy the post-renderer enforces; absent only in bare pipelines (and the test build without it). */
+  policy?: { allowedKinds: readonly string[]; allowedClusterRoles: readonly string[] };
 }
 
 /** Install and upgrade are one helm call (`upgrade --install`); they differ only in what users are told. */
@@ -23,6 +27,15 @@ export async function applyRelease(ctx: ReconcileContext, deps: ActionDeps): Pro
     timeoutSeconds: deps.helmTimeoutSeconds,
     description: describeDigest(desired.digest),
     labels: { [INSTANCE_LABEL]: ctx.instance.metadata.name },
+    ...(deps.policy
+      ? {
+          policy: {
+            allowedKinds: deps.policy.allowedKinds,
+            allowedClusterRoles: deps.policy.allowedClusterRoles,
+            reserved: [{ kind: 'Secret', name: secretsName(ctx.instance) }, ...tenantReservedObjects()],
+          },
+        }
+      : {}),
     signal: ctx.signal,
   });
 }

@@ -1,5 +1,6 @@
 import { CONTINUE, condition, type ReconcileContext, type Step } from '../context.ts';
 import { ConditionType, DriftMode, InstanceState, Reason, releaseName } from '../../domain/instance.ts';
+import { tenantUser } from '../../domain/tenant.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { DriftChecker, DriftedResource } from '../../drift/checker.ts';
 import type { CorrectionLoopGuard } from '../../drift/loop-guard.ts';
@@ -41,9 +42,12 @@ export function driftStep(deps: DriftStepDeps): Step {
       }
       const revision = ctx.status.release?.revision;
       if (!revision || !ctx.namespace) return CONTINUE;
-      const objects = await deps.manifests.get(name, ctx.namespace, revision);
+      // Reads, dry-runs and corrections all act as the tenant: its role is the wall, not the operator's.
+      const asUser = tenantUser(ctx.namespace);
+      const objects = await deps.manifests.get(name, ctx.namespace, revision, { asUser });
       const hibernated = spec.state === InstanceState.Hibernated;
       const result = await deps.checker.check(objects, {
+        asUser,
         ignore: spec.driftDetection?.ignore ?? [],
         ignoreReplicas: hibernated,
         full: deps.takeFullCheck(ctx.instance.metadata.name),
@@ -67,7 +71,7 @@ export function driftStep(deps: DriftStepDeps): Step {
         return CONTINUE;
       }
 
-      await deps.checker.correct(result.drifted, objects, { ignoreReplicas: hibernated });
+      await deps.checker.correct(result.drifted, objects, { ignoreReplicas: hibernated, asUser });
       const correctedAt = ctx.now();
       deps.metrics?.driftCorrections.inc();
       deps.metrics?.driftCorrectionLatency.observe((correctedAt.getTime() - detectedAt.getTime()) / 1000);

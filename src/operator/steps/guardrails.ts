@@ -10,7 +10,6 @@ import { ReconcileError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { EventSink } from '../ports.ts';
 import type { WorkloadPort } from './hibernation.ts';
-import type { RenderPort } from './policy.ts';
 
 /** Field manager of every object this step applies. */
 export const GUARDRAILS_FIELD_MANAGER = 'caelus-guardrails';
@@ -165,11 +164,10 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step {
   };
 }
 
-/** Everything the guardrail steps (guardrails, policy, hibernation) need; the operator works without it (bare pipeline). */
+/** Everything the guardrail steps (guardrails, hibernation) and the release's kinds policy need; the operator works without it (bare pipeline). */
 export interface GuardrailDeps {
   config: GuardrailsConfig;
   objects: GuardrailObjects;
-  render: RenderPort;
   workloads: WorkloadPort;
   secrets?: SecretSource;
 }

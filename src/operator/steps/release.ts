@@ -2,13 +2,17 @@ import { CONTINUE, condition, releaseUpToDate, setPhase, stopHere, type Reconcil
 import { ConditionType, Phase, Reason, releaseName } from '../../domain/instance.ts';
 import type { EventSink, HelmPort, HelmReleaseState } from '../ports.ts';
 import { applyRelease, unlockRelease } from '../release/actions.ts';
-import { helmFailure } from '../release/helm-failure.ts';
+import { helmFailure, policyViolations } from '../release/helm-failure.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import { ReleaseAction, chooseAction, classifyRelease } from '../release/state.ts';
 import { ReconcileError } from '../errors.ts';
 
 export interface ReleaseStepDeps {
   helm: HelmPort;
   helmTimeoutSeconds: number;
+  /** The kinds policy the release's post-renderer enforces. */
+  policy?: { allowedKinds: readonly string[]; allowedClusterRoles: readonly string[] };
+  metrics?: Pick<Metrics, 'policyRefusals'>;
   events: EventSink;
   /** True while this process holds the leader lease (stuck releases are only recovered by the leader). */
   isLeader(): boolean;
@@ -67,6 +71,11 @@ export function releaseStep(deps: ReleaseStepDeps): Step {
             try {
               result = await applyRelease(ctx, deps);
             } catch (err) {
+              const violations = policyViolations(err);
+              for (const kind of new Set(violations.map((v) => v.kind))) deps.metrics?.policyRefusals.inc({ kind });
+              if (violations.length > 0) {
+                ctx.log.warn({ violations: violations.map((v) => ({ reason: v.reason, kind: v.kind, name: v.name })) }, 'release refused by the kinds policy');
+              }
               throw helmFailure(err, installing ? Reason.InstallFailed : Reason.UpgradeFailed);
             }
             const reason = installing ? Reason.InstallSucceeded : Reason.UpgradeSucceeded;

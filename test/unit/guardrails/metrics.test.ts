@@ -11,7 +11,9 @@ import type { ActivitySource } from '../../../src/operator/lifecycle/activity.ts
 import { runLifecycleOnce, type LifecyclePort } from '../../../src/operator/lifecycle/jobs.ts';
 import { guardrailsStep, type GuardrailObjects } from '../../../src/operator/steps/guardrails.ts';
 import { hibernationStep, type Workload, type WorkloadPort } from '../../../src/operator/steps/hibernation.ts';
-import { policyStep } from '../../../src/operator/steps/policy.ts';
+import { releaseStep } from '../../../src/operator/steps/release.ts';
+import { HelmError, HelmErrorReason } from '../../../src/helm/index.ts';
+import type { HelmPort } from '../../../src/operator/ports.ts';
 
 const log = silentLogger();
 const events = { record: () => undefined };
@@ -103,17 +105,31 @@ describe('caelus_lifecycle_actions_total from the hibernation step', () => {
 });
 
 describe('caelus_policy_refusals_total', () => {
-  it('counts a refused release once per forbidden kind', async () => {
+  it('counts a release the post-renderer refused once per forbidden kind', async () => {
     const metrics = createMetrics();
-    const manifest = [
-      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {kind: ClusterRole, name: admin}',
-      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\nroleRef: {kind: ClusterRole, name: admin}',
-      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}',
-    ].join('\n---\n');
-    const step = policyStep({ config: guardrailsConfig({}), render: { template: async () => manifest }, metrics });
+    const violation = (kind: string, name: string) => ({ reason: 'ClusterScoped', kind, name, message: `${kind}/${name}: cluster-scoped` });
+    const refused = new HelmError({
+      reason: HelmErrorReason.PolicyViolation,
+      verb: 'upgrade',
+      stderrTail: 'refused',
+      violations: [violation('ClusterRoleBinding', 'a'), violation('ClusterRoleBinding', 'b')],
+    });
+    const seen: unknown[] = [];
+    const helm = {
+      status: async () => undefined,
+      upgradeInstall: async (o: unknown) => {
+        seen.push(o);
+        throw refused;
+      },
+    } as unknown as HelmPort;
+    const config = guardrailsConfig({});
+    const step = releaseStep({ helm, helmTimeoutSeconds: 60, events, isLeader: () => true, writeProgress: async () => undefined, policy: config, metrics });
     const err = await step.run(context(instance('i'))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReconcileError);
     expect((err as ReconcileError).reason).toBe('ForbiddenResource');
+    expect((err as ReconcileError).message).toContain('ClusterRoleBinding/a');
+    // The policy went to helm with the names Caelus reserves in the namespace.
+    expect(seen[0]).toMatchObject({ policy: { reserved: expect.arrayContaining([{ kind: 'Secret', name: 'i-secrets' }, { kind: 'ServiceAccount', name: 'caelus-tenant' }]) } });
     expect(await series(metrics, 'caelus_policy_refusals_total')).toEqual([{ labels: { kind: 'ClusterRoleBinding' }, value: 1 }]);
   });
 });
