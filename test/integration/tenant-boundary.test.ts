@@ -7,8 +7,11 @@
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { ConditionType, Phase, type CaelusInstance } from '../../src/domain/instance.ts';
-import { HelmClient, HelmErrorReason } from '../../src/helm/index.ts';
+import { tenantUser } from '../../src/domain/tenant.ts';
+import { HelmClient, HelmErrorReason, HelmReleaseSecrets } from '../../src/helm/index.ts';
+import { RawObjectClient } from '../../src/k8s/raw-objects.ts';
 import { TenantIdentities } from '../../src/k8s/tenant.ts';
+import { workloadPort } from '../../src/operator/k8s-ports.ts';
 import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
 import { condition, createInstance, getInstance, instanceBody, patchInstance, startTestOperator, type TestOperator } from '../support/operator.ts';
 
@@ -147,5 +150,24 @@ describe('impersonation is a second wall (kinds policy switched off)', () => {
     const r = await helm.upgradeInstall({ release, namespace, chart: { kind: 'local', path: fixture('hostile-wall') }, values: {}, timeoutSeconds: 30 });
     expect(r.status).toBe('deployed');
     expect((await helm.status(release, namespace))?.revision).toBe(1);
+  });
+
+  it('drift reads, release-state reads and hibernation scaling are authorized as the tenant, not as the operator', async () => {
+    // A namespace with no tenant binding: the operator's own (admin) identity could read it, the tenant cannot.
+    const bare = uniqueName('bare');
+    await core().createNamespace({ body: { metadata: { name: bare } } });
+    await core().createNamespacedSecret({ namespace: bare, body: { metadata: { name: 'x' }, stringData: { k: 'v' } } });
+    try {
+      const raw = new RawObjectClient(kc());
+      const ref = { apiVersion: 'v1', kind: 'Secret', name: 'x', namespace: bare };
+      expect(await raw.get(ref)).toBeDefined();
+      await expect(raw.get(ref, { asUser: tenantUser(bare) })).rejects.toMatchObject({ statusCode: 403 });
+      expect(await raw.get({ ...ref, namespace }, { asUser: tenantUser(namespace) })).toBeUndefined(); // its own namespace: a plain 404
+      await expect(new HelmReleaseSecrets(kc(), { actAsTenant: true }).latest('x', bare)).rejects.toThrow(/forbidden/i);
+      await expect(workloadPort(kc()).list(bare, 'caelus.io/instance=x')).rejects.toThrow(/forbidden/i);
+      expect(await workloadPort(kc()).list(namespace, 'caelus.io/instance=x')).toEqual([]);
+    } finally {
+      await core().deleteNamespace({ name: bare }).catch(() => undefined);
+    }
   });
 });
