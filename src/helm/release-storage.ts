@@ -108,7 +108,7 @@ export class HelmReleaseSecrets {
     try {
       return parseRelease(SOURCE, json);
     } catch (err) {
-      if (err instanceof HelmOutputError) throw new ReleaseRecordError(namespace, secret, err.message, err);
+      if (err instanceof HelmOutputError) throw new ReleaseRecordError(namespace, secret, 'it does not hold a helm release object', err);
       throw err;
     }
   }
