@@ -1,10 +1,13 @@
 // The release loop, finalizer, namespace and drift steps on the shared
 // in-memory fakes (test/support/fakes.ts): what the user would see in the
 // status, Events and helm's history, without a control plane.
+import { guardrailsConfig } from '../../../src/config/guardrails.ts';
 import { ConditionType, DeletionPolicy, INSTANCE_LABEL, type CaelusInstance, type Condition } from '../../../src/domain/instance.ts';
 import { StatusDraft, type ReconcileContext } from '../../../src/operator/context.ts';
 import { ReconcileError } from '../../../src/operator/errors.ts';
+import { Reconciler } from '../../../src/operator/reconciler.ts';
 import { describeDigest } from '../../../src/operator/release/state.ts';
+import { buildPipeline } from '../../../src/operator/pipeline.ts';
 import { driftStep } from '../../../src/operator/steps/drift.ts';
 import { finalizerStep } from '../../../src/operator/steps/finalizer.ts';
 import { namespaceStep } from '../../../src/operator/steps/namespace.ts';
@@ -25,6 +28,43 @@ import {
 } from '../../support/fakes.ts';
 
 const DIGEST = 'sha256:desired';
+
+describe('pipeline', () => {
+  it('runs the steps in DESIGN §4 order, guardrail steps only when configured', () => {
+    const helm = new FakeHelm();
+    const deps = {
+      catalog: { resolve: async () => fakeTemplate },
+      helm,
+      namespaces: new FakeNamespaces(),
+      instances: new FakeInstances(),
+      events: new FakeEvents(),
+      validateValues: () => [],
+      helmTimeoutSeconds: 60,
+      isLeader: () => true,
+      writeProgress: async () => undefined,
+      drift: { manifests: new FakeManifests(helm), checker: new FakeDrift(), guard: new FakeLoopGuard(), takeFullCheck: () => false },
+    };
+    expect(buildPipeline(deps).names).toEqual(['finalizer', 'suspend', 'resolve', 'namespace', 'values', 'release', 'drift']);
+    const guardrails = {
+      config: guardrailsConfig({}),
+      objects: { apply: async () => undefined, delete: async () => true },
+      render: { template: async () => '' },
+      workloads: { list: async () => [], scale: async () => undefined },
+    };
+    expect(buildPipeline({ ...deps, guardrails }).names).toEqual([
+      'finalizer',
+      'suspend',
+      'resolve',
+      'namespace',
+      'guardrails',
+      'values',
+      'policy',
+      'release',
+      'hibernation',
+      'drift',
+    ]);
+  });
+});
 const FORGED = [
   'apiVersion: rbac.authorization.k8s.io/v1',
   'kind: ClusterRoleBinding',
@@ -286,5 +326,55 @@ describe('drift step: modes, loop guard, and the stored manifest checked first',
     expect(checker.checks).toBe(0);
     expect(checker.corrected).toEqual([]);
     expect(events.events).toEqual([]);
+  });
+});
+
+describe('reconciler on the fakes: status and Events a user reads', () => {
+  function world() {
+    const helm = new FakeHelm();
+    const instances = new FakeInstances(fakeInstance('web'));
+    const events = new FakeEvents();
+    const checker = new FakeDrift();
+    const reconciler: Reconciler = new Reconciler(
+      buildPipeline({
+        catalog: { resolve: async () => fakeTemplate },
+        helm,
+        namespaces: new FakeNamespaces(),
+        instances,
+        events,
+        validateValues: () => [],
+        helmTimeoutSeconds: 60,
+        isLeader: () => true,
+        writeProgress: (ctx) => reconciler.writeProgress(ctx),
+        drift: { manifests: new FakeManifests(helm), checker, guard: new FakeLoopGuard(), takeFullCheck: () => false },
+      }),
+      { getInstance: (name) => instances.objects.get(name), instances, events, log: silentLogger(), now: () => NOW },
+    );
+    return { helm, instances, events, checker, reconciler, get: () => instances.objects.get('web') };
+  }
+
+  it('a new instance ends Running with Ready=True; a second reconcile spawns no helm', async () => {
+    const w = world();
+    await w.reconciler.reconcile('web', new AbortController().signal);
+    expect(w.get()?.status).toMatchObject({ phase: 'Running', namespace: 'web', release: { revision: 1, status: 'deployed' } });
+    expect(cond(w.get()?.status?.conditions, ConditionType.Ready)).toMatchObject({ status: 'True', reason: 'InSync' });
+    expect(w.events.reasons()).toEqual(['Installing', 'InstallSucceeded', 'Running']);
+    await w.reconciler.reconcile('web', new AbortController().signal);
+    expect(w.helm.calls).toEqual(['upgrade web']);
+  });
+
+  it('a forged current record: Ready=False ReleaseTampered, a Warning Event naming it, nothing re-applied', async () => {
+    const w = world();
+    await w.reconciler.reconcile('web', new AbortController().signal);
+    w.helm.releases.get('web/web')![0]!.manifest = `${w.helm.manifest}---\n${FORGED}\n`;
+    w.checker.drifted = [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'pwn', missing: true, pointers: [] }];
+    const result = await w.reconciler.reconcile('web', new AbortController().signal);
+    expect(result).toEqual({ requeueAfterMs: 300_000 });
+    expect(w.get()?.status?.phase).toBe('Failed');
+    expect(cond(w.get()?.status?.conditions, ConditionType.Ready)).toMatchObject({ status: 'False', reason: 'ReleaseTampered' });
+    const warning = w.events.events.find((e) => e.type === 'Warning');
+    expect(warning).toMatchObject({ reason: 'ReleaseTampered' });
+    expect(warning?.message).toContain('ClusterRoleBinding/pwn');
+    expect(w.checker.corrected).toEqual([]);
   });
 });
