@@ -124,7 +124,7 @@ export function reportTampered(ctx: DesiredContext, verdict: Extract<StoredManif
   ctx.log.warn({ record, violations: verdict.violations.map((v) => ({ reason: v.reason, kind: v.kind, name: v.name })) }, 'release record refused by the kinds policy');
   throw new ReconcileError(
     Reason.ReleaseTampered,
-    `release record ${record} in namespace ${ctx.namespace} is not trusted, so it is not ${purpose}: ${describeViolations(verdict.violations).replace(/^the release renders/, 'it holds')}`,
+    `release record ${record} in namespace ${ctx.namespace} fails the kinds policy, so it is not ${purpose}: ${describeViolations(verdict.violations)}`,
     { requeueAfterMs: TAMPERED_RETRY_MS },
   );
 }
