@@ -3,7 +3,7 @@
 // check spawns no helm process. Cached per revision: a revision is immutable.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { decodeHelmRelease } from '../helm/release-storage.ts';
+import { ReleaseRecordError, readReleaseManifest } from '../helm/release-storage.ts';
 import { RawObjectClient } from '../k8s/raw-objects.ts';
 import { normalizeManifestObject, type Json } from './diff.ts';
 
@@ -43,6 +43,10 @@ export interface ManifestFallback {
 
 const CACHE_LIMIT = 4096;
 
+function recordName(release: string, revision: number): string {
+  return `sh.helm.release.v1.${release}.v${revision}`;
+}
+
 export class ReleaseManifests {
   readonly #raw: RawObjectClient;
   readonly #fallback: ManifestFallback;
@@ -58,21 +62,25 @@ export class ReleaseManifests {
     const key = `${namespace}/${release}/${revision}`;
     const hit = this.#cache.get(key);
     if (hit) return hit;
-    const objects = parseManifest(await this.#read(release, namespace, revision, opts.asUser), namespace);
+    const text = await this.#read(release, namespace, revision, opts.asUser);
+    let objects: ManifestObject[];
+    try {
+      objects = parseManifest(text, namespace);
+    } catch (err) {
+      if (err instanceof ManifestError) throw new ReleaseRecordError(namespace, recordName(release, revision), err.message, err);
+      throw err;
+    }
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
     this.#cache.set(key, objects);
     return objects;
   }
 
   async #read(release: string, namespace: string, revision: number, asUser: string | undefined): Promise<string> {
-    const name = `sh.helm.release.v1.${release}.v${revision}`;
+    const name = recordName(release, revision);
     const secret = await this.#raw.get({ apiVersion: 'v1', kind: 'Secret', name, namespace }, asUser ? { asUser } : {});
-    const stored = (secret?.['data'] as Record<string, string> | undefined)?.['release'];
-    if (stored) {
-      const decoded = decodeHelmRelease(Buffer.from(stored, 'base64').toString('utf8'));
-      if (typeof decoded.manifest === 'string') return decoded.manifest;
-    }
     // Another storage driver (HELM_DRIVER=configmap|sql): ask helm.
-    return this.#fallback.getManifest(release, namespace, { revision });
+    if (!secret) return this.#fallback.getManifest(release, namespace, { revision });
+    // A record that does not decode is reported by name, never guessed around.
+    return readReleaseManifest(namespace, name, (secret['data'] as Record<string, string> | undefined)?.['release']);
   }
 }

@@ -11,7 +11,7 @@ import { tenantUser } from '../../src/domain/tenant.ts';
 import { HelmClient, HelmErrorReason, HelmReleaseSecrets } from '../../src/helm/index.ts';
 import { RawObjectClient } from '../../src/k8s/raw-objects.ts';
 import { TenantIdentities } from '../../src/k8s/tenant.ts';
-import { workloadPort } from '../../src/operator/k8s-ports.ts';
+import { workloadPort } from '../../src/operator/k8s-adapters.ts';
 import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
 import { condition, createInstance, getInstance, instanceBody, patchInstance, startTestOperator, type TestOperator } from '../support/operator.ts';
 

@@ -4,7 +4,7 @@
 // namespace per process, and again whenever the last reconcile did not end
 // Ready (a deleted RoleBinding shows up as a Forbidden failure and heals on
 // the retry).
-import { CONTINUE, type Step } from '../context.ts';
+import { CONTINUE, type PlacedContext, type Step } from '../context.ts';
 import { getCondition } from '../../domain/conditions.ts';
 import { ConditionType, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from '../../domain/instance.ts';
 
@@ -13,13 +13,13 @@ export interface TenantIdentityPort {
   ensure(namespace: string, labels: Record<string, string>): Promise<void>;
 }
 
-export function tenantStep(tenants: TenantIdentityPort): Step {
+export function tenantStep(tenants: TenantIdentityPort): Step<PlacedContext> {
   // namespace → uid of the instance it was applied for.
   const ensured = new Map<string, string>();
   return {
     name: 'tenant',
     async run(ctx) {
-      const namespace = ctx.namespace!;
+      const { namespace } = ctx;
       const uid = ctx.instance.metadata.uid ?? ctx.instance.metadata.name;
       const ready = getCondition(ctx.instance.status?.conditions, ConditionType.Ready)?.status === 'True';
       if (ready && ensured.get(namespace) === uid) return CONTINUE;

@@ -1,19 +1,17 @@
 // The guardrail and lifecycle counters, through the real steps and job with
 // in-memory ports: what a dashboard would read off /metrics.
 import { guardrailsConfig } from '../../../src/config/guardrails.ts';
-import type { ResolvedTemplateVersion } from '../../../src/domain/catalog.ts';
 import type { CaelusInstance } from '../../../src/domain/instance.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../../src/observability/metrics.ts';
-import type { ReconcileContext } from '../../../src/operator/context.ts';
 import { ReconcileError } from '../../../src/operator/errors.ts';
 import type { ActivitySource } from '../../../src/operator/lifecycle/activity.ts';
-import { runLifecycleOnce, type LifecyclePort } from '../../../src/operator/lifecycle/jobs.ts';
-import { guardrailsStep, type GuardrailObjects } from '../../../src/operator/steps/guardrails.ts';
-import { hibernationStep, type Workload, type WorkloadPort } from '../../../src/operator/steps/hibernation.ts';
+import { runLifecycleOnce } from '../../../src/operator/lifecycle/jobs.ts';
+import type { GuardrailObjects, LifecyclePort, Workload, WorkloadPort } from '../../../src/operator/ports.ts';
+import { guardrailsStep } from '../../../src/operator/steps/guardrails.ts';
+import { hibernationStep } from '../../../src/operator/steps/hibernation.ts';
 import { releaseStep } from '../../../src/operator/steps/release.ts';
-import { HelmError, HelmErrorReason } from '../../../src/helm/index.ts';
-import type { HelmPort } from '../../../src/operator/ports.ts';
+import { FakeHelm, FakeManifests, fakeContext } from '../../support/fakes.ts';
 
 const log = silentLogger();
 const events = { record: () => undefined };
@@ -32,18 +30,7 @@ const instance = (name: string, spec: Partial<CaelusInstance['spec']> = {}, stat
   status,
 });
 
-const template = { id: 'v', templateId: 't', templateName: 'a', version: '1.0.0', chart: { kind: 'local', path: '/charts/a' }, defaultValues: {} } as unknown as ResolvedTemplateVersion;
-
-const context = (i: CaelusInstance): ReconcileContext => ({
-  instance: i,
-  status: { ...i.status },
-  log,
-  signal: new AbortController().signal,
-  now: () => now,
-  namespace: i.metadata.name,
-  template,
-  desired: { values: {}, digest: 'sha256:d' },
-});
+const context = (i: CaelusInstance) => fakeContext(i, { digest: 'sha256:d' });
 
 describe('caelus_lifecycle_actions_total from the lifecycle job', () => {
   it('counts expire and idle-hibernate by result', async () => {
@@ -87,9 +74,9 @@ describe('caelus_lifecycle_actions_total from the hibernation step', () => {
     const asleep = context(instance('i', { state: 'Hibernated' }));
     await step.run(asleep);
     // Next reconcile, already asleep: no new count.
-    await step.run(context(instance('i', { state: 'Hibernated' }, asleep.status)));
+    await step.run(context(instance('i', { state: 'Hibernated' }, asleep.status.snapshot())));
     const waking = hibernationStep({ workloads: workloads([{ kind: 'Deployment', name: 'web', replicas: 0, hibernatedReplicas: 2 }]), events, metrics });
-    await waking.run(context(instance('i', { state: 'Running' }, asleep.status)));
+    await waking.run(context(instance('i', { state: 'Running' }, asleep.status.snapshot())));
     expect(await series(metrics, 'caelus_lifecycle_actions_total')).toEqual([
       { labels: { action: 'hibernate', result: 'ok' }, value: 1 },
       { labels: { action: 'wake', result: 'ok' }, value: 1 },
@@ -107,29 +94,28 @@ describe('caelus_lifecycle_actions_total from the hibernation step', () => {
 describe('caelus_policy_refusals_total', () => {
   it('counts a release the post-renderer refused once per forbidden kind', async () => {
     const metrics = createMetrics();
-    const violation = (kind: string, name: string) => ({ reason: 'ClusterScoped', kind, name, message: `${kind}/${name}: cluster-scoped` });
-    const refused = new HelmError({
-      reason: HelmErrorReason.PolicyViolation,
-      verb: 'upgrade',
-      stderrTail: 'refused',
-      violations: [violation('ClusterRoleBinding', 'a'), violation('ClusterRoleBinding', 'b')],
-    });
-    const seen: unknown[] = [];
-    const helm = {
-      status: async () => undefined,
-      upgradeInstall: async (o: unknown) => {
-        seen.push(o);
-        throw refused;
-      },
-    } as unknown as HelmPort;
+    const helm = new FakeHelm();
+    helm.manifest = [
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {kind: ClusterRole, name: admin}',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\nroleRef: {kind: ClusterRole, name: admin}',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}',
+    ].join('\n---\n');
     const config = guardrailsConfig({});
-    const step = releaseStep({ helm, helmTimeoutSeconds: 60, events, isLeader: () => true, writeProgress: async () => undefined, policy: config, metrics });
+    const step = releaseStep({
+      helm,
+      manifests: new FakeManifests(helm),
+      helmTimeoutSeconds: 60,
+      events,
+      isLeader: () => true,
+      writeProgress: async () => undefined,
+      policy: { allowedKinds: config.allowedKinds, allowedClusterRoles: config.allowedClusterRoles },
+      metrics,
+    });
     const err = await step.run(context(instance('i'))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReconcileError);
     expect((err as ReconcileError).reason).toBe('ForbiddenResource');
     expect((err as ReconcileError).message).toContain('ClusterRoleBinding/a');
-    // The policy went to helm with the names Caelus reserves in the namespace.
-    expect(seen[0]).toMatchObject({ policy: { reserved: expect.arrayContaining([{ kind: 'Secret', name: 'i-secrets' }, { kind: 'ServiceAccount', name: 'caelus-tenant' }]) } });
+    expect(helm.releases.size).toBe(0);
     expect(await series(metrics, 'caelus_policy_refusals_total')).toEqual([{ labels: { kind: 'ClusterRoleBinding' }, value: 1 }]);
   });
 });
@@ -149,7 +135,7 @@ describe('caelus_guardrails_applies_total', () => {
     const first = context(instance('i'));
     await ok.run(first);
     // Same inputs, applied already: no apply, no count.
-    await ok.run(context(instance('i', {}, { ...first.status, namespace: 'i' })));
+    await ok.run(context(instance('i', {}, { ...first.status.snapshot(), namespace: 'i' })));
     await expect(guardrailsStep({ config, objects: objects(true), events, metrics }).run(context(instance('j')))).rejects.toThrow('quota admission denied');
     expect(await series(metrics, 'caelus_guardrails_applies_total')).toEqual(
       expect.arrayContaining([

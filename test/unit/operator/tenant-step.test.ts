@@ -1,41 +1,27 @@
 // The tenant step's choice of when to (re)apply the tenant identity, and how
 // refusals from helm become ForbiddenResource: pure decisions on in-memory ports.
-import type { CaelusInstance } from '../../../src/domain/instance.ts';
+import { ConditionType, Reason, type CaelusInstance } from '../../../src/domain/instance.ts';
 import { HelmError, HelmErrorReason } from '../../../src/helm/index.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
-import type { ReconcileContext } from '../../../src/operator/context.ts';
 import { helmFailure } from '../../../src/operator/release/helm-failure.ts';
 import { tenantStep } from '../../../src/operator/steps/tenant.ts';
+import { fakeContext, fakeInstance } from '../../support/fakes.ts';
 
-const instance = (uid: string, ready: boolean): CaelusInstance => ({
-  apiVersion: 'caelus.io/v1',
-  kind: 'CaelusInstance',
-  metadata: { name: 'web', uid, generation: 1 },
-  spec: { userId: 'u', productTemplateVersion: 'a@1.0.0' },
-  status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: 'x', message: '', lastTransitionTime: '2030-01-01T00:00:00Z' }] },
-});
-
-const context = (i: CaelusInstance): ReconcileContext => ({
-  instance: i,
-  status: { ...i.status },
-  log: silentLogger(),
-  signal: new AbortController().signal,
-  now: () => new Date('2030-01-01T00:00:00Z'),
-  namespace: 'web',
-});
+const instance = (ready: boolean): CaelusInstance =>
+  fakeInstance('web', {}, { conditions: [{ type: ConditionType.Ready, status: ready ? 'True' : 'False', reason: Reason.InSync, message: '', lastTransitionTime: '2030-01-01T00:00:00Z' }] });
+const context = (i: CaelusInstance, uid: string) => fakeContext({ ...i, metadata: { ...i.metadata, uid } });
 
 describe('tenant step', () => {
   it('applies once per namespace and instance, and again whenever the last reconcile did not end Ready', async () => {
     const applied: string[] = [];
     const step = tenantStep({ ensure: async (ns) => void applied.push(ns) });
-    await step.run(context(instance('a', true)));
-    await step.run(context(instance('a', true)));
+    await step.run(context(instance(true), 'a'));
+    await step.run(context(instance(true), 'a'));
     expect(applied).toEqual(['web']);
     // e.g. a deleted RoleBinding made helm fail Forbidden: put the identity back on the retry.
-    await step.run(context(instance('a', false)));
+    await step.run(context(instance(false), 'a'));
     expect(applied).toEqual(['web', 'web']);
     // A new instance (uid) in a namespace of the same name.
-    await step.run(context(instance('b', true)));
+    await step.run(context(instance(true), 'b'));
     expect(applied).toEqual(['web', 'web', 'web']);
   });
 });
@@ -47,7 +33,7 @@ describe('helmFailure for refusals', () => {
       verb: 'upgrade',
       stderrTail: 'Error: secrets "db" is forbidden: User "system:serviceaccount:web:caelus-tenant" cannot get resource "secrets"',
     });
-    const failure = helmFailure(err, 'InstallFailed' as never);
+    const failure = helmFailure(err, Reason.InstallFailed);
     expect(failure.reason).toBe('ForbiddenResource');
     expect(failure.message).toContain('caelus-tenant');
     expect(failure.requeueAfterMs).toBe(300_000);
@@ -60,7 +46,7 @@ describe('helmFailure for refusals', () => {
       stderrTail: '',
       violations: [{ reason: 'HelmStorage', kind: 'Secret', name: 'sh.helm.release.v1.web.v99', message: 'Secret/sh.helm.release.v1.web.v99: named like a Helm release record' }],
     });
-    const failure = helmFailure(err, 'UpgradeFailed' as never);
+    const failure = helmFailure(err, Reason.UpgradeFailed);
     expect(failure.reason).toBe('ForbiddenResource');
     expect(failure.message).toContain('Secret/sh.helm.release.v1.web.v99');
   });
