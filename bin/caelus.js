@@ -6,6 +6,7 @@
 if (Number(process.versions.node.split('.')[0]) >= 24) {
   await import('../src/cli.ts');
 } else {
+  const { fileURLToPath, URL } = await import('node:url');
   const { relaunch } = await import('../hack/node24.mjs');
-  relaunch([new URL('../src/cli.ts', import.meta.url).pathname, ...process.argv.slice(2)]);
+  relaunch([fileURLToPath(new URL('../src/cli.ts', import.meta.url)), ...process.argv.slice(2)]);
 }

@@ -14,8 +14,6 @@ import type { RenderPort } from './policy.ts';
 
 /** Field manager of every object this step applies. */
 export const GUARDRAILS_FIELD_MANAGER = 'caelus-guardrails';
-import { INSTANCE_ID_ANNOTATION } from '../../domain/instance.ts';
-export { INSTANCE_ID_ANNOTATION };
 /** Bump when the objects built here change shape, so every namespace is re-applied once. */
 const GUARDRAILS_VERSION = 1;
 
@@ -47,13 +45,15 @@ export interface GuardrailObjects {
 
 /**
  * Where an instance's secrets come from (the database); absent for
- * GitOps-only installs, which then get no secrets Secret.
+ * GitOps-only installs, which then get no secrets Secret. The source decides
+ * which instance's secrets a CR may read (its caelus.io/instance-id names
+ * one, but only a CR bound to that row gets them): undefined = none.
  */
 export interface SecretSource {
   /** Changes whenever any secret of the instance changes; reveals nothing about the values. */
-  fingerprint(instanceId: string): Promise<string>;
+  fingerprint(instance: CaelusInstance): Promise<string | undefined>;
   /** The decrypted secrets (name → value). Never log the result. */
-  read(instanceId: string): Promise<Record<string, string>>;
+  read(instance: CaelusInstance): Promise<Record<string, string> | undefined>;
 }
 
 export interface GuardrailsStepDeps {
@@ -120,10 +120,9 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step {
         limitRangeFor(choice.tier, namespace, labels),
         ...networkPolicies(namespace, labels, deps.config.ingressNamespace, template.networkRules),
       ];
-      const instanceId = instance.metadata.annotations?.[INSTANCE_ID_ANNOTATION];
-      const secrets = deps.secrets && instanceId ? deps.secrets : undefined;
       // The fingerprint stands in for the values: status is readable by many, a hash of a weak password is not safe there.
-      const secretFingerprint = secrets ? await secrets.fingerprint(instanceId!) : null;
+      const secretFingerprint = (await deps.secrets?.fingerprint(instance)) ?? null;
+      const secrets = secretFingerprint === null ? undefined : deps.secrets;
       const digest = digestOf({ v: GUARDRAILS_VERSION, objects, secret: secretFingerprint && { name: secretsName(instance), fingerprint: secretFingerprint } });
       ctx.status.guardrails = { tier: choice.tier.name, appliedDigest: digest };
 
@@ -136,8 +135,8 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step {
         if (!template.networkRules?.length) {
           await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: NetworkPolicyName.TemplateRules, namespace });
         }
-        if (secrets) {
-          const data = await secrets.read(instanceId!);
+        const data = await secrets?.read(instance);
+        if (data) {
           secretKeys = Object.keys(data).length;
           // Applying the full key set as our field manager also removes keys deleted in the DB.
           await deps.objects.apply(
