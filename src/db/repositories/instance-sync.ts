@@ -56,12 +56,11 @@ export function crIdentity(cr: Pick<CaelusInstance, 'metadata' | 'spec'>): CrIde
  * (the sync imports nothing from it and pushes nothing to it).
  */
 export function bindingMismatch(row: BindingRow, cr: CrIdentity): string | undefined {
-  if (row.crUid !== null && cr.uid !== row.crUid) {
-    return `instance ${row.id} is bound to the CaelusInstance with uid ${row.crUid}, not to this one (uid ${cr.uid ?? 'none'})`;
-  }
-  if (cr.namespace !== row.namespace) return `instance ${row.id} owns namespace "${row.namespace}", but this CaelusInstance's namespace is "${cr.namespace}"`;
-  if (cr.userId !== row.userId) return `instance ${row.id} belongs to user "${row.userId}", but this CaelusInstance's spec.userId is "${cr.userId}"`;
-  return undefined;
+  const reasons: string[] = [];
+  if (row.crUid !== null && cr.uid !== row.crUid) reasons.push(`is bound to the CaelusInstance with uid ${row.crUid}, not to this one (uid ${cr.uid ?? 'none'})`);
+  if (cr.namespace !== row.namespace) reasons.push(`owns namespace "${row.namespace}", but this CaelusInstance's namespace is "${cr.namespace}"`);
+  if (cr.userId !== row.userId) reasons.push(`belongs to user "${row.userId}", but this CaelusInstance's spec.userId is "${cr.userId}"`);
+  return reasons.length > 0 ? `instance ${row.id} ${reasons.join('; ')}` : undefined;
 }
 
 /** The row id a CR's caelus.io/instance-id annotation claims, when it is one. */

@@ -84,9 +84,10 @@ describe('bindingMismatch', () => {
     expect(bindingMismatch({ ...r, crUid: null }, { uid: 'uid-9', namespace: 'web', userId: 'alice' })).toBeUndefined();
   });
   it.each([
-    ['another CR object', { uid: 'uid-9', namespace: 'web', userId: 'alice' }, /bound to the CaelusInstance with uid uid-1, not to this one \(uid uid-9\)/],
-    ['another namespace', { uid: 'uid-1', namespace: 'evil', userId: 'alice' }, /owns namespace "web", but this CaelusInstance's namespace is "evil"/],
-    ['another owner', { uid: 'uid-1', namespace: 'web', userId: 'mallory' }, /belongs to user "alice", but this CaelusInstance's spec.userId is "mallory"/],
+    ['another CR object', { uid: 'uid-9', namespace: 'web', userId: 'alice' }, /^instance r1 is bound to the CaelusInstance with uid uid-1, not to this one \(uid uid-9\)$/],
+    ['another namespace', { uid: 'uid-1', namespace: 'evil', userId: 'alice' }, /^instance r1 owns namespace "web", but this CaelusInstance's namespace is "evil"$/],
+    ['another owner', { uid: 'uid-1', namespace: 'web', userId: 'mallory' }, /^instance r1 belongs to user "alice", but this CaelusInstance's spec.userId is "mallory"$/],
+    ['all three', { uid: 'uid-9', namespace: 'evil', userId: 'mallory' }, /^instance r1 is bound to .*; owns namespace .*; belongs to user .*$/],
   ])('names the reason: %s', (_name, identity, reason) => {
     expect(bindingMismatch(r, identity)).toMatch(reason);
   });
