@@ -3,7 +3,10 @@
 // gets none of the victim's secrets, changes nothing in the victim's row, and
 // the CR says why in a SyncConflict Event. The operator and the sync run as
 // `caelus operator` does (PostgreSQL catalog, secrets from the database).
+// The same operator shows kubectl's Template column as name@version for API
+// instances (whose spec names the version by id) and GitOps ones alike.
 import { randomBytes } from 'node:crypto';
+import { request, type RequestOptions } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { operatorConfig } from '../../src/config/operator.ts';
@@ -33,6 +36,28 @@ const core = () => testKubeConfig().makeApiClient(k8s.CoreV1Api);
 let db: TestDatabase;
 let runtime: OperatorRuntime;
 let versionId: string;
+let templateName: string;
+
+/** kubectl get caelusinstances <name>, as the table API answers it: column name → cell. */
+async function tableRow(name: string): Promise<Record<string, unknown>> {
+  const kc = testKubeConfig();
+  const url = new URL(`${kc.getCurrentCluster()!.server}/apis/caelus.io/v1/caelusinstances/${name}`);
+  const opts: RequestOptions = { method: 'GET', headers: { Accept: 'application/json;as=Table;g=meta.k8s.io;v=v1' } };
+  await kc.applyToHTTPSOptions(opts);
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request(url, opts, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`GET ${url.pathname}: ${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const table = JSON.parse(body) as { kind: string; columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
+  expect(table.kind).toBe('Table');
+  return Object.fromEntries(table.columnDefinitions.map((c, i) => [c.name, table.rows[0]?.cells[i]]));
+}
 
 async function secretOf(namespace: string, name: string): Promise<Record<string, string> | undefined> {
   try {
@@ -52,7 +77,8 @@ beforeAll(async () => {
   const postgres = testDatabases().find((c) => c.name === 'postgres');
   if (!postgres) throw new Error('DATABASE_URL is not set: this test runs the operator with the sync on PostgreSQL');
   db = await postgres.create();
-  const template = await createTemplate(db.db, { name: uniqueName('webapp'), description: 'binding' }, ACTOR);
+  templateName = uniqueName('webapp');
+  const template = await createTemplate(db.db, { name: templateName, description: 'binding' }, ACTOR);
   versionId = (await createTemplateVersion(db.db, { templateId: template.id, version: '1.0.0', chart: { kind: 'local', path: CHART } }, ACTOR)).id;
   const env = syncedOperatorEnv(db.url, { CAELUS_SYNC_SWEEP_SECONDS: '2', CAELUS_ENCRYPTION_KEYS: `k1:${key.toString('base64')}` });
   runtime = await createOperatorWithSync(operatorConfig({}, env), { log, metrics: createMetrics(), labelSelector: `${SHARD_LABEL}=${shard}`, env });
@@ -118,4 +144,22 @@ it("a CR carrying another tenant's instance id gets no secret, changes no row an
 
   await markInstanceDeleted(db.db, victim.id, ACTOR);
   await eventually(async () => ((await getInstance(victimNs)) ? undefined : true), 90_000);
+}, 240_000);
+
+it("kubectl's Template column shows name@version for API and GitOps instances", async () => {
+  const api = uniqueName('tapi');
+  const row = await createRow(db.db, { userId: 'carol', productTemplateVersionId: versionId, namespace: api }, ACTOR);
+  const gitops = uniqueName('tgit');
+  await createInstance(instanceBody(gitops, shard, { userId: 'carol', productTemplateVersion: `${templateName}@1.0.0` }));
+
+  for (const name of [api, gitops]) {
+    await eventually(async () => (condition(await getInstance(name), ConditionType.Ready)?.status === 'True' ? true : undefined), 90_000);
+    expect(await tableRow(name)).toMatchObject({ Name: name, Namespace: name, Template: `${templateName}@1.0.0` });
+  }
+  // The API instance's spec still names the version by its id.
+  expect((await getInstance(api))?.spec.productTemplateVersion).toBe(versionId);
+
+  await markInstanceDeleted(db.db, row.id, ACTOR);
+  await deleteInstance(gitops);
+  await eventually(async () => ((await getInstance(api)) || (await getInstance(gitops)) ? undefined : true), 90_000);
 }, 240_000);

@@ -19,7 +19,8 @@ export function resolveStep(catalog: TemplateCatalog): Step {
         });
       }
       ctx.template = template;
-      ctx.status.templateVersion = { id: template.id, template: template.templateName, version: template.version };
+      // ref feeds kubectl's Template column: API-created CRs name the version by its id.
+      ctx.status.templateVersion = { id: template.id, template: template.templateName, version: template.version, ref: `${template.templateName}@${template.version}` };
       return CONTINUE;
     },
   };
