@@ -3,7 +3,7 @@
 // execute(); everything here writes.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Kysely } from 'kysely';
-import { API_VERSION, GROUP, INSTANCE_ID_ANNOTATION, KIND, PLURAL, VERSION, type CaelusInstance, type CaelusInstanceSpec } from '../domain/instance.ts';
+import { API_VERSION, GROUP, INSTANCE_ID_ANNOTATION, KIND, PLURAL, SyncReason, VERSION, type CaelusInstance, type CaelusInstanceSpec } from '../domain/instance.ts';
 import { DataError, NotFoundError } from '../db/errors.ts';
 import { recordAudit } from '../db/repositories/audit.ts';
 import { bindCr, getSyncedInstance, recordSyncedSpec, type SyncedInstance } from '../db/repositories/instance-sync.ts';
@@ -16,7 +16,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { asCaelusInstance } from './cr.ts';
 import { SyncAction, type CrView, type SyncDecision } from './decide.ts';
-import { SyncEventReason, type SyncEventSink } from './events.ts';
+import type { SyncEventSink } from './events.ts';
 import {
   SPEC_VERSION_ANNOTATION,
   SYNC_FIELD_MANAGER,
@@ -146,7 +146,7 @@ export class SyncActions {
     const manager = lastSpecManager(cr.metadata.managedFields) ?? 'unknown';
     await this.apply(cr.metadata.name, row, cr);
     const message = `spec changed both in the cluster (by ${manager}) and in the database since the last sync; the database wins (spec version ${row.specVersion})`;
-    this.#d.events.event(cr, 'Warning', SyncEventReason.Conflict, message);
+    this.#d.events.event(cr, 'Warning', SyncReason.Conflict, message);
     await recordAudit(this.#d.db, {
       actor: SYNC_FIELD_MANAGER,
       action: 'instance.sync.conflict',
@@ -177,7 +177,7 @@ export class SyncActions {
       if (!(err instanceof DataError) || !['VALIDATION', 'UNKNOWN_REFERENCE'].includes(err.code)) throw err;
       const reverted = row.source === 'api';
       const message = `spec change by ${manager} not imported: ${err.message}${reverted ? '; reverted to the database spec' : ''}`;
-      this.#d.events.event(cr, 'Warning', SyncEventReason.ImportRejected, message);
+      this.#d.events.event(cr, 'Warning', SyncReason.ImportRejected, message);
       log.warn({ manager, err: err.message }, message);
       if (reverted) await this.apply(cr.metadata.name, row, cr);
       return row;
@@ -187,7 +187,7 @@ export class SyncActions {
     if (updated.source === 'api') await this.apply(cr.metadata.name, updated, cr);
     else await recordSyncedSpec(this.#d.db, updated.id, updated.specVersion, syncedSpecJson(specFromRow(updated)));
     const message = `spec change by ${manager} (${fields.join(', ')}) imported into the database as spec version ${updated.specVersion}`;
-    this.#d.events.event(cr, 'Normal', SyncEventReason.Imported, message);
+    this.#d.events.event(cr, 'Normal', SyncReason.Imported, message);
     log.info({ manager, fields, specVersion: updated.specVersion }, 'imported a CR edit');
     return updated;
   }
@@ -198,7 +198,7 @@ export class SyncActions {
     if (!isUuid(spec.productTemplateVersion)) {
       // The row's version is a foreign key: without a real version there is nothing to adopt into.
       const message = `not adopted: product template version "${cr.spec.productTemplateVersion}" does not exist in the database (retried at every sweep)`;
-      this.#d.events.event(cr, 'Warning', SyncEventReason.AdoptFailed, message);
+      this.#d.events.event(cr, 'Warning', SyncReason.AdoptFailed, message);
       log.warn(message);
       return;
     }
@@ -220,12 +220,12 @@ export class SyncActions {
       );
       await recordSyncedSpec(this.#d.db, created.id, created.specVersion, syncedSpecJson(spec));
       if (cr.metadata.uid) await bindCr(this.#d.db, created.id, cr.metadata.uid);
-      this.#d.events.event(cr, 'Normal', SyncEventReason.Adopted, `adopted into the database as instance ${created.id} (source cluster; created by ${manager})`);
+      this.#d.events.event(cr, 'Normal', SyncReason.Adopted, `adopted into the database as instance ${created.id} (source cluster; created by ${manager})`);
       log.info({ instanceId: created.id, manager }, 'adopted a CR');
     } catch (err) {
       if (!(err instanceof DataError) || !['VALIDATION', 'UNKNOWN_REFERENCE', 'DUPLICATE'].includes(err.code)) throw err;
       const message = `not adopted: ${err.message} (retried at every sweep)`;
-      this.#d.events.event(cr, 'Warning', SyncEventReason.AdoptFailed, message);
+      this.#d.events.event(cr, 'Warning', SyncReason.AdoptFailed, message);
       log.warn(message);
     }
   }
@@ -242,7 +242,7 @@ export class SyncActions {
   /** A CR that claims a row it is not bound to: said on the CR, nothing read from or written to either side. */
   refuse(cr: CaelusInstance, reason: string, log: Logger): void {
     const message = `not synced: ${reason}; the caelus.io/instance-id annotation alone does not bind a CaelusInstance to an instance`;
-    this.#d.events.event(cr, 'Warning', SyncEventReason.Conflict, message);
+    this.#d.events.event(cr, 'Warning', SyncReason.Conflict, message);
     log.warn({ claimed: cr.metadata.annotations?.[INSTANCE_ID_ANNOTATION] }, message);
   }
 }

@@ -1,16 +1,8 @@
-// The Events the sync writes on CaelusInstances.
+// Where the sync's Events go: the operator's recorder, handed in by
+// src/compose. The reasons are domain's SyncReason (one union of Event reasons).
+import type { SyncReason } from '../domain/instance.ts';
 import type { InvolvedObject } from '../k8s/events.ts';
 
-export const SyncEventReason = {
-  /** Both sides changed (the database won), or a CR claims a row it is not bound to. */
-  Conflict: 'SyncConflict',
-  Imported: 'SyncImported',
-  ImportRejected: 'SyncImportRejected',
-  Adopted: 'SyncAdopted',
-  AdoptFailed: 'SyncAdoptFailed',
-} as const;
-export type SyncEventReason = (typeof SyncEventReason)[keyof typeof SyncEventReason];
-
 export interface SyncEventSink {
-  event(obj: InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+  event(obj: InvolvedObject, type: 'Normal' | 'Warning', reason: SyncReason, message: string): void;
 }

@@ -33,7 +33,7 @@ import type { SyncEventSink } from './events.ts';
 import { Mirror } from './mirror.ts';
 import { annotatedSpecVersion, specFromCr, specFromRow, storedSyncedSpec } from './spec.ts';
 
-export { SyncEventReason, type SyncEventSink } from './events.ts';
+export type { SyncEventSink } from './events.ts';
 
 export interface InstanceSyncOptions {
   db: Kysely<Database>;

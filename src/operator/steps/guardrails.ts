@@ -1,16 +1,14 @@
 // Tenant guardrails in the instance namespace (DESIGN §4 step 6): the tier's
 // ResourceQuota and LimitRange, default-deny ingress NetworkPolicies with the
 // allow rules, and the Secret holding the instance's decrypted secrets.
-import { CONTINUE, type Step } from '../context.ts';
+import { CONTINUE, type PlacedContext, type Step } from '../context.ts';
 import type { GuardrailsConfig } from '../../config/guardrails.ts';
 import { digestOf } from '../../domain/digest.ts';
-import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, type CaelusInstance } from '../../domain/instance.ts';
+import { EventOnlyReason, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, secretsName } from '../../domain/instance.ts';
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
 import { ReconcileError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { EventSink } from '../ports.ts';
-import type { WorkloadPort } from './hibernation.ts';
-import type { RenderPort } from './policy.ts';
+import type { EventSink, GuardrailObjects, RenderPort, SecretSource, WorkloadPort } from '../ports.ts';
 
 /** Field manager of every object this step applies. */
 export const GUARDRAILS_FIELD_MANAGER = 'caelus-guardrails';
@@ -23,38 +21,6 @@ export const NetworkPolicyName = {
   IngressController: 'caelus-allow-ingress-controller',
   TemplateRules: 'caelus-template-rules',
 } as const;
-
-/** The Secret charts can mount: `<instance name>-secrets` (README "Tenant guardrails"). */
-export function secretsName(instance: Pick<CaelusInstance, 'metadata'>): string {
-  return `${instance.metadata.name}-secrets`;
-}
-
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace: string;
-}
-
-/** Server-side apply and delete for plain JSON objects (no typed-model round trip). */
-export interface GuardrailObjects {
-  apply(obj: Record<string, unknown>, fieldManager: string): Promise<void>;
-  /** False when it was already gone. */
-  delete(ref: ObjectRef): Promise<boolean>;
-}
-
-/**
- * Where an instance's secrets come from (the database); absent for
- * GitOps-only installs, which then get no secrets Secret. The source decides
- * which instance's secrets a CR may read (its caelus.io/instance-id names
- * one, but only a CR bound to that row gets them): undefined = none.
- */
-export interface SecretSource {
-  /** Changes whenever any secret of the instance changes; reveals nothing about the values. */
-  fingerprint(instance: CaelusInstance): Promise<string | undefined>;
-  /** The decrypted secrets (name → value). Never log the result. */
-  read(instance: CaelusInstance): Promise<Record<string, string> | undefined>;
-}
 
 export interface GuardrailsStepDeps {
   config: GuardrailsConfig;
@@ -95,13 +61,12 @@ export function networkPolicies(
   return out;
 }
 
-export function guardrailsStep(deps: GuardrailsStepDeps): Step {
+export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
   return {
     name: 'guardrails',
     async run(ctx) {
       const { instance } = ctx;
-      const template = ctx.template!;
-      const namespace = ctx.namespace!;
+      const { template, namespace } = ctx;
       const choice = chooseTier(
         {
           ...(instance.spec.tier ? { requested: instance.spec.tier } : {}),
@@ -124,7 +89,7 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step {
       const secretFingerprint = (await deps.secrets?.fingerprint(instance)) ?? null;
       const secrets = secretFingerprint === null ? undefined : deps.secrets;
       const digest = digestOf({ v: GUARDRAILS_VERSION, objects, secret: secretFingerprint && { name: secretsName(instance), fingerprint: secretFingerprint } });
-      ctx.status.guardrails = { tier: choice.tier.name, appliedDigest: digest };
+      ctx.status.update({ guardrails: { tier: choice.tier.name, appliedDigest: digest } });
 
       const applied = ctx.instance.status?.guardrails;
       if (applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace) return CONTINUE;
@@ -156,7 +121,7 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step {
       }
       deps.metrics?.guardrailsApplies.inc({ result: 'ok' });
       if (applied?.tier !== choice.tier.name) {
-        deps.events.record(instance, 'Normal', 'GuardrailsApplied', `tier ${choice.tier.name} (cpu ${choice.tier.quota.cpu}, memory ${choice.tier.quota.memory}) applied to namespace ${namespace}`);
+        deps.events.record(instance, 'Normal', EventOnlyReason.GuardrailsApplied, `tier ${choice.tier.name} (cpu ${choice.tier.quota.cpu}, memory ${choice.tier.quota.memory}) applied to namespace ${namespace}`);
       }
       ctx.log.info({ namespace, tier: choice.tier.name, secretKeys, secretsSecret: secrets ? secretsName(instance) : undefined }, 'guardrails applied');
       return CONTINUE;
