@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import cron from 'node-cron';
 import { parse } from 'yaml';
-import { DEFAULT_TIERS, DEFAULT_TIER_NAME, type ContainerResources, type Tier } from '../domain/tiers.ts';
+import { DEFAULT_TIERS, DEFAULT_TIER_NAME, DEFAULT_TIER_OBJECTS, type ContainerResources, type Tier, type TierObjects } from '../domain/tiers.ts';
 import { ConfigError } from './errors.ts';
 
 export interface GuardrailsConfig {
@@ -51,11 +51,30 @@ function resources(setting: string, where: string, raw: unknown): ContainerResou
   return { cpu: out['cpu']!, memory: out['memory']! };
 }
 
+function objectLimits(setting: string, where: string, t: Record<string, unknown>): TierObjects {
+  const storage = t['storage'] ?? DEFAULT_TIER_OBJECTS.storage;
+  if (typeof storage !== 'string' || !QUANTITY.test(storage)) throw new ConfigError(setting, `${where}.storage must be a Kubernetes quantity such as 10Gi`);
+  const count = (key: Exclude<keyof TierObjects, 'storage'>): number => {
+    const v = t[key] ?? DEFAULT_TIER_OBJECTS[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(setting, `${where}.${key} must be a whole number (0 or more)`);
+    return v;
+  };
+  return {
+    storage,
+    persistentVolumeClaims: count('persistentVolumeClaims'),
+    services: count('services'),
+    loadBalancers: count('loadBalancers'),
+    nodePorts: count('nodePorts'),
+  };
+}
+
 /**
  * Tiers file/JSON shape: a list (or `{ tiers: [...] }`) of
- * `{ name, cpu, memory, defaultLimit?: {cpu, memory}, defaultRequest?: {cpu, memory}, extraHard?: {…} }`.
+ * `{ name, cpu, memory, defaultLimit?: {cpu, memory}, defaultRequest?: {cpu, memory},
+ *    storage?, persistentVolumeClaims?, services?, loadBalancers?, nodePorts?, extraHard?: {…} }`.
  * Container defaults left out are a quarter (limit) and a tenth (request) of
- * the tier, so a short file only needs name, cpu and memory.
+ * the tier, and object limits left out are DEFAULT_TIER_OBJECTS, so a short
+ * file only needs name, cpu and memory.
  */
 export function parseTiers(setting: string, doc: unknown): Tier[] {
   const list = isObject(doc) && Array.isArray(doc['tiers']) ? doc['tiers'] : doc;
@@ -79,6 +98,7 @@ export function parseTiers(setting: string, doc: unknown): Tier[] {
       quota,
       defaultLimit,
       defaultRequest,
+      objects: objectLimits(setting, where, t),
       ...(extra ? { extraHard: Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) } : {}),
     });
   });
@@ -141,7 +161,7 @@ function loadTiers(env: Env): Tier[] {
     }
     return parseTiers(GUARDRAILS_ENV.tiers, doc);
   }
-  return DEFAULT_TIERS.map((t) => ({ ...t }));
+  return DEFAULT_TIERS.map((t) => ({ ...t, objects: { ...t.objects } }));
 }
 
 export function guardrailsConfig(env: Env = process.env): GuardrailsConfig {
