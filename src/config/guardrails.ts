@@ -13,6 +13,8 @@ export interface GuardrailsConfig {
   defaultTier: string;
   /** Namespace of the ingress controller, allowed to reach every instance (matched by kubernetes.io/metadata.name). */
   ingressNamespace: string;
+  /** The cluster DNS pods tenant pods may query (UDP/TCP 53); all other egress is denied unless a template allows it. */
+  dns: { namespace: string; podLabels: Record<string, string> };
   /** Kinds beyond the built-in allow-list (`Kind` or `group/Kind`). */
   allowedKinds: readonly string[];
   /** ClusterRoles a chart's RoleBinding may reference. */
@@ -26,6 +28,8 @@ export const GUARDRAILS_ENV = {
   tiers: 'CAELUS_TIERS',
   defaultTier: 'CAELUS_DEFAULT_TIER',
   ingressNamespace: 'CAELUS_INGRESS_NAMESPACE',
+  dnsNamespace: 'CAELUS_DNS_NAMESPACE',
+  dnsPodLabels: 'CAELUS_DNS_POD_LABELS',
   allowedKinds: 'CAELUS_ALLOWED_KINDS',
   allowedClusterRoles: 'CAELUS_ALLOWED_CLUSTER_ROLES',
   lifecycleSchedule: 'CAELUS_LIFECYCLE_SCHEDULE',
@@ -133,6 +137,23 @@ function list(raw: string | undefined): string[] {
     .filter(Boolean);
 }
 
+// A label key (optional DNS-subdomain prefix) and value as Kubernetes allows them.
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** `k=v,k2=v2` → a non-empty label map. */
+function labelMap(setting: string, raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of list(raw)) {
+    const eq = pair.indexOf('=');
+    const [k, v] = eq < 0 ? [pair, undefined] : [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()];
+    if (v === undefined || !LABEL_KEY.test(k) || !LABEL_VALUE.test(v)) throw new ConfigError(setting, `"${pair}" must be key=value with a valid label key and value`);
+    out[k] = v;
+  }
+  if (Object.keys(out).length === 0) throw new ConfigError(setting, 'must name at least one label (key=value)');
+  return out;
+}
+
 function loadTiers(env: Env): Tier[] {
   const file = env[GUARDRAILS_ENV.tiersFile];
   const inline = env[GUARDRAILS_ENV.tiers];
@@ -172,6 +193,9 @@ export function guardrailsConfig(env: Env = process.env): GuardrailsConfig {
   }
   const ingressNamespace = env[GUARDRAILS_ENV.ingressNamespace] || 'ingress-nginx';
   if (!NAME.test(ingressNamespace)) throw new ConfigError(GUARDRAILS_ENV.ingressNamespace, 'must be a namespace name');
+  const dnsNamespace = env[GUARDRAILS_ENV.dnsNamespace] || 'kube-system';
+  if (!NAME.test(dnsNamespace)) throw new ConfigError(GUARDRAILS_ENV.dnsNamespace, 'must be a namespace name');
+  const dnsPodLabels = labelMap(GUARDRAILS_ENV.dnsPodLabels, env[GUARDRAILS_ENV.dnsPodLabels] || 'k8s-app=kube-dns');
   const allowedKinds = list(env[GUARDRAILS_ENV.allowedKinds]);
   for (const k of allowedKinds) {
     if (!/^([a-z0-9.-]+\/)?[A-Z][A-Za-z0-9]*$/.test(k)) throw new ConfigError(GUARDRAILS_ENV.allowedKinds, `"${k}" must look like Kind or group/Kind`);
@@ -182,6 +206,7 @@ export function guardrailsConfig(env: Env = process.env): GuardrailsConfig {
     tiers,
     defaultTier,
     ingressNamespace,
+    dns: { namespace: dnsNamespace, podLabels: dnsPodLabels },
     allowedKinds,
     allowedClusterRoles: list(env[GUARDRAILS_ENV.allowedClusterRoles]),
     lifecycleSchedule,

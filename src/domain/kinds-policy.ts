@@ -83,7 +83,8 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
 /**
  * Namespaced kinds a tenant chart may render without configuration. Anything
  * else (CRD kinds, Endpoints that can point a Service at any IP, quota objects
- * Caelus owns) is refused until an admin lists it in allowedKinds.
+ * and NetworkPolicies Caelus owns — policies are additive, so a chart's own
+ * NetworkPolicy could reopen the egress the default-deny closes) is refused until an admin lists it in allowedKinds.
  */
 export const ALLOWED_NAMESPACED_KINDS: ReadonlySet<string> = new Set([
   'core/ConfigMap',
@@ -99,7 +100,6 @@ export const ALLOWED_NAMESPACED_KINDS: ReadonlySet<string> = new Set([
   'batch/Job',
   'batch/CronJob',
   'networking.k8s.io/Ingress',
-  'networking.k8s.io/NetworkPolicy',
   'policy/PodDisruptionBudget',
   'autoscaling/HorizontalPodAutoscaler',
   'rbac.authorization.k8s.io/Role',

@@ -39,7 +39,7 @@ export function buildPipeline(deps: PipelineDeps): Step[] {
   const g = deps.guardrails;
   const metrics = deps.metrics ? { metrics: deps.metrics } : {};
   return [
-    finalizerStep(deps),
+    finalizerStep({ ...deps, ...(g ? { objects: g.objects } : {}) }),
     suspendStep(),
     resolveStep(deps.catalog),
     namespaceStep(deps.namespaces),

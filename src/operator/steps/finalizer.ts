@@ -3,7 +3,6 @@ import {
   ConditionType,
   DeletionPolicy,
   FINALIZER,
-  INSTANCE_LABEL,
   Phase,
   Reason,
   instanceNamespace,
@@ -11,6 +10,8 @@ import {
 } from '../../domain/instance.ts';
 import type { EventSink, HelmPort, InstanceStore, NamespacePort } from '../ports.ts';
 import { helmFailure } from '../release/helm-failure.ts';
+import { namespaceOwnership } from './namespace.ts';
+import { secretsName, type GuardrailObjects } from './guardrails.ts';
 
 export interface FinalizerDeps {
   helm: HelmPort;
@@ -18,6 +19,8 @@ export interface FinalizerDeps {
   instances: InstanceStore;
   events: EventSink;
   writeProgress(ctx: ReconcileContext): Promise<void>;
+  /** Deletes the instance's secrets Secret on Retain; absent in the bare pipeline, which never writes it. */
+  objects?: Pick<GuardrailObjects, 'delete'>;
 }
 
 // Namespace deletion is asynchronous (the namespace controller empties it);
@@ -58,8 +61,8 @@ async function finalize(ctx: ReconcileContext, deps: FinalizerDeps) {
   }
 
   const ns = await deps.namespaces.get(namespace);
-  // A namespace that is not ours (label) never had our release in it and is never deleted.
-  const ours = ns !== undefined && ns.labels[INSTANCE_LABEL] === name;
+  // A namespace that is not ours (name and uid labels) never had our release in it and is never touched.
+  const ours = ns !== undefined && namespaceOwnership(ns, instance).owned;
   if (ours && !ns.terminating) {
     try {
       await deps.helm.uninstall(releaseName(instance), namespace, ctx.signal);
@@ -71,6 +74,10 @@ async function finalize(ctx: ReconcileContext, deps: FinalizerDeps) {
       ctx.log.info({ namespace }, 'deleting namespace');
       return stopHere(NAMESPACE_GONE_POLL_MS);
     }
+    // Retain keeps the tenant's data (PVCs, the namespace), not the credentials Caelus handed it:
+    // they stay in the database, and a retained namespace outlives the instance that may use them.
+    const deleted = await deps.objects?.delete({ apiVersion: 'v1', kind: 'Secret', name: secretsName(instance), namespace });
+    if (deleted) ctx.log.info({ namespace, secret: secretsName(instance) }, 'deleted the secrets Secret of a retained namespace');
   } else if (ours && policy === DeletionPolicy.Delete) {
     return stopHere(NAMESPACE_GONE_POLL_MS);
   }
