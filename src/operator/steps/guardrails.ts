@@ -7,7 +7,7 @@ import type { GuardrailsConfig } from '../../config/guardrails.ts';
 import { digestOf } from '../../domain/digest.ts';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, type CaelusInstance } from '../../domain/instance.ts';
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
-import { ReconcileError } from '../errors.ts';
+import { ReconcileError, isTransientError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { EventSink } from '../ports.ts';
 import type { WorkloadPort } from './hibernation.ts';
@@ -175,12 +175,24 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step {
       ];
       const instanceId = instance.metadata.annotations?.[INSTANCE_ID_ANNOTATION];
       const secrets = deps.secrets && instanceId ? deps.secrets : undefined;
+      const applied = ctx.instance.status?.guardrails;
       // The fingerprint stands in for the values: status is readable by many, a hash of a weak password is not safe there.
-      const secretFingerprint = secrets ? await secrets.fingerprint(instanceId!) : null;
+      let secretFingerprint: string | null;
+      try {
+        secretFingerprint = secrets ? await secrets.fingerprint(instanceId!) : null;
+      } catch (err) {
+        // The database is down: an instance whose guardrails were applied keeps its Secret as it
+        // is and goes on reconciling (quota and policies re-applied, release, drift); the
+        // Secret catches up once the database answers. A new instance waits (transient error).
+        if (!isTransientError(err) || !applied || ctx.instance.status?.namespace !== namespace) throw err;
+        ctx.log.warn({ namespace, err: err instanceof Error ? err.message : String(err) }, 'instance secrets unavailable; guardrails applied without refreshing the secrets Secret');
+        for (const obj of objects) await deps.objects.apply(obj, GUARDRAILS_FIELD_MANAGER);
+        ctx.status.guardrails = applied;
+        return CONTINUE;
+      }
       const digest = digestOf({ v: GUARDRAILS_VERSION, objects, secret: secretFingerprint && { name: secretsName(instance), fingerprint: secretFingerprint } });
       ctx.status.guardrails = { tier: choice.tier.name, appliedDigest: digest };
 
-      const applied = ctx.instance.status?.guardrails;
       if (applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace) return CONTINUE;
 
       let secretKeys = 0;
