@@ -129,7 +129,7 @@ export class HelmClient {
     this.#kubeconfigPath = opts.kubeconfigPath;
     this.#readDeadlineMs = (opts.readTimeoutSeconds ?? 60) * 1000;
     this.#postRenderer = opts.postRenderer ?? defaultPostRenderer();
-    this.#pluginsDir = opts.pluginsDir ?? defaultPluginsDir(this.#postRenderer);
+    this.#pluginsDir = opts.pluginsDir ?? defaultPluginsDir();
     this.#runner = new HelmRunner({
       binary: opts.binary,
       env: { NODE_COMPILE_CACHE: defaultCompileCacheDir(), ...opts.env, HELM_PLUGINS: this.#pluginsDir },

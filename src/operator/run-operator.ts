@@ -236,7 +236,13 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     },
     async start() {
       await ensureLeaseNamespace(kc, config);
-      health = await startHealthServer({ registry: metrics.registry, ready: () => operator.synced, port: config.metricsPort, host: config.metricsHost });
+      health = await startHealthServer({
+        registry: metrics.registry,
+        ready: () => operator.synced,
+        port: config.metricsPort,
+        host: config.metricsHost,
+        onError: (check, err) => log.warn({ check, err }, 'health check failed'),
+      });
       await operator.startInformer();
       loop = leadLoop().catch((err: unknown) => log.error({ err }, 'operator stopped with an error'));
       log.info({ identity: config.identity, leaderElection: config.leaderElection, health: health.url }, 'operator started');
