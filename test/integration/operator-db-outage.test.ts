@@ -14,6 +14,7 @@ import pg from 'pg';
 import { createTemplate, createTemplateVersion } from '../../src/db/repositories/templates.ts';
 import { ConditionType, Phase, type CaelusInstance } from '../../src/domain/instance.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
+import { startApi, type ApiHarness } from '../support/api-server.ts';
 import { ACTOR } from '../support/db-fixtures.ts';
 import { eventually, testKubeConfig, uniqueName } from '../support/kube.ts';
 import { SHARD_LABEL, condition, createInstance, customObjects, getInstance, instanceBody, patchInstance, startTestOperator, type TestOperator } from '../support/operator.ts';
@@ -26,6 +27,7 @@ const apps = () => testKubeConfig().makeApiClient(k8s.AppsV1Api);
 
 let db: TestDatabase;
 let op: TestOperator;
+let api: ApiHarness;
 let templateName: string;
 const names = Array.from({ length: INSTANCES }, (_, i) => `${shard}-${String(i).padStart(2, '0')}`);
 
@@ -84,12 +86,14 @@ beforeAll(async () => {
     );
   }
   // The work queue's own backoff as shipped (base 1 s, cap 5 min): the cap the old code hit.
+  api = await startApi(db);
   op = await startTestOperator(shard, { CAELUS_CONCURRENCY: '4', CAELUS_SYNC_SWEEP_SECONDS: '5' }, { databaseUrl: db.url! });
 }, 120_000);
 
 afterAll(async () => {
   await allowConnections().catch(() => undefined);
   await op?.stop();
+  await api?.close();
   await db?.destroy();
 });
 
@@ -119,6 +123,12 @@ describe('PostgreSQL refusing connections for 30 s', () => {
     const probe = new pg.Client({ connectionString: db.url! });
     await expect(probe.connect()).rejects.toMatchObject({ code: '55000' });
     await probe.end().catch(() => undefined);
+    // The API's public /readyz says so without the driver's words (database name, SQLSTATE, host).
+    const readyz = await api.call('GET', '/readyz');
+    expect(readyz.status).toBe(503);
+    expect(JSON.stringify(readyz.body)).toContain('the database is not reachable');
+    expect(JSON.stringify(readyz.body)).not.toContain(databaseName());
+    expect(JSON.stringify(readyz.body)).not.toContain('accepting connections');
 
     for (const name of edited) await patchInstance(name, { spec: { values: { message: `edited during the outage` } } });
     for (const name of drifted) {
