@@ -6,8 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { ResolvedTemplateVersion, TemplateCatalog } from '../domain/catalog.ts';
 import type { Database } from './schema.ts';
-import { findTemplateVersion, getTemplate, getTemplateVersion, type ProductTemplate, type ProductTemplateVersion } from './repositories/templates.ts';
-import { DNS_LABEL, isUuid } from './validate.ts';
+import { resolveTemplateVersionRef, type ProductTemplate, type ProductTemplateVersion } from './repositories/templates.ts';
 
 export class DbTemplateCatalog implements TemplateCatalog {
   readonly #db: Kysely<Database>;
@@ -28,42 +27,19 @@ export class DbTemplateCatalog implements TemplateCatalog {
    * answered from memory; otherwise a database failure is thrown (DataError).
    */
   async resolve(ref: string): Promise<ResolvedTemplateVersion | undefined> {
-    const key = isUuid(ref) ? ref.toLowerCase() : ref;
-    const cached = this.#resolved.get(key);
+    const cached = this.#resolved.get(ref);
     if (cached) return structuredClone(cached);
-    const found = await this.#load(ref);
-    if (found) {
-      this.#resolved.set(key, found);
-      this.#resolved.set(found.id, found);
-      return structuredClone(found);
-    }
-    return undefined;
+    const found = await resolveTemplateVersionRef(this.#db, ref);
+    if (!found) return undefined;
+    const version = resolved(found.template, found.version);
+    this.#resolved.set(ref, version);
+    this.#resolved.set(version.id, version);
+    return structuredClone(version);
   }
 
   /** How many references are cached (tests, metrics). */
   get cachedReferences(): number {
     return this.#resolved.size;
-  }
-
-  async #load(ref: string): Promise<ResolvedTemplateVersion | undefined> {
-    if (isUuid(ref)) {
-      const version = await getTemplateVersion(this.#db, ref);
-      if (!version) return undefined;
-      const template = await getTemplate(this.#db, version.templateId);
-      return template && resolved(template, version);
-    }
-    const at = ref.lastIndexOf('@');
-    const name = ref.slice(0, at);
-    const version = ref.slice(at + 1);
-    if (at <= 0 || !DNS_LABEL.test(name) || version.length === 0 || version.length > 128) return undefined;
-    try {
-      const found = await findTemplateVersion(this.#db, name, version);
-      return found && resolved(found.template, found.version);
-    } catch (err) {
-      // A malformed version ("1.x") names no version; anything else is a real failure.
-      if (err instanceof Error && 'code' in err && err.code === 'VALIDATION') return undefined;
-      throw err;
-    }
   }
 }
 
