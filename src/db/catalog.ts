@@ -34,6 +34,7 @@ export class DbTemplateCatalog implements TemplateCatalog {
     const version = resolved(found.template, found.version);
     this.#resolved.set(ref, version);
     this.#resolved.set(version.id, version);
+    this.#resolved.set(`${version.templateName}@${version.version}`, version);
     return structuredClone(version);
   }
 
