@@ -14,7 +14,7 @@ import { ConditionType, DeletionPolicy, INSTANCE_UID_LABEL, type CaelusInstance 
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { createOperatorRuntime, type OperatorRuntime } from '../../src/operator/run-operator.ts';
-import type { SecretSource } from '../../src/operator/steps/guardrails.ts';
+import type { SecretSource } from '../../src/operator/ports.ts';
 import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
 import { egressVerdict, type Destination, type PolicyLike } from '../support/network-policy.ts';
 import { SHARD_LABEL, TEST_CATALOG, condition, createInstance, deleteInstance, getInstance, instanceBody } from '../support/operator.ts';

@@ -7,11 +7,11 @@ import {
   Reason,
   instanceNamespace,
   releaseName,
+  secretsName,
 } from '../../domain/instance.ts';
-import type { EventSink, HelmPort, InstanceStore, NamespacePort } from '../ports.ts';
+import type { EventSink, GuardrailObjects, HelmPort, InstanceStore, NamespacePort } from '../ports.ts';
 import { helmFailure } from '../release/helm-failure.ts';
 import { namespaceOwnership } from './namespace.ts';
-import { secretsName, type GuardrailObjects } from './guardrails.ts';
 
 export interface FinalizerDeps {
   helm: HelmPort;
@@ -53,7 +53,7 @@ async function finalize(ctx: ReconcileContext, deps: FinalizerDeps) {
   const name = instance.metadata.name;
   const namespace = ctx.instance.status?.namespace ?? instanceNamespace(instance);
   const policy = instance.spec.deletionPolicy ?? DeletionPolicy.Delete;
-  if (ctx.status.phase !== Phase.Deleting) {
+  if (ctx.status.current.phase !== Phase.Deleting) {
     setPhase(ctx, Phase.Deleting, `deleting (deletionPolicy ${policy})`);
     condition(ctx, { type: ConditionType.Ready, status: 'False', reason: Reason.Deleting, message: 'instance is being deleted' });
     await deps.writeProgress(ctx);

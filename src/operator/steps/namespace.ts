@@ -1,4 +1,4 @@
-import { CONTINUE, type Step } from '../context.ts';
+import type { Extender, PlacedContext, ResolvedContext } from '../context.ts';
 import { PodSecurityLevel } from '../../domain/catalog.ts';
 import {
   INSTANCE_LABEL,
@@ -60,12 +60,12 @@ export function namespaceOwnership(ns: NamespaceInfo, instance: Pick<CaelusInsta
   return { owned: false, reason: `is labelled for an instance named "${name}" but records no uid, and this instance never created it` };
 }
 
-export function namespaceStep(namespaces: NamespacePort): Step {
+export function namespaceStep(namespaces: NamespacePort): Extender<ResolvedContext, PlacedContext> {
   return {
     name: 'namespace',
     async run(ctx) {
       const name = instanceNamespace(ctx.instance);
-      const wanted = namespaceLabels(ctx.instance, ctx.template?.podSecurity);
+      const wanted = namespaceLabels(ctx.instance, ctx.template.podSecurity);
       const existing = await namespaces.get(name);
       if (!existing) {
         await namespaces.create(name, wanted);
@@ -86,9 +86,8 @@ export function namespaceStep(namespaces: NamespacePort): Step {
         const missing = Object.entries(wanted).filter(([k, v]) => existing.labels[k] !== v);
         if (missing.length > 0) await namespaces.label(name, Object.fromEntries(missing));
       }
-      ctx.namespace = name;
-      ctx.status.namespace = name;
-      return CONTINUE;
+      ctx.status.update({ namespace: name });
+      return Object.assign(ctx, { namespace: name });
     },
   };
 }
