@@ -5,7 +5,7 @@
 import { CONTINUE, type PlacedContext, type Step } from '../context.ts';
 import type { GuardrailsConfig } from '../../config/guardrails.ts';
 import { digestOf } from '../../domain/digest.ts';
-import { EventOnlyReason, INSTANCE_ID_ANNOTATION, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, secretsName } from '../../domain/instance.ts';
+import { EventOnlyReason, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, secretsName } from '../../domain/instance.ts';
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
 import { ReconcileError, isTransientError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -138,13 +138,11 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
           egressRules: template.egressRules,
         }),
       ];
-      const instanceId = instance.metadata.annotations?.[INSTANCE_ID_ANNOTATION];
-      const secrets = deps.secrets && instanceId ? { source: deps.secrets, instanceId } : undefined;
       const applied = ctx.instance.status?.guardrails;
       // The fingerprint stands in for the values: status is readable by many, a hash of a weak password is not safe there.
       let secretFingerprint: string | null;
       try {
-        secretFingerprint = secrets ? await secrets.source.fingerprint(secrets.instanceId) : null;
+        secretFingerprint = (await deps.secrets?.fingerprint(instance)) ?? null;
       } catch (err) {
         // The database is down: an instance whose guardrails were applied keeps its Secret as it
         // is and goes on reconciling (quota and policies re-applied, release, drift); the
@@ -155,6 +153,7 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
         ctx.status.update({ guardrails: applied });
         return CONTINUE;
       }
+      const secrets = secretFingerprint === null ? undefined : deps.secrets;
       const digest = digestOf({ v: GUARDRAILS_VERSION, objects, secret: secretFingerprint && { name: secretsName(instance), fingerprint: secretFingerprint } });
       ctx.status.update({ guardrails: { tier: choice.tier.name, appliedDigest: digest } });
 
@@ -170,8 +169,8 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
         ] as const) {
           if (!rules?.length) await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: policy, namespace });
         }
-        if (secrets) {
-          const data = await secrets.source.read(secrets.instanceId);
+        const data = await secrets?.read(instance);
+        if (data) {
           secretKeys = Object.keys(data).length;
           // Applying the full key set as our field manager also removes keys deleted in the DB.
           await deps.objects.apply(
