@@ -88,7 +88,9 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
  * Namespaced kinds a tenant chart may render without configuration, with
  * their API resource (plural) for the tenant's RBAC role (domain/tenant.ts
  * grants exactly these). Anything else (CRD kinds, Endpoints that can point a
- * Service at any IP, quota objects Caelus owns) is refused until an admin
+ * Service at any IP, quota objects and NetworkPolicies Caelus owns — policies
+ * are additive, so a chart's own NetworkPolicy could reopen the egress the
+ * default-deny closes) is refused until an admin
  * lists it in allowedKinds (and grants it to the tenant role).
  */
 export const ALLOWED_NAMESPACED_RESOURCES: Readonly<Record<string, string>> = {
@@ -105,7 +107,6 @@ export const ALLOWED_NAMESPACED_RESOURCES: Readonly<Record<string, string>> = {
   'batch/Job': 'jobs',
   'batch/CronJob': 'cronjobs',
   'networking.k8s.io/Ingress': 'ingresses',
-  'networking.k8s.io/NetworkPolicy': 'networkpolicies',
   'policy/PodDisruptionBudget': 'poddisruptionbudgets',
   'autoscaling/HorizontalPodAutoscaler': 'horizontalpodautoscalers',
   'rbac.authorization.k8s.io/Role': 'roles',

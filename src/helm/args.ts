@@ -5,6 +5,7 @@
 //   wait for readiness   3: --wait (boolean)   4: --wait=watcher (omitted = hookOnly)
 //   post-renderer        3: --post-renderer <executable> + --post-renderer-args
 //                        4: --post-renderer <plugin name> + --post-renderer-args
+//   fields others own    3: overwritten (3-way merge)  4: --force-conflicts (server-side apply)
 // Values never appear here: they go to helm on stdin (`--values -`).
 import type { ChartReference } from '../domain/catalog.ts';
 import { assertValidLabels, labelsToArgs } from './labels.ts';
@@ -182,6 +183,11 @@ export function upgradeInstallArgs(major: HelmMajor, o: UpgradeInstallArgsInput)
     `--timeout=${o.timeoutSeconds}s`,
     ...waitArgs(major, o.wait ?? false),
     ...(o.rollbackOnFailure ? rollbackOnFailureArgs(major) : []),
+    // Helm 4 applies server-side: a field the chart sets that someone else
+    // changed (a `kubectl scale` the drift step has not taken back yet) would
+    // fail the upgrade with a conflict and block the instance's edit. The
+    // chart's value wins, as it does with Helm 3 and with drift correction.
+    ...(major === 4 ? ['--force-conflicts'] : []),
     ...(o.description ? ['--description', o.description] : []),
     // crds/ is installed outside templates and the post-renderer: never by a tenant.
     '--skip-crds',

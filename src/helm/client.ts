@@ -155,7 +155,7 @@ export class HelmClient {
     this.#actAsTenant = opts.actAsTenant ?? false;
     this.#readDeadlineMs = (opts.readTimeoutSeconds ?? 60) * 1000;
     this.#postRenderer = opts.postRenderer ?? defaultPostRenderer();
-    this.#pluginsDir = opts.pluginsDir ?? defaultPluginsDir(this.#postRenderer);
+    this.#pluginsDir = opts.pluginsDir ?? defaultPluginsDir();
     this.#runner = new HelmRunner({
       binary: opts.binary,
       env: { NODE_COMPILE_CACHE: defaultCompileCacheDir(), ...opts.env, HELM_PLUGINS: this.#pluginsDir },

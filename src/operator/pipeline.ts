@@ -96,7 +96,7 @@ export function buildPipeline(deps: PipelineDeps): Pipeline<DesiredContext> {
   // Stored release manifests are checked against the same policy as new renders.
   const policy: KindsPolicyConfig = g ? { allowedKinds: g.config.allowedKinds, allowedClusterRoles: g.config.allowedClusterRoles } : {};
   let p = Pipeline.start()
-    .then(finalizerStep(deps))
+    .then(finalizerStep({ ...deps, ...(g ? { objects: g.objects } : {}) }))
     .then(suspendStep())
     .extend(resolveStep(deps.catalog))
     .extend(namespaceStep(deps.namespaces))

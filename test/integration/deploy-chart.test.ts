@@ -74,6 +74,8 @@ describe('deploy/caelus chart', () => {
     expect(c.securityContext?.capabilities?.drop).toEqual(['ALL']);
     expect(c.volumeMounts?.map((m) => m.mountPath)).toContain('/tmp');
     expect(c.resources?.limits).toBeDefined();
+    // Longer than the operator's shutdown (30 s drain + 5 s abort grace + helm's ≤ 10 s kill grace): helm is never SIGKILLed.
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(30 + 5 + 10);
 
     // The API: its own ServiceAccount, the database from the Secret, probes, a Service in front.
     const api = objs.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-api')) as k8s.V1Deployment;
@@ -84,6 +86,8 @@ describe('deploy/caelus chart', () => {
     const apiEnv = Object.fromEntries((ac.env ?? []).map((e) => [e.name, e]));
     expect(apiEnv['DATABASE_URL']?.valueFrom?.secretKeyRef).toEqual({ name: 'db', key: 'DATABASE_URL' });
     expect(apiEnv['CAELUS_API_PORT']?.value).toBe('8080');
+    // The API never decrypts instance secrets: it does not get the key ring.
+    expect(Object.keys(apiEnv)).not.toContain('CAELUS_ENCRYPTION_KEYS');
     expect(ac.readinessProbe?.httpGet?.path).toBe('/readyz');
     expect(ac.securityContext?.readOnlyRootFilesystem).toBe(true);
     const svc = objs.find((o) => o.kind === 'Service' && o.metadata?.name === 'rel-caelus-api') as k8s.V1Service;
@@ -93,6 +97,8 @@ describe('deploy/caelus chart', () => {
     expect(apiRole.rules).toEqual([{ apiGroups: ['caelus.io'], resources: ['caelusinstances'], verbs: ['get', 'list', 'watch'] }]);
     // Without PostgreSQL the API has nowhere to keep its data: refused at render time, naming the value.
     await expect(execa(helmBin(), ['template', 'rel', chart, '--set', 'api.enabled=true'])).rejects.toThrow(/database\.existingSecret/);
+    // A grace period the shutdown does not fit in is refused by the schema.
+    await expect(execa(helmBin(), ['template', 'rel', chart, '--set', 'operator.terminationGracePeriodSeconds=30'])).rejects.toThrow(/terminationGracePeriodSeconds/);
 
     // Defaults: no API Deployment, no ServiceMonitor.
     const { stdout: defaults } = await execa(helmBin(), ['template', 'rel', chart]);

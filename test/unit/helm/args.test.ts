@@ -51,6 +51,11 @@ describe('upgradeInstallArgs', () => {
     ]);
   });
 
+  it('Helm 4 takes fields the chart sets from other field managers (--force-conflicts); Helm 3 has no such flag', () => {
+    expect(upgradeInstallArgs(4, base)).toContain('--force-conflicts');
+    expect(upgradeInstallArgs(3, base)).not.toContain('--force-conflicts');
+  });
+
   it('Helm 4 without a kubeconfig uses in-cluster config (no --kubeconfig)', () => {
     const args = upgradeInstallArgs(4, base);
     expect(args).not.toContain('--kubeconfig');
