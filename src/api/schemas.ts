@@ -9,7 +9,7 @@
 // schema module of their own.
 import { Type, type Static, type TProperties, type TObject, type TOptional, type TSchema } from 'typebox';
 import { DeletionPolicy, InstanceState } from '../domain/instance.ts';
-import { DNS_LABEL_SOURCE, DOMAIN_SOURCE, MAX_DOMAIN, MAX_INSTANCE_NAME } from '../domain/naming.ts';
+import { DNS_LABEL_SOURCE, DOMAIN_SOURCE, DOMAIN_SUFFIX_PATTERN, MAX_DOMAIN, MAX_INSTANCE_NAME } from '../domain/naming.ts';
 import { VERSION_REF_SOURCE } from '../domain/version-ref.ts';
 
 const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
@@ -118,6 +118,14 @@ export const createVersionBody = Type.Object(
     defaultValues: Type.Optional(freeObject),
     valuesSchema: Type.Optional(Type.Unsafe<Record<string, unknown> | null>({ type: ['object', 'null'], additionalProperties: true })),
     tier: Type.Optional(nullable(Type.String({ maxLength: 63, pattern: DNS_LABEL_63 }))),
+    domainSuffixes: Type.Optional(
+      nullable(
+        Type.Array(Type.String({ maxLength: MAX_DOMAIN, pattern: DOMAIN_SUFFIX_PATTERN.source, description: 'a host name, optionally starting with "*." (one label), {userId} allowed' }), {
+          maxItems: 64,
+          description: 'hosts tenants may use as domainName, e.g. ["*.apps.example.com", "{userId}.dev.example.com"]; none: the platform default (CAELUS_DOMAIN_SUFFIXES)',
+        }),
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -197,6 +205,7 @@ export const versionSchema = responseObject({
   defaultValues: freeObject,
   valuesSchema: Type.Unsafe<Record<string, unknown> | null>({ type: ['object', 'null'], additionalProperties: true }),
   tier: nullable(Type.String()),
+  domainSuffixes: nullable(Type.Array(Type.String())),
   createdAt: dateTime,
 });
 

@@ -31,5 +31,6 @@ function resolved(template: ProductTemplate, v: ProductTemplateVersion): Resolve
     ...(v.allowedTiers === null ? {} : { allowedTiers: v.allowedTiers }),
     ...(v.podSecurity === null ? {} : { podSecurity: v.podSecurity }),
     ...(v.networkRules === null ? {} : { networkRules: v.networkRules }),
+    ...(v.domainSuffixes === null ? {} : { domainSuffixes: v.domainSuffixes }),
   };
 }

@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import { isPodSecurityLevel, type ChartReference, type PodSecurityLevel } from '../../domain/catalog.ts';
 import { checkValuesSchema } from '../../domain/values-schema.ts';
+import { DOMAIN_SUFFIX_PATTERN } from '../../domain/naming.ts';
 import { parseVersionRef } from '../../domain/version-ref.ts';
 import { encodeChartReference, parseChartReference } from '../chart-reference.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -31,6 +32,8 @@ export interface ProductTemplateVersion {
   podSecurity: PodSecurityLevel | null;
   networkRules: JsonObject[] | null;
   allowedTiers: string[] | null;
+  /** Domain suffix patterns instances may use (src/domain/naming.ts); null = none declared. */
+  domainSuffixes: string[] | null;
   createdAt: Date;
 }
 
@@ -50,6 +53,7 @@ export interface NewTemplateVersion {
   podSecurity?: PodSecurityLevel | null;
   networkRules?: Record<string, unknown>[] | null;
   allowedTiers?: string[] | null;
+  domainSuffixes?: string[] | null;
 }
 
 export interface WriteOptions {
@@ -100,6 +104,7 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
   }
   const tier = optionalText('tier', input.tier, { max: 63, pattern: TIER, patternHint: 'must be a lower-case tier name such as small' });
   const guardrails = guardrailInput(input);
+  const domainSuffixes = domainSuffixInput(input.domainSuffixes);
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
       const row = await trx
@@ -115,6 +120,7 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
           pod_security: guardrails.podSecurity,
           network_rules: guardrails.networkRules === null ? null : jsonb(guardrails.networkRules),
           allowed_tiers: guardrails.allowedTiers === null ? null : jsonb(guardrails.allowedTiers),
+          domain_suffixes: domainSuffixes === null ? null : jsonb(domainSuffixes),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -227,6 +233,14 @@ function guardrailInput(input: NewTemplateVersion): { podSecurity: PodSecurityLe
   return { podSecurity, networkRules, allowedTiers };
 }
 
+function domainSuffixInput(value: unknown): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.length > 64) throw new ValidationError('domainSuffixes', 'must be a list of at most 64 domain patterns');
+  return value.map((p, i) =>
+    text(`domainSuffixes[${i}]`, p, { max: 253, pattern: DOMAIN_SUFFIX_PATTERN, patternHint: 'must be a host name, optionally starting with "*." and using {userId}' }),
+  );
+}
+
 function toTemplate(row: ProductTemplateRow): ProductTemplate {
   return { id: row.id, name: row.name, description: row.description, createdAt: row.created_at };
 }
@@ -244,6 +258,7 @@ export function toVersion(row: ProductTemplateVersionRow): ProductTemplateVersio
     podSecurity: isPodSecurityLevel(row.pod_security) ? row.pod_security : null,
     networkRules: (row.network_rules as JsonObject[] | null) ?? null,
     allowedTiers: (row.allowed_tiers as string[] | null) ?? null,
+    domainSuffixes: (row.domain_suffixes as string[] | null) ?? null,
     createdAt: row.created_at,
   };
 }
