@@ -8,6 +8,7 @@
 // Routes added by other modules write their schemas the same way, in a
 // schema module of their own.
 import { Type, type Static, type TProperties, type TObject, type TOptional, type TSchema } from 'typebox';
+import { LIFETIME_PATTERN } from '../domain/duration.ts';
 import { DeletionPolicy, InstanceState } from '../domain/instance.ts';
 import { DNS_LABEL_SOURCE, DOMAIN_SOURCE, DOMAIN_SUFFIX_PATTERN, MAX_DOMAIN, MAX_INSTANCE_NAME } from '../domain/naming.ts';
 import { VERSION_REF_SOURCE } from '../domain/version-ref.ts';
@@ -79,6 +80,10 @@ export const listInstancesQuery = Type.Object(
 );
 
 export const quotaParams = Type.Object({ userId: userIdText }, { additionalProperties: false });
+
+export const namespaceParams = Type.Object({ namespace: Type.String({ maxLength: 63, pattern: DNS_LABEL_63, description: 'a namespace name' }) }, { additionalProperties: false });
+
+export const retainedNamespaceQuery = Type.Object({ userId: Type.Optional(userIdText) }, { additionalProperties: false });
 
 // ---- request bodies -----------------------------------------------------------------
 
@@ -175,8 +180,10 @@ export const createTokenBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 128, pattern: PRINTABLE, description: 'a label for people, e.g. ci-deployer' }),
     role: stringEnum(['admin', 'user']),
     userId: Type.Optional(Type.String({ ...userIdText, description: 'the tenant a user token acts for (required for role user)' })),
+    expiresIn: Type.Optional(Type.String({ pattern: LIFETIME_PATTERN, description: 'a lifetime such as 90d, 12h or 1h30m (units s, m, h, d)' })),
+    expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'an RFC 3339 date-time in the future' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'at most one of expiresIn and expiresAt; neither: the token never expires' },
 );
 
 // ---- responses ------------------------------------------------------------------------
@@ -265,7 +272,16 @@ export const instanceListSchema = responseObject({ items: Type.Array(instanceSch
 
 export const deletedInstanceSchema = responseObject({ id: Type.String(), deletedAt: nullable(Type.String()) });
 
-export const quotaSchema = responseObject({ userId: Type.String(), limit: Type.Integer(), used: Type.Integer(), overridden: Type.Boolean() });
+export const quotaSchema = responseObject({
+  userId: Type.String(),
+  limit: Type.Integer(),
+  used: Type.Integer({ description: 'live instances plus retained namespaces' }),
+  retained: Type.Integer({ description: 'namespaces kept by Retain deletions, not yet released' }),
+  overridden: Type.Boolean(),
+});
+
+export const retainedNamespaceSchema = responseObject({ namespace: Type.String(), userId: Type.String(), instanceId: Type.String(), retainedAt: dateTime });
+export const retainedNamespaceListSchema = responseObject({ items: Type.Array(retainedNamespaceSchema) });
 
 export const tokenSchema = responseObject({
   id: Type.String(),
@@ -275,6 +291,7 @@ export const tokenSchema = responseObject({
   createdAt: dateTime,
   lastUsedAt: nullableDateTime,
   revokedAt: nullableDateTime,
+  expiresAt: { ...nullableDateTime, description: 'null: never expires' },
 });
 
 export const createdTokenSchema = responseObject({
