@@ -39,6 +39,7 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
       idempotencyPurge: { schedule: config.idempotencyPurgeSchedule, retentionMs: config.idempotencyRetentionHours * 3600_000 },
       domainSuffixes: config.domainSuffixes,
       rateLimit: rateLimitOf(config),
+      trustProxyHops: config.trustProxyHops,
       ...(liveStatus ? { liveStatus } : {}),
     });
     const url = await app.listen({ port: config.port, host: config.host });

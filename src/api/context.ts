@@ -28,6 +28,12 @@ export interface ApiDeps {
   idempotencyClaimTtlMs?: number;
   /** Domain suffixes tenants may use when a template version declares none (CAELUS_DOMAIN_SUFFIXES); default none. */
   domainSuffixes?: readonly string[];
+  /**
+   * Reverse-proxy hops whose X-Forwarded-For names the client (CAELUS_API_TRUST_PROXY_HOPS);
+   * default 0. Behind an ingress, set it: otherwise every client shares the proxy's
+   * address and so one failed-authentication budget.
+   */
+  trustProxyHops?: number;
   /** Request limits (src/api/rate-limit.ts); default RATE_LIMIT_DEFAULTS; false: none. */
   rateLimit?: RateLimitSettings | false;
 }

@@ -42,6 +42,8 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     },
     // While closing, new requests get 503 and keep-alive connections are told to go.
     return503OnClosing: true,
+    // request.ip (the failed-authentication budget's key) from X-Forwarded-For only through trusted hops.
+    trustProxy: (_address: string, hop: number) => hop < (deps.trustProxyHops ?? 0),
     forceCloseConnections: 'idle',
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -27,6 +27,8 @@ export interface ApiConfig {
   rateLimitPerMinute: number;
   /** Failed authentications per client IP per minute (429 beyond). */
   authFailuresPerMinute: number;
+  /** Reverse-proxy hops in front of the API whose X-Forwarded-For is trusted for the client IP (0: none). */
+  trustProxyHops: number;
 }
 
 export type ApiFlags = Partial<Record<keyof ApiConfig, string | undefined>>;
@@ -45,6 +47,7 @@ const ENV: Record<keyof ApiConfig, string> = {
   domainSuffixes: 'CAELUS_DOMAIN_SUFFIXES',
   rateLimitPerMinute: 'CAELUS_API_RATE_LIMIT_PER_MINUTE',
   authFailuresPerMinute: 'CAELUS_API_AUTH_FAILURES_PER_MINUTE',
+  trustProxyHops: 'CAELUS_API_TRUST_PROXY_HOPS',
 };
 
 export const DEFAULT_API_PORT = 8081;
@@ -94,6 +97,7 @@ export function apiConfig(flags: ApiFlags = {}, env: Env = process.env): ApiConf
     domainSuffixes: suffixes(p('domainSuffixes')),
     rateLimitPerMinute: int('rateLimitPerMinute', RATE_LIMIT_DEFAULTS.perToken, 0, 10_000_000),
     authFailuresPerMinute: int('authFailuresPerMinute', RATE_LIMIT_DEFAULTS.authFailuresPerIp, 1, 10_000_000),
+    trustProxyHops: int('trustProxyHops', 0, 0, 16),
   };
 }
 

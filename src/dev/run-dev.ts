@@ -162,6 +162,7 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
         bodyLimitBytes: apiCfg.bodyLimitBytes,
         domainSuffixes: apiCfg.domainSuffixes,
         rateLimit: rateLimitOf(apiCfg),
+        trustProxyHops: apiCfg.trustProxyHops,
         liveStatus: new ClusterLiveStatusReader(loaded.kc, log),
       });
       try {

@@ -192,6 +192,19 @@ describe.each(testDatabases())('API request limits on $name', ({ create }) => {
     }
   });
 
+  test('behind a trusted proxy hop, the budget is per forwarded client address, not per proxy', async () => {
+    const api = await startApi(h, { chartChecker: acceptAll, rateLimit: { perToken: 1000, authFailuresPerIp: 3, windowMs: 60_000 }, trustProxyHops: 1 });
+    try {
+      const bad = (ip: string) => api.call('GET', '/instances', { token: `caelus_${'y'.repeat(43)}`, headers: { 'x-forwarded-for': ip } });
+      const many = await Promise.all(Array.from({ length: 10 }, (_, i) => bad(`203.0.113.${i + 1}`)));
+      expect(many.map((a) => a.status)).toEqual(Array(10).fill(401));
+      const one = await Promise.all(Array.from({ length: 5 }, () => bad('198.51.100.7')));
+      expect(one.map((a) => a.status).sort()).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await api.close();
+    }
+  });
+
   test('a token over its request budget gets 429; another token is unaffected', async () => {
     const api = await startApi(h, { chartChecker: acceptAll, rateLimit: { perToken: 25, authFailuresPerIp: 1000, windowMs: 60_000 } });
     try {

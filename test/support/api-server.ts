@@ -64,6 +64,7 @@ export async function startApi(
     /** Platform default domain suffixes; tests default to *.example.com. */
     domainSuffixes?: string[];
     rateLimit?: RateLimitSettings | false;
+    trustProxyHops?: number;
   } = {},
 ): Promise<ApiHarness> {
   const metrics = createMetrics();
@@ -76,6 +77,7 @@ export async function startApi(
     ...(opts.liveStatus ? { liveStatus: opts.liveStatus } : {}),
     domainSuffixes: opts.domainSuffixes ?? ['*.example.com'],
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
+    ...(opts.trustProxyHops === undefined ? {} : { trustProxyHops: opts.trustProxyHops }),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const admin = (await createApiToken(h.db, { name: 'test-admin', role: 'admin' }, { actor: 'test' })).token;
