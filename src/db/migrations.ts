@@ -17,6 +17,7 @@ import * as m0015 from '../../migrations/0015_instance_deletion_policy.ts';
 import * as m0016 from '../../migrations/0016_instance_domain_owners.ts';
 import * as m0017 from '../../migrations/0017_retained_namespaces.ts';
 import * as m0018 from '../../migrations/0018_api_token_expiry.ts';
+import * as m0029 from '../../migrations/0029_instance_cr_uid.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_product_templates': m0001,
@@ -33,6 +34,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0016_instance_domain_owners': m0016,
   '0017_retained_namespaces': m0017,
   '0018_api_token_expiry': m0018,
+  '0029_instance_cr_uid': m0029,
 };
 
 export const migrationProvider: MigrationProvider = {
