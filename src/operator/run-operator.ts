@@ -16,6 +16,7 @@ import { EventRecorder } from '../k8s/events.ts';
 import { InstanceClient } from '../k8s/instance-client.ts';
 import { LeaderElector } from '../k8s/leader-election.ts';
 import { Namespaces } from '../k8s/namespaces.ts';
+import { TenantIdentities } from '../k8s/tenant.ts';
 import { startHealthServer, type HealthServer } from '../observability/health-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -142,14 +143,17 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   const helm = new HelmClient({
     binary: config.helmBin,
     ...(loaded.source !== 'in-cluster' ? { kubeconfigPath: loaded.location } : {}),
+    // Helm acts as each namespace's tenant ServiceAccount, never as the operator.
+    actAsTenant: true,
     metrics,
     logger: log.child({ component: 'helm' }),
   });
   const operator = new Operator({
     kc,
     catalog,
-    helm: helmPort(helm, config.helmRollbackOnFailure, usesSecretStorage(process.env) ? new HelmReleaseSecrets(kc) : undefined),
+    helm: helmPort(helm, config.helmRollbackOnFailure, usesSecretStorage(process.env) ? new HelmReleaseSecrets(kc, { actAsTenant: true }) : undefined),
     namespaces: new Namespaces(kc),
+    tenants: new TenantIdentities(kc),
     instances: instanceStore(new InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>(kc, { logger: log.child({ component: 'instances' }) })),
     events: { record: (obj, type, reason, message) => events.event(obj, type, reason, message) },
     validateValues: (schema, values) => {
@@ -168,7 +172,6 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     guardrails: {
       config: config.guardrails,
       objects: guardrailObjects(kc, log),
-      render: { template: (o) => helm.template(o) },
       workloads: workloadPort(kc),
       ...(secrets ? { secrets } : {}),
     },

@@ -21,7 +21,7 @@ export const POST_RENDERER_PLUGIN_NAME = 'caelus-labels';
  * digest (DESIGN §4 step 7): bump it whenever the transformation changes so
  * every release is re-rendered once.
  */
-export const POST_RENDERER_VERSION = '1.0.0';
+export const POST_RENDERER_VERSION = '2.0.0';
 
 /** The node binary running us and main.ts beside this file (main.js in the tsc build). */
 export function defaultPostRenderer(): PostRendererSpec {

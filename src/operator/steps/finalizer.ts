@@ -11,12 +11,15 @@ import {
 } from '../../domain/instance.ts';
 import type { EventSink, HelmPort, InstanceStore, NamespacePort } from '../ports.ts';
 import { helmFailure } from '../release/helm-failure.ts';
+import type { TenantIdentityPort } from './tenant.ts';
 
 export interface FinalizerDeps {
   helm: HelmPort;
   namespaces: NamespacePort;
   instances: InstanceStore;
   events: EventSink;
+  /** helm uninstalls as the tenant: its identity is put back first in case someone removed it. */
+  tenants?: TenantIdentityPort;
   writeProgress(ctx: ReconcileContext): Promise<void>;
 }
 
@@ -62,6 +65,7 @@ async function finalize(ctx: ReconcileContext, deps: FinalizerDeps) {
   const ours = ns !== undefined && ns.labels[INSTANCE_LABEL] === name;
   if (ours && !ns.terminating) {
     try {
+      await deps.tenants?.ensure(namespace, { [INSTANCE_LABEL]: name });
       await deps.helm.uninstall(releaseName(instance), namespace, ctx.signal);
     } catch (err) {
       throw helmFailure(err, Reason.UninstallFailed);

@@ -8,7 +8,7 @@ import { EventOnlyReason, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, 
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
 import { ReconcileError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { EventSink, GuardrailObjects, RenderPort, SecretSource, WorkloadPort } from '../ports.ts';
+import type { EventSink, GuardrailObjects, SecretSource, WorkloadPort } from '../ports.ts';
 
 /** Field manager of every object this step applies. */
 export const GUARDRAILS_FIELD_MANAGER = 'caelus-guardrails';
@@ -129,11 +129,10 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
   };
 }
 
-/** Everything the guardrail steps (guardrails, policy, hibernation) need; the operator works without it (bare pipeline). */
+/** Everything the guardrail steps (guardrails, hibernation) and the release's kinds policy need; the operator works without it (bare pipeline). */
 export interface GuardrailDeps {
   config: GuardrailsConfig;
   objects: GuardrailObjects;
-  render: RenderPort;
   workloads: WorkloadPort;
   secrets?: SecretSource;
 }

@@ -21,6 +21,7 @@ import {
   FakeLoopGuard,
   FakeManifests,
   FakeNamespaces,
+  FakeTenants,
   NOW,
   fakeContext,
   fakeInstance,
@@ -36,6 +37,7 @@ describe('pipeline', () => {
       catalog: { resolve: async () => fakeTemplate },
       helm,
       namespaces: new FakeNamespaces(),
+      tenants: new FakeTenants(),
       instances: new FakeInstances(),
       events: new FakeEvents(),
       validateValues: () => [],
@@ -44,11 +46,10 @@ describe('pipeline', () => {
       writeProgress: async () => undefined,
       drift: { manifests: new FakeManifests(helm), checker: new FakeDrift(), guard: new FakeLoopGuard(), takeFullCheck: () => false },
     };
-    expect(buildPipeline(deps).names).toEqual(['finalizer', 'suspend', 'resolve', 'namespace', 'values', 'release', 'drift']);
+    expect(buildPipeline(deps).names).toEqual(['finalizer', 'suspend', 'resolve', 'namespace', 'tenant', 'values', 'release', 'drift']);
     const guardrails = {
       config: guardrailsConfig({}),
       objects: { apply: async () => undefined, delete: async () => true },
-      render: { template: async () => '' },
       workloads: { list: async () => [], scale: async () => undefined },
     };
     expect(buildPipeline({ ...deps, guardrails }).names).toEqual([
@@ -56,9 +57,9 @@ describe('pipeline', () => {
       'suspend',
       'resolve',
       'namespace',
+      'tenant',
       'guardrails',
       'values',
-      'policy',
       'release',
       'hibernation',
       'drift',
@@ -340,6 +341,7 @@ describe('reconciler on the fakes: status and Events a user reads', () => {
         catalog: { resolve: async () => fakeTemplate },
         helm,
         namespaces: new FakeNamespaces(),
+        tenants: new FakeTenants(),
         instances,
         events,
         validateValues: () => [],
