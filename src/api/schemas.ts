@@ -121,6 +121,13 @@ export const createVersionBody = {
     defaultValues: freeObject,
     valuesSchema: { type: ['object', 'null'], additionalProperties: true },
     tier: { type: ['string', 'null'], maxLength: 63, pattern: DNS_LABEL_63 },
+    chartCredentials: { type: ['string', 'null'], maxLength: 63, description: 'name of stored chart credentials (POST /chart-credentials) for a private registry or repository' },
+    secrets: {
+      type: 'array',
+      maxItems: 64,
+      description: 'secrets the chart expects in <release>-secrets: { name, generate: { length, charset } } (created per instance) or { name, required: true, description } (set by the user)',
+      items: { type: 'object', additionalProperties: true },
+    },
   },
 } as const;
 
@@ -217,6 +224,8 @@ export const versionSchema = {
     defaultValues: freeObject,
     valuesSchema: { type: ['object', 'null'], additionalProperties: true },
     tier: { type: ['string', 'null'] },
+    chartDigest: { type: ['string', 'null'], description: 'sha256 of the chart package this version is pinned to (null: a local development chart)' },
+    secrets: { type: 'array', items: freeObject },
     createdAt: dateTime,
   },
 } as const;

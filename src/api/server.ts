@@ -18,6 +18,8 @@ import { registerLifecycleRoutes } from './routes/lifecycle.ts';
 import { registerQuotaRoutes } from './routes/quotas.ts';
 import { registerTemplateRoutes } from './routes/templates.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
+import { secretRoutes } from './routes/secrets.ts';
+import { chartCredentialRoutes } from './routes/chart-credentials.ts';
 import { validatorCompiler } from './validation.ts';
 
 /** Routes anyone may call: probes, metrics and the API's own description. */
@@ -88,6 +90,8 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerLifecycleRoutes(app, deps);
   registerQuotaRoutes(app, deps);
   registerTokenRoutes(app, deps);
+  await app.register(secretRoutes, { deps });
+  await app.register(chartCredentialRoutes, { deps });
   if (deps.idempotencyPurge !== false) {
     // Bound to the server's life: `caelus api` and `caelus dev` both get it, app.close() stops it.
     const purge = startIdempotencyPurge({

@@ -14,6 +14,8 @@ import * as m0010 from '../../migrations/0010_instance_activity_and_quotas.ts';
 import * as m0013 from '../../migrations/0013_instance_sync.ts';
 import * as m0014 from '../../migrations/0014_sync_notify_activity_and_secrets.ts';
 import * as m0015 from '../../migrations/0015_instance_deletion_policy.ts';
+import * as m0020 from '../../migrations/0020_instance_secret_versions.ts';
+import * as m0021 from '../../migrations/0021_chart_pins_and_declared_secrets.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_product_templates': m0001,
@@ -27,6 +29,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0013_instance_sync': m0013,
   '0014_sync_notify_activity_and_secrets': m0014,
   '0015_instance_deletion_policy': m0015,
+  '0020_instance_secret_versions': m0020,
+  '0021_chart_pins_and_declared_secrets': m0021,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { translateErrors } from './map-error.ts';
-import { getSecrets } from './repositories/secrets.ts';
+import type { DeclaredSecret } from '../domain/declared-secrets.ts';
+import { ensureGeneratedSecrets, getSecrets, listSecretMeta } from './repositories/secrets.ts';
 import type { Database } from './schema.ts';
 import type { SecretBox } from './secret-box.ts';
 import { uuid } from './validate.ts';
@@ -23,6 +24,14 @@ export class DbSecretSource {
 
   read(instanceId: string): Promise<Record<string, string>> {
     return getSecrets(this.#db, this.#box, instanceId);
+  }
+
+  ensureGenerated(instanceId: string, declared: readonly DeclaredSecret[]): Promise<string[]> {
+    return ensureGeneratedSecrets(this.#db, this.#box, instanceId, declared, { actor: 'operator' });
+  }
+
+  async names(instanceId: string): Promise<Set<string>> {
+    return new Set((await listSecretMeta(this.#db, instanceId)).map((s) => s.name));
   }
 }
 

@@ -74,6 +74,10 @@ export const Reason = {
   DriftCorrected: 'DriftCorrected',
   DriftLoop: 'DriftLoop',
   DriftDetectionDisabled: 'DriftDetectionDisabled',
+  /** A pinned chart package's bytes do not hash to the digest its version recorded. */
+  ChartDigestMismatch: 'ChartDigestMismatch',
+  /** Secrets the template version requires have no value yet: the instance waits in Pending. */
+  SecretsMissing: 'SecretsMissing',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

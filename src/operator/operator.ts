@@ -13,6 +13,8 @@ import type { HelmPort, EventSink, InstanceStore, NamespacePort } from './ports.
 import type { ValuesValidator } from './steps/values.ts';
 import { buildPipeline } from './pipeline.ts';
 import type { GuardrailDeps } from './steps/guardrails.ts';
+import type { ChartPort } from './steps/chart.ts';
+import type { DeclaredSecretsPort } from './steps/declared-secrets.ts';
 import cron from 'node-cron';
 import { DriftChecker } from '../drift/checker.ts';
 import { CorrectionLoopGuard } from '../drift/loop-guard.ts';
@@ -36,6 +38,10 @@ export interface OperatorOptions {
   resyncMs: number;
   /** Guardrail, policy and hibernation steps (src/operator/steps); run-operator always provides them. */
   guardrails?: GuardrailDeps;
+  /** Pinned/local charts from the content-addressed cache (src/charts). */
+  charts?: ChartPort;
+  /** Declared (generated/required) secrets of template versions. */
+  declaredSecrets?: DeclaredSecretsPort;
   /** node-cron schedule of the full drift check. */
   driftFullCheckSchedule?: string;
   driftWatchedKinds?: string | undefined;

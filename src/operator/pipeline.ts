@@ -13,6 +13,8 @@ import { guardrailsStep, type GuardrailDeps } from './steps/guardrails.ts';
 import { hibernationStep } from './steps/hibernation.ts';
 import { policyStep } from './steps/policy.ts';
 import { driftStep, type DriftStepDeps } from './steps/drift.ts';
+import { chartStep, type ChartPort } from './steps/chart.ts';
+import { declaredSecretsStep, type DeclaredSecretsPort } from './steps/declared-secrets.ts';
 
 export interface PipelineDeps {
   catalog: TemplateCatalog;
@@ -29,6 +31,10 @@ export interface PipelineDeps {
   drift: DriftStepDeps;
   /** Guardrail, policy and hibernation counters (caelus_guardrails_applies_total, …). */
   metrics?: Pick<Metrics, 'guardrailsApplies' | 'policyRefusals' | 'lifecycleActions'>;
+  /** Pinned and local charts from the content-addressed cache; without it helm fetches chart references itself. */
+  charts?: ChartPort;
+  /** Generated and required secrets of template versions (the database); without it declared secrets keep instances Pending. */
+  declaredSecrets?: DeclaredSecretsPort;
 }
 
 /**
@@ -42,6 +48,8 @@ export function buildPipeline(deps: PipelineDeps): Step[] {
     finalizerStep(deps),
     suspendStep(),
     resolveStep(deps.catalog),
+    ...(deps.charts ? [chartStep(deps.charts)] : []),
+    declaredSecretsStep({ secrets: deps.declaredSecrets, events: deps.events }),
     namespaceStep(deps.namespaces),
     ...(g ? [guardrailsStep({ ...g, events: deps.events, ...metrics })] : []),
     valuesStep(deps.validateValues),

@@ -9,7 +9,7 @@ const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 /** The composition: `caelus` itself (src/cli.ts, src/cli/) and `caelus dev` (src/dev/), which runs operator + API in one process. */
 const CLI = ['cli', 'dev'];
 const PEERS = ['api', 'operator', 'sync'];
-const BELOW = ['domain', 'db', 'k8s', 'helm', 'drift', 'config', 'observability'];
+const BELOW = ['domain', 'db', 'k8s', 'helm', 'charts', 'drift', 'config', 'observability'];
 
 /** The src/ folder (or top-level file without .ts) a path belongs to; undefined outside src/. */
 function area(path: string): string | undefined {

@@ -10,6 +10,7 @@ import type { ApiDeps } from '../context.ts';
 import { notFound, ProblemType, unprocessable } from '../problems.ts';
 import { createTemplateBody, createVersionBody, problems, templateParams, templateSchema, versionSchema } from '../schemas.ts';
 import { templateView, versionView } from '../views.ts';
+import { prepareChart } from '../chart-publish.ts';
 
 interface CreateTemplateBody {
   name: string;
@@ -22,6 +23,8 @@ interface CreateVersionBody {
   defaultValues?: Record<string, unknown>;
   valuesSchema?: Record<string, unknown> | null;
   tier?: string | null;
+  chartCredentials?: string | null;
+  secrets?: unknown;
 }
 
 export function registerTemplateRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -94,14 +97,19 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: ApiDeps): voi
         const problem = checkValuesSchema(body.valuesSchema);
         if (problem) throw unprocessable(ProblemType.Validation, '/body/valuesSchema', `is not a usable JSON Schema: ${problem}`);
       }
-      await deps.chartChecker.check({ chart: body.chart, chartVersion: body.chartVersion ?? null, defaultValues: body.defaultValues ?? {} });
+      // Remote charts are pulled once here and pinned; the check renders exactly the pinned package.
+      const pinned = await prepareChart(deps, body);
+      await deps.chartChecker.check({ chart: pinned.render, chartVersion: pinned.chartVersion, defaultValues: body.defaultValues ?? {} });
       const v = await createTemplateVersion(
         db,
         {
           templateId: t.id,
           version: body.version,
           chart: body.chart,
-          chartVersion: body.chartVersion ?? null,
+          chartVersion: pinned.chartVersion,
+          chartDigest: pinned.chartDigest,
+          chartCredentialId: pinned.chartCredentialId,
+          secrets: pinned.secrets,
           defaultValues: body.defaultValues ?? {},
           valuesSchema: body.valuesSchema ?? null,
           tier: body.tier ?? null,

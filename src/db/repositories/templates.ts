@@ -2,6 +2,8 @@
 // is no update here, and a trigger refuses updates from anywhere else.
 import type { Kysely } from 'kysely';
 import { isPodSecurityLevel, type ChartReference, type PodSecurityLevel } from '../../domain/catalog.ts';
+import { parseDeclaredSecrets, type DeclaredSecret } from '../../domain/declared-secrets.ts';
+import { CHART_DIGEST } from './chart-packages.ts';
 import { checkValuesSchema } from '../../domain/values-schema.ts';
 import { encodeChartReference, parseChartReference } from '../chart-reference.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -30,6 +32,10 @@ export interface ProductTemplateVersion {
   podSecurity: PodSecurityLevel | null;
   networkRules: JsonObject[] | null;
   allowedTiers: string[] | null;
+  /** The pinned chart package (sha256), null for local development charts. */
+  chartDigest: string | null;
+  chartCredentialId: string | null;
+  secrets: DeclaredSecret[];
   createdAt: Date;
 }
 
@@ -49,6 +55,9 @@ export interface NewTemplateVersion {
   podSecurity?: PodSecurityLevel | null;
   networkRules?: Record<string, unknown>[] | null;
   allowedTiers?: string[] | null;
+  chartDigest?: string | null;
+  chartCredentialId?: string | null;
+  secrets?: unknown;
 }
 
 export interface WriteOptions {
@@ -99,6 +108,10 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
   }
   const tier = optionalText('tier', input.tier, { max: 63, pattern: TIER, patternHint: 'must be a lower-case tier name such as small' });
   const guardrails = guardrailInput(input);
+  const chartDigest = optionalText('chartDigest', input.chartDigest, { max: 71, pattern: CHART_DIGEST, patternHint: 'must be sha256:<64 hex digits>' });
+  const chartCredentialId = input.chartCredentialId == null ? null : uuid('chartCredentialId', input.chartCredentialId);
+  const declared = parseDeclaredSecrets(input.secrets);
+  if (!declared.ok) throw new ValidationError(declared.field, declared.message);
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
       const row = await trx
@@ -114,6 +127,9 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
           pod_security: guardrails.podSecurity,
           network_rules: guardrails.networkRules === null ? null : jsonb(guardrails.networkRules),
           allowed_tiers: guardrails.allowedTiers === null ? null : jsonb(guardrails.allowedTiers),
+          chart_digest: chartDigest,
+          chart_credential_id: chartCredentialId,
+          secrets: declared.secrets.length === 0 ? null : jsonb(declared.secrets),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -216,6 +232,16 @@ export function toVersion(row: ProductTemplateVersionRow): ProductTemplateVersio
     podSecurity: isPodSecurityLevel(row.pod_security) ? row.pod_security : null,
     networkRules: (row.network_rules as JsonObject[] | null) ?? null,
     allowedTiers: (row.allowed_tiers as string[] | null) ?? null,
+    chartDigest: row.chart_digest,
+    chartCredentialId: row.chart_credential_id,
+    secrets: storedSecrets(row.secrets),
     createdAt: row.created_at,
   };
+}
+
+/** Declarations were checked on the way in; a row that no longer parses is a data error worth failing loudly on. */
+function storedSecrets(value: unknown): DeclaredSecret[] {
+  const parsed = parseDeclaredSecrets(value);
+  if (!parsed.ok) throw new ValidationError(parsed.field, `stored declaration is invalid: ${parsed.message}`);
+  return parsed.secrets;
 }

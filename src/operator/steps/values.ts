@@ -33,7 +33,9 @@ export function valuesStep(validate: ValuesValidator): Step {
       const provided: Values = spec.domainName ? { domainName: spec.domainName } : {};
       const values = mergeValues(template.defaultValues, provided, overrides);
       const digest = digestOf({
-        chart: template.chart,
+        // The chart's content when it is known (pinned or hashed local chart), so the same bytes
+        // wherever they are cached give the same digest and changed bytes a new one.
+        chart: template.chartDigest ?? template.chart,
         chartVersion: template.chartVersion ?? null,
         values,
         release: releaseName(ctx.instance),

@@ -1,0 +1,50 @@
+// The secrets a template version declares (issue 17), before anything is
+// installed: generated ones are created once (crypto-random; kept across
+// upgrades, including template upgrades that still declare them), and an
+// instance whose required secrets have no value waits in Pending with
+// Ready=False/SecretsMissing naming them. Setting one through the API makes
+// the sync stamp a new secrets fingerprint on the CR, which reconciles it.
+import { CONTINUE, condition, setPhase, stopHere, type Step } from '../context.ts';
+import { missingRequired, type DeclaredSecret } from '../../domain/declared-secrets.ts';
+import { ConditionType, INSTANCE_ID_ANNOTATION, Phase, Reason } from '../../domain/instance.ts';
+import type { EventSink } from '../ports.ts';
+
+export interface DeclaredSecretsPort {
+  /** Creates the declared generated secrets the instance lacks; returns their names. */
+  ensureGenerated(instanceId: string, declared: readonly DeclaredSecret[]): Promise<string[]>;
+  /** Names of the secrets the instance has (no values). */
+  names(instanceId: string): Promise<Set<string>>;
+}
+
+// Nothing changes until someone sets a secret, and that edit requeues at once.
+const MISSING_RETRY_MS = 300_000;
+
+export function declaredSecretsStep(deps: { secrets: DeclaredSecretsPort | undefined; events: EventSink }): Step {
+  return {
+    name: 'declared-secrets',
+    async run(ctx) {
+      const declared = ctx.template?.secrets ?? [];
+      if (declared.length === 0) return CONTINUE;
+      const instanceId = ctx.instance.metadata.annotations?.[INSTANCE_ID_ANNOTATION];
+      let missing: string[];
+      if (!instanceId || !deps.secrets) {
+        // Secrets live in the database row of the instance: without one (a CR not yet linked, a GitOps-only install) nothing can hold them.
+        missing = declared.map((s) => s.name);
+      } else {
+        const created = await deps.secrets.ensureGenerated(instanceId, declared);
+        if (created.length > 0) ctx.log.info({ generated: created }, 'generated declared secrets');
+        missing = missingRequired(declared, await deps.secrets.names(instanceId));
+      }
+      if (missing.length === 0) return CONTINUE;
+      const how = instanceId && deps.secrets ? `set them with PUT /instances/${instanceId}/secrets/{name}` : 'the instance has no database row to hold secrets yet';
+      const message = `waiting for required secrets: ${missing.join(', ')} (${how})`;
+      const before = ctx.instance.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+      setPhase(ctx, Phase.Pending, message);
+      condition(ctx, { type: ConditionType.Ready, status: 'False', reason: Reason.SecretsMissing, message });
+      ctx.status.observedGeneration = ctx.instance.metadata.generation;
+      if (before?.reason !== Reason.SecretsMissing || before.message !== message) deps.events.record(ctx.instance, 'Warning', Reason.SecretsMissing, message);
+      ctx.log.info({ missing }, 'required secrets missing');
+      return stopHere(MISSING_RETRY_MS);
+    },
+  };
+}
