@@ -8,9 +8,11 @@ import type { LiveStatusReader } from '../../src/api/live-status.ts';
 import { buildApiServer } from '../../src/api/server.ts';
 import { createApiToken } from '../../src/db/repositories/tokens.ts';
 import { HelmClient } from '../../src/helm/index.ts';
-import { silentLogger, createLogger } from '../../src/observability/logger.ts';
+import { silentLogger, createLogger, type Logger } from '../../src/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
 import type { TestDatabase } from './database.ts';
+import type { SecretBox } from '../../src/db/secret-box.ts';
+import type { ChartPinning } from '../../src/charts/pin.ts';
 import { helmBin } from './kube.ts';
 
 export const WEBAPP_CHART = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
@@ -56,16 +58,18 @@ export function realChartChecker(): ChartChecker {
 
 export async function startApi(
   h: TestDatabase,
-  opts: { maxInstancesPerUser?: number; chartChecker?: ChartChecker; liveStatus?: LiveStatusReader } = {},
+  opts: { maxInstancesPerUser?: number; chartChecker?: ChartChecker; liveStatus?: LiveStatusReader; secretBox?: SecretBox; charts?: ChartPinning; logger?: Logger } = {},
 ): Promise<ApiHarness> {
   const metrics = createMetrics();
   const app = await buildApiServer({
     db: h.db,
-    logger: process.env['CAELUS_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger(),
+    logger: opts.logger ?? (process.env['CAELUS_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger()),
     metrics,
     chartChecker: opts.chartChecker ?? realChartChecker(),
     maxInstancesPerUser: opts.maxInstancesPerUser ?? 10,
     ...(opts.liveStatus ? { liveStatus: opts.liveStatus } : {}),
+    ...(opts.secretBox ? { secretBox: opts.secretBox } : {}),
+    ...(opts.charts ? { charts: opts.charts } : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const admin = (await createApiToken(h.db, { name: 'test-admin', role: 'admin' }, { actor: 'test' })).token;

@@ -25,10 +25,16 @@ export function declaredSecretsStep(deps: { secrets: DeclaredSecretsPort | undef
     async run(ctx) {
       const declared = ctx.template?.secrets ?? [];
       if (declared.length === 0) return CONTINUE;
+      if (!deps.secrets) {
+        // GitOps-only install (file catalog, no database): nothing here can hold or generate secrets, so the
+        // chart's <release>-secrets must come from elsewhere (README "Secrets"). Said once per reconcile in the log.
+        ctx.log.warn({ declared: declared.map((s) => s.name) }, 'template declares secrets but this operator has no database to keep them; <release>-secrets must be provided');
+        return CONTINUE;
+      }
       const instanceId = ctx.instance.metadata.annotations?.[INSTANCE_ID_ANNOTATION];
       let missing: string[];
-      if (!instanceId || !deps.secrets) {
-        // Secrets live in the database row of the instance: without one (a CR not yet linked, a GitOps-only install) nothing can hold them.
+      if (!instanceId) {
+        // Secrets live with the instance's database row; a CR the sync has not linked to one yet waits for it.
         missing = declared.map((s) => s.name);
       } else {
         const created = await deps.secrets.ensureGenerated(instanceId, declared);
@@ -36,7 +42,7 @@ export function declaredSecretsStep(deps: { secrets: DeclaredSecretsPort | undef
         missing = missingRequired(declared, await deps.secrets.names(instanceId));
       }
       if (missing.length === 0) return CONTINUE;
-      const how = instanceId && deps.secrets ? `set them with PUT /instances/${instanceId}/secrets/{name}` : 'the instance has no database row to hold secrets yet';
+      const how = instanceId ? `set them with PUT /instances/${instanceId}/secrets/{name}` : 'the CaelusInstance is not linked to a database row yet';
       const message = `waiting for required secrets: ${missing.join(', ')} (${how})`;
       const before = ctx.instance.status?.conditions?.find((c) => c.type === ConditionType.Ready);
       setPhase(ctx, Phase.Pending, message);
