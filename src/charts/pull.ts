@@ -7,7 +7,7 @@
 // `chartVersion` is required for both (a floating "latest" would pin whatever
 // happened to be newest at publish time without saying so); a range is
 // resolved by helm and the exact version read back from the package.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -98,6 +98,7 @@ export class ChartPuller {
           stripFinalNewline: true,
         });
       const dest = join(home, 'out');
+      await mkdir(dest);
       const field = chart.kind === 'oci' ? 'chart.ref' : 'chart.repoUrl';
       try {
         if (chart.kind === 'oci') {
