@@ -4,7 +4,8 @@
 //   pinned version (oci://, https repo)  → the cached package, verified against chartDigest
 //   local directory or .tgz (development) → its content digest + a snapshot of that content
 //   anything else (an unpinned remote chart of a catalog file) → left to helm
-import { CONTINUE, type Step } from '../context.ts';
+import type { Extender, ResolvedContext } from '../context.ts';
+import type { ResolvedTemplateVersion } from '../../domain/catalog.ts';
 import { Reason } from '../../domain/instance.ts';
 import { ChartErrorReason, isChartSourceError } from '../../charts/errors.ts';
 import { ReconcileError } from '../errors.ts';
@@ -19,19 +20,19 @@ export interface ChartPort {
 // A mismatch or a lost package needs a human (republish, restore the row): retry slowly.
 const CHART_RETRY_MS = 300_000;
 
-export function chartStep(charts: ChartPort): Step {
+export function chartStep(charts: ChartPort): Extender<ResolvedContext, ResolvedContext> {
   return {
     name: 'chart',
     async run(ctx) {
       const template = ctx.template;
-      if (!template) throw new Error('chart step needs the resolved template version (resolve step)');
+      let resolved: ResolvedTemplateVersion = template;
       try {
         if (template.chartDigest) {
           const path = await charts.pinned(template.chartDigest);
-          ctx.template = { ...template, chart: { kind: 'local', path } };
+          resolved = { ...template, chart: { kind: 'local', path } };
         } else if (template.chart.kind === 'local') {
           const local = await charts.local(template.chart.path);
-          ctx.template = { ...template, chart: { kind: 'local', path: local.path }, chartDigest: local.digest };
+          resolved = { ...template, chart: { kind: 'local', path: local.path }, chartDigest: local.digest };
         }
       } catch (err) {
         if (isChartSourceError(err, ChartErrorReason.DigestMismatch)) {
@@ -42,7 +43,7 @@ export function chartStep(charts: ChartPort): Step {
         }
         throw err;
       }
-      return CONTINUE;
+      return Object.assign(ctx, { template: resolved });
     },
   };
 }

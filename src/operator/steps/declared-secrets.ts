@@ -4,7 +4,7 @@
 // instance whose required secrets have no value waits in Pending with
 // Ready=False/SecretsMissing naming them. Setting one through the API makes
 // the sync stamp a new secrets fingerprint on the CR, which reconciles it.
-import { CONTINUE, condition, setPhase, stopHere, type Step } from '../context.ts';
+import { CONTINUE, condition, setPhase, stopHere, type ResolvedContext, type Step } from '../context.ts';
 import { missingRequired, type DeclaredSecret } from '../../domain/declared-secrets.ts';
 import { ConditionType, INSTANCE_ID_ANNOTATION, Phase, Reason } from '../../domain/instance.ts';
 import type { EventSink } from '../ports.ts';
@@ -19,11 +19,11 @@ export interface DeclaredSecretsPort {
 // Nothing changes until someone sets a secret, and that edit requeues at once.
 const MISSING_RETRY_MS = 300_000;
 
-export function declaredSecretsStep(deps: { secrets: DeclaredSecretsPort | undefined; events: EventSink }): Step {
+export function declaredSecretsStep(deps: { secrets: DeclaredSecretsPort | undefined; events: EventSink }): Step<ResolvedContext> {
   return {
     name: 'declared-secrets',
     async run(ctx) {
-      const declared = ctx.template?.secrets ?? [];
+      const declared = ctx.template.secrets ?? [];
       if (declared.length === 0) return CONTINUE;
       if (!deps.secrets) {
         // GitOps-only install (file catalog, no database): nothing here can hold or generate secrets, so the
@@ -44,10 +44,10 @@ export function declaredSecretsStep(deps: { secrets: DeclaredSecretsPort | undef
       if (missing.length === 0) return CONTINUE;
       const how = instanceId ? `set them with PUT /instances/${instanceId}/secrets/{name}` : 'the CaelusInstance is not linked to a database row yet';
       const message = `waiting for required secrets: ${missing.join(', ')} (${how})`;
-      const before = ctx.instance.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+      const before = ctx.status.persisted?.conditions?.find((c) => c.type === ConditionType.Ready);
       setPhase(ctx, Phase.Pending, message);
       condition(ctx, { type: ConditionType.Ready, status: 'False', reason: Reason.SecretsMissing, message });
-      ctx.status.observedGeneration = ctx.instance.metadata.generation;
+      ctx.status.update({ observedGeneration: ctx.instance.metadata.generation });
       if (before?.reason !== Reason.SecretsMissing || before.message !== message) deps.events.record(ctx.instance, 'Warning', Reason.SecretsMissing, message);
       ctx.log.info({ missing }, 'required secrets missing');
       return stopHere(MISSING_RETRY_MS);
