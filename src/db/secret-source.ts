@@ -1,9 +1,13 @@
 // The operator's SecretSource (src/operator/steps/guardrails.ts) backed by
-// instance_secret: decrypted only when the fingerprint says something changed.
+// instance_secret: decrypted only when the fingerprint says something changed,
+// and only for a CR bound to the instance's row (the same rule the sync
+// applies: bindingMismatch in repositories/instance-sync.ts).
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { CaelusInstance } from '../domain/instance.ts';
 import { translateErrors } from './map-error.ts';
 import type { DeclaredSecret } from '../domain/declared-secrets.ts';
+import { boundInstance } from './repositories/instance-sync.ts';
 import { ensureGeneratedSecrets, getSecrets, listSecretMeta } from './repositories/secrets.ts';
 import type { Database } from './schema.ts';
 import type { SecretBox } from './secret-box.ts';
@@ -18,20 +22,29 @@ export class DbSecretSource {
     this.#box = box;
   }
 
-  fingerprint(instanceId: string): Promise<string> {
-    return secretsFingerprint(this.#db, instanceId);
+  /** Undefined when `instance` is not bound to a live row: it then has no secrets to read. */
+  async fingerprint(instance: CaelusInstance): Promise<string | undefined> {
+    const row = await boundInstance(this.#db, instance);
+    return row && secretsFingerprint(this.#db, row.id);
   }
 
-  read(instanceId: string): Promise<Record<string, string>> {
-    return getSecrets(this.#db, this.#box, instanceId);
+  /** The decrypted secrets of the row `instance` is bound to; undefined when it is bound to none. */
+  async read(instance: CaelusInstance): Promise<Record<string, string> | undefined> {
+    const row = await boundInstance(this.#db, instance);
+    return row && getSecrets(this.#db, this.#box, row.id);
   }
 
-  ensureGenerated(instanceId: string, declared: readonly DeclaredSecret[]): Promise<string[]> {
-    return ensureGeneratedSecrets(this.#db, this.#box, instanceId, declared, { actor: 'operator' });
-  }
-
-  async names(instanceId: string): Promise<Set<string>> {
-    return new Set((await listSecretMeta(this.#db, instanceId)).map((s) => s.name));
+  /**
+   * For the row `instance` is bound to (never one an annotation merely names):
+   * creates the declared generated secrets it lacks and says which names it
+   * has. Undefined when the CR is bound to no live row.
+   */
+  async prepare(instance: CaelusInstance, declared: readonly DeclaredSecret[]): Promise<{ instanceId: string; created: string[]; names: Set<string> } | undefined> {
+    const row = await boundInstance(this.#db, instance);
+    if (!row) return undefined;
+    const created = await ensureGeneratedSecrets(this.#db, this.#box, row.id, declared, { actor: 'operator' });
+    const names = new Set((await listSecretMeta(this.#db, row.id)).map((s) => s.name));
+    return { instanceId: row.id, created, names };
   }
 }
 

@@ -6,14 +6,16 @@
 // the sync stamp a new secrets fingerprint on the CR, which reconciles it.
 import { CONTINUE, condition, setPhase, stopHere, type ResolvedContext, type Step } from '../context.ts';
 import { missingRequired, type DeclaredSecret } from '../../domain/declared-secrets.ts';
-import { ConditionType, INSTANCE_ID_ANNOTATION, Phase, Reason } from '../../domain/instance.ts';
+import { ConditionType, Phase, Reason, type CaelusInstance } from '../../domain/instance.ts';
 import type { EventSink } from '../ports.ts';
 
 export interface DeclaredSecretsPort {
-  /** Creates the declared generated secrets the instance lacks; returns their names. */
-  ensureGenerated(instanceId: string, declared: readonly DeclaredSecret[]): Promise<string[]>;
-  /** Names of the secrets the instance has (no values). */
-  names(instanceId: string): Promise<Set<string>>;
+  /**
+   * For the database row the CR is bound to (namespace, user and uid agree):
+   * creates the declared generated secrets it lacks, and returns the names it
+   * has (no values). Undefined when the CR is bound to no row.
+   */
+  prepare(instance: CaelusInstance, declared: readonly DeclaredSecret[]): Promise<{ instanceId: string; created: string[]; names: Set<string> } | undefined>;
 }
 
 // Nothing changes until someone sets a secret, and that edit requeues at once.
@@ -31,18 +33,13 @@ export function declaredSecretsStep(deps: { secrets: DeclaredSecretsPort | undef
         ctx.log.warn({ declared: declared.map((s) => s.name) }, 'template declares secrets but this operator has no database to keep them; <release>-secrets must be provided');
         return CONTINUE;
       }
-      const instanceId = ctx.instance.metadata.annotations?.[INSTANCE_ID_ANNOTATION];
-      let missing: string[];
-      if (!instanceId) {
-        // Secrets live with the instance's database row; a CR the sync has not linked to one yet waits for it.
-        missing = declared.map((s) => s.name);
-      } else {
-        const created = await deps.secrets.ensureGenerated(instanceId, declared);
-        if (created.length > 0) ctx.log.info({ generated: created }, 'generated declared secrets');
-        missing = missingRequired(declared, await deps.secrets.names(instanceId));
-      }
+      const bound = await deps.secrets.prepare(ctx.instance, declared);
+      // Secrets live with the instance's database row; a CR not (yet) bound to one waits for it.
+      const missing = bound ? missingRequired(declared, bound.names) : declared.map((s) => s.name);
+      if (bound && bound.created.length > 0) ctx.log.info({ generated: bound.created }, 'generated declared secrets');
+      const instanceId = bound?.instanceId;
       if (missing.length === 0) return CONTINUE;
-      const how = instanceId ? `set them with PUT /instances/${instanceId}/secrets/{name}` : 'the CaelusInstance is not linked to a database row yet';
+      const how = instanceId ? `set them with PUT /instances/${instanceId}/secrets/{name}` : 'the CaelusInstance is not bound to a database row yet';
       const message = `waiting for required secrets: ${missing.join(', ')} (${how})`;
       const before = ctx.status.persisted?.conditions?.find((c) => c.type === ConditionType.Ready);
       setPhase(ctx, Phase.Pending, message);

@@ -10,13 +10,14 @@ import { FakeEvents, fakeContext, fakeInstance } from '../../support/fakes.ts';
 
 class MemorySecrets implements DeclaredSecretsPort {
   readonly values = new Map<string, string>();
-  async ensureGenerated(_id: string, declared: readonly DeclaredSecret[]): Promise<string[]> {
+  async prepare(_instance: unknown, declared: readonly DeclaredSecret[]) {
     const created: string[] = [];
-    for (const d of declared) if ('generate' in d && !this.values.has(d.name)) (this.values.set(d.name, 'x'.repeat(d.generate.length)), created.push(d.name));
-    return created;
-  }
-  async names(): Promise<Set<string>> {
-    return new Set(this.values.keys());
+    for (const d of declared) {
+      if (!('generate' in d) || this.values.has(d.name)) continue;
+      this.values.set(d.name, 'x'.repeat(d.generate.length));
+      created.push(d.name);
+    }
+    return { instanceId: '3f1c0a56-8a3b-4b43-9d0e-1f2a3b4c5d6e', created, names: new Set(this.values.keys()) };
   }
 }
 
