@@ -16,6 +16,7 @@ import * as m0014 from '../../migrations/0014_sync_notify_activity_and_secrets.t
 import * as m0015 from '../../migrations/0015_instance_deletion_policy.ts';
 import * as m0020 from '../../migrations/0020_instance_secret_versions.ts';
 import * as m0021 from '../../migrations/0021_chart_pins_and_declared_secrets.ts';
+import * as m0028 from '../../migrations/0028_template_egress_rules.ts';
 import * as m0029 from '../../migrations/0029_instance_cr_uid.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -32,6 +33,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0015_instance_deletion_policy': m0015,
   '0020_instance_secret_versions': m0020,
   '0021_chart_pins_and_declared_secrets': m0021,
+  '0028_template_egress_rules': m0028,
   '0029_instance_cr_uid': m0029,
 };
 

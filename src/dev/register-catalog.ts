@@ -73,5 +73,6 @@ function newVersion(templateId: string, v: ResolvedTemplateVersion) {
     podSecurity: v.podSecurity ?? null,
     networkRules: v.networkRules ?? null,
     secrets: v.secrets ?? [],
+    egressRules: v.egressRules ?? null,
   };
 }

@@ -31,6 +31,11 @@ export interface ResolvedTemplateVersion {
   /** Extra NetworkPolicy ingress rules (networking.k8s.io/v1 NetworkPolicyIngressRule objects) for the namespace. */
   networkRules?: Record<string, unknown>[];
   /**
+   * Egress the chart needs beyond its own namespace and DNS
+   * (networking.k8s.io/v1 NetworkPolicyEgressRule objects); everything else is denied.
+   */
+  egressRules?: Record<string, unknown>[];
+  /**
    * `sha256:<hex>` of the chart package this version is pinned to (pulled once
    * at publish). Local development charts have none in the catalog; the chart
    * step hashes their content at every reconcile and fills it in.

@@ -4,13 +4,15 @@ import { ApiextensionsV1Api, loadYaml, type KubeConfig, type V1CustomResourceDef
 import type { Logger } from '../observability/logger.ts';
 import { ObjectClient } from './apply.ts';
 import { toKubeApiError } from './errors.ts';
+import { installTenantRole } from './tenant.ts';
 
 export const CRD_FILE = fileURLToPath(new URL('../../crds/caelusinstance.yaml', import.meta.url));
 
 /**
- * Server-side applies the CaelusInstance CRD and waits until it is
- * Established (served). Used by `caelus dev`, tests and benchmarks; a cluster
- * install gets the CRD from the deploy chart instead.
+ * Server-side applies the CaelusInstance CRD and the pre-made caelus-tenant
+ * ClusterRole helm acts under, and waits until the CRD is Established
+ * (served). Used by `caelus dev`, tests and benchmarks; a cluster install gets
+ * both from the deploy chart instead.
  */
 export async function installCrds(kc: KubeConfig, log: Logger, timeoutMs = 30_000): Promise<void> {
   // loadYaml deserializes into client-node's typed model; the request path
@@ -18,6 +20,7 @@ export async function installCrds(kc: KubeConfig, log: Logger, timeoutMs = 30_00
   // names differently (`default`, `x-kubernetes-*`) if given plain YAML.
   const crd = loadYaml<V1CustomResourceDefinition & { apiVersion: string; kind: string }>(await readFile(CRD_FILE, 'utf8'));
   await new ObjectClient(kc, { logger: log }).apply(crd, { fieldManager: 'caelus-installer', force: true });
+  await installTenantRole(kc);
   const ext = kc.makeApiClient(ApiextensionsV1Api);
   const name = crd.metadata!.name!;
   const deadline = Date.now() + timeoutMs;

@@ -23,6 +23,9 @@ import { parseChartReference } from '../db/chart-reference.ts';
  *         podSecurity: baseline            # optional: restricted (default) or baseline
  *         networkRules:                    # optional: extra NetworkPolicy ingress rules
  *           - from: [{ namespaceSelector: { matchLabels: { team: monitoring } } }]
+ *         egressRules:                     # optional: egress allowed beyond the namespace and DNS
+ *           - to: [{ ipBlock: { cidr: 203.0.113.0/24 } }]
+ *             ports: [{ port: 443, protocol: TCP }]
  *         defaultValues: { replicaCount: 1 }
  *         valuesSchema: { type: object }   # optional
  *         secrets:                         # optional: keys of the contract Secret <release>-secrets
@@ -48,6 +51,7 @@ interface FileVersion {
   allowedTiers?: unknown;
   podSecurity?: unknown;
   networkRules?: unknown;
+  egressRules?: unknown;
   defaultValues?: unknown;
   valuesSchema?: unknown;
   secrets?: unknown;
@@ -109,6 +113,9 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
       }
       const declared = parseDeclaredSecrets(v.secrets, `${where}.secrets`);
       if (!declared.ok) throw new CatalogFileError(file, `${declared.field}: ${declared.message}`);
+      if (v.egressRules !== undefined && !(Array.isArray(v.egressRules) && v.egressRules.every(isObject))) {
+        throw new CatalogFileError(file, `${where}.egressRules must be a list of NetworkPolicy egress rules`);
+      }
       out.push({
         // Stable ids without a database: derived from name@version.
         id: str(file, `${where}.id`, v.id, false) ?? digestOf({ templateName, version }).slice(7, 43),
@@ -124,6 +131,7 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
         ...(isPodSecurityLevel(v.podSecurity) ? { podSecurity: v.podSecurity } : {}),
         ...(v.networkRules ? { networkRules: v.networkRules as Record<string, unknown>[] } : {}),
         ...(declared.secrets.length > 0 ? { secrets: declared.secrets } : {}),
+        ...(v.egressRules ? { egressRules: v.egressRules as Record<string, unknown>[] } : {}),
       });
     });
   });

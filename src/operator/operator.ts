@@ -14,6 +14,7 @@ import { buildPipeline } from './pipeline.ts';
 import type { GuardrailDeps } from './steps/guardrails.ts';
 import type { ChartPort } from './steps/chart.ts';
 import type { DeclaredSecretsPort } from './steps/declared-secrets.ts';
+import type { TenantIdentityPort } from './steps/tenant.ts';
 import cron from 'node-cron';
 import { DriftChecker } from '../drift/checker.ts';
 import { CorrectionLoopGuard } from '../drift/loop-guard.ts';
@@ -27,6 +28,8 @@ export interface OperatorOptions {
   catalog: TemplateCatalog;
   helm: HelmPort;
   namespaces: NamespacePort;
+  /** Applies the tenant ServiceAccount + RoleBinding helm and drift act as. */
+  tenants: TenantIdentityPort;
   instances: InstanceStore;
   events: EventSink;
   validateValues: ValuesValidator;
