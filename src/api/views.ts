@@ -2,7 +2,7 @@
 // serialiser) so a stored idempotent response replays byte for byte.
 import type { ProductTemplate, ProductTemplateVersion } from '../db/repositories/templates.ts';
 import type { TenantInstance } from '../db/repositories/tenant-instances.ts';
-import { mergeValues, valuesProvenance, type ValueSource } from '../domain/values.ts';
+import { effectiveValues } from '../domain/values.ts';
 import type { LiveStatus } from './live-status.ts';
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
@@ -23,6 +23,7 @@ export function versionView(v: ProductTemplateVersion) {
     tier: v.tier,
     chartDigest: v.chartDigest,
     secrets: v.secrets,
+    domainSuffixes: v.domainSuffixes,
     createdAt: v.createdAt.toISOString(),
   };
 }
@@ -62,7 +63,7 @@ export function instanceView(i: TenantInstance) {
  */
 export function instanceDetailView(i: TenantInstance, defaults: Record<string, unknown>, live: LiveStatus | undefined) {
   const base = instanceView(i);
-  const provenance: Record<string, ValueSource> = valuesProvenance(defaults, i.values);
+  const effective = effectiveValues({ defaults, overrides: i.values, domainName: i.domainName });
   return {
     ...base,
     ...(live?.phase ? { status: live.phase } : {}),
@@ -71,7 +72,7 @@ export function instanceDetailView(i: TenantInstance, defaults: Record<string, u
     conditions: live?.conditions ?? [],
     drift: live?.drift ?? null,
     statusSource: live ? ('cluster' as const) : ('database' as const),
-    effectiveValues: mergeValues(defaults, i.values),
-    valuesProvenance: provenance,
+    effectiveValues: effective.values,
+    valuesProvenance: effective.provenance,
   };
 }

@@ -61,5 +61,6 @@ function resolved(template: ProductTemplate, v: ProductTemplateVersion): Resolve
     ...(v.chartDigest === null ? {} : { chartDigest: v.chartDigest }),
     ...(v.secrets.length === 0 ? {} : { secrets: v.secrets }),
     ...(v.egressRules === null ? {} : { egressRules: v.egressRules }),
+    ...(v.domainSuffixes === null ? {} : { domainSuffixes: v.domainSuffixes }),
   };
 }

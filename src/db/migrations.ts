@@ -14,6 +14,9 @@ import * as m0010 from '../../migrations/0010_instance_activity_and_quotas.ts';
 import * as m0013 from '../../migrations/0013_instance_sync.ts';
 import * as m0014 from '../../migrations/0014_sync_notify_activity_and_secrets.ts';
 import * as m0015 from '../../migrations/0015_instance_deletion_policy.ts';
+import * as m0016 from '../../migrations/0016_instance_domain_owners.ts';
+import * as m0017 from '../../migrations/0017_retained_namespaces.ts';
+import * as m0018 from '../../migrations/0018_api_token_expiry.ts';
 import * as m0020 from '../../migrations/0020_instance_secret_versions.ts';
 import * as m0021 from '../../migrations/0021_chart_pins_and_declared_secrets.ts';
 import * as m0028 from '../../migrations/0028_template_egress_rules.ts';
@@ -31,6 +34,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0013_instance_sync': m0013,
   '0014_sync_notify_activity_and_secrets': m0014,
   '0015_instance_deletion_policy': m0015,
+  '0016_instance_domain_owners': m0016,
+  '0017_retained_namespaces': m0017,
+  '0018_api_token_expiry': m0018,
   '0020_instance_secret_versions': m0020,
   '0021_chart_pins_and_declared_secrets': m0021,
   '0028_template_egress_rules': m0028,

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { isPodSecurityLevel, type ChartReference, type ResolvedTemplateVersion, type TemplateCatalog } from '../domain/catalog.ts';
 import { digestOf } from '../domain/digest.ts';
 import { parseDeclaredSecrets } from '../domain/declared-secrets.ts';
+import { DOMAIN_SUFFIX_PATTERN } from '../domain/naming.ts';
 import { parseVersionRef } from '../domain/version-ref.ts';
 import { parseChartReference } from '../db/chart-reference.ts';
 
@@ -21,6 +22,7 @@ import { parseChartReference } from '../db/chart-reference.ts';
  *         tier: small                      # optional
  *         allowedTiers: [micro, large]     # optional: what spec.tier may pick besides tier
  *         podSecurity: baseline            # optional: restricted (default) or baseline
+ *         domainSuffixes: ["*.apps.example.com", "{userId}.dev.example.com"]  # optional: hosts instances may use
  *         networkRules:                    # optional: extra NetworkPolicy ingress rules
  *           - from: [{ namespaceSelector: { matchLabels: { team: monitoring } } }]
  *         egressRules:                     # optional: egress allowed beyond the namespace and DNS
@@ -52,6 +54,7 @@ interface FileVersion {
   podSecurity?: unknown;
   networkRules?: unknown;
   egressRules?: unknown;
+  domainSuffixes?: unknown;
   defaultValues?: unknown;
   valuesSchema?: unknown;
   secrets?: unknown;
@@ -108,6 +111,9 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
       if (v.allowedTiers !== undefined && !(Array.isArray(v.allowedTiers) && v.allowedTiers.every((t) => typeof t === 'string'))) {
         throw new CatalogFileError(file, `${where}.allowedTiers must be a list of tier names`);
       }
+      if (v.domainSuffixes !== undefined && !(Array.isArray(v.domainSuffixes) && v.domainSuffixes.every((d) => typeof d === 'string' && DOMAIN_SUFFIX_PATTERN.test(d)))) {
+        throw new CatalogFileError(file, `${where}.domainSuffixes must be a list of host names, optionally starting with "*." and using {userId}`);
+      }
       if (v.networkRules !== undefined && !(Array.isArray(v.networkRules) && v.networkRules.every(isObject))) {
         throw new CatalogFileError(file, `${where}.networkRules must be a list of NetworkPolicy ingress rules`);
       }
@@ -132,6 +138,7 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
         ...(v.networkRules ? { networkRules: v.networkRules as Record<string, unknown>[] } : {}),
         ...(declared.secrets.length > 0 ? { secrets: declared.secrets } : {}),
         ...(v.egressRules ? { egressRules: v.egressRules as Record<string, unknown>[] } : {}),
+        ...(v.domainSuffixes ? { domainSuffixes: v.domainSuffixes as string[] } : {}),
       });
     });
   });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { HelmChartChecker, type ChartChecker } from '../../src/api/chart-check.ts';
 import type { LiveStatusReader } from '../../src/api/live-status.ts';
+import type { RateLimitSettings } from '../../src/config/api.ts';
 import { buildApiServer } from '../../src/api/server.ts';
 import { createApiToken } from '../../src/db/repositories/tokens.ts';
 import { HelmClient } from '../../src/helm/index.ts';
@@ -58,7 +59,18 @@ export function realChartChecker(): ChartChecker {
 
 export async function startApi(
   h: TestDatabase,
-  opts: { maxInstancesPerUser?: number; chartChecker?: ChartChecker; liveStatus?: LiveStatusReader; secretBox?: SecretBox; charts?: ChartPinning; logger?: Logger } = {},
+  opts: {
+    maxInstancesPerUser?: number;
+    chartChecker?: ChartChecker;
+    liveStatus?: LiveStatusReader;
+    /** Platform default domain suffixes; tests default to *.example.com. */
+    domainSuffixes?: string[];
+    rateLimit?: RateLimitSettings | false;
+    trustProxyHops?: number;
+    secretBox?: SecretBox;
+    charts?: ChartPinning;
+    logger?: Logger;
+  } = {},
 ): Promise<ApiHarness> {
   const metrics = createMetrics();
   const app = await buildApiServer({
@@ -70,6 +82,9 @@ export async function startApi(
     ...(opts.liveStatus ? { liveStatus: opts.liveStatus } : {}),
     ...(opts.secretBox ? { secretBox: opts.secretBox } : {}),
     ...(opts.charts ? { charts: opts.charts } : {}),
+    domainSuffixes: opts.domainSuffixes ?? ['*.example.com'],
+    ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
+    ...(opts.trustProxyHops === undefined ? {} : { trustProxyHops: opts.trustProxyHops }),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const admin = (await createApiToken(h.db, { name: 'test-admin', role: 'admin' }, { actor: 'test' })).token;

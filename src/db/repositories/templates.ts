@@ -5,6 +5,7 @@ import { isPodSecurityLevel, type ChartReference, type PodSecurityLevel } from '
 import { parseDeclaredSecrets, type DeclaredSecret } from '../../domain/declared-secrets.ts';
 import { CHART_DIGEST } from './chart-packages.ts';
 import { checkValuesSchema } from '../../domain/values-schema.ts';
+import { DOMAIN_SUFFIX_PATTERN } from '../../domain/naming.ts';
 import { parseVersionRef } from '../../domain/version-ref.ts';
 import { encodeChartReference, parseChartReference } from '../chart-reference.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -38,6 +39,8 @@ export interface ProductTemplateVersion {
   chartDigest: string | null;
   chartCredentialId: string | null;
   secrets: DeclaredSecret[];
+  /** Domain suffix patterns instances may use (src/domain/naming.ts); null = none declared. */
+  domainSuffixes: string[] | null;
   createdAt: Date;
 }
 
@@ -61,6 +64,7 @@ export interface NewTemplateVersion {
   chartDigest?: string | null;
   chartCredentialId?: string | null;
   secrets?: unknown;
+  domainSuffixes?: string[] | null;
 }
 
 export interface WriteOptions {
@@ -115,6 +119,7 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
   const chartCredentialId = input.chartCredentialId == null ? null : uuid('chartCredentialId', input.chartCredentialId);
   const declared = parseDeclaredSecrets(input.secrets);
   if (!declared.ok) throw new ValidationError(declared.field, declared.message);
+  const domainSuffixes = domainSuffixInput(input.domainSuffixes);
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
       const row = await trx
@@ -134,6 +139,7 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
           chart_digest: chartDigest,
           chart_credential_id: chartCredentialId,
           secrets: declared.secrets.length === 0 ? null : jsonb(declared.secrets),
+          domain_suffixes: domainSuffixes === null ? null : jsonb(domainSuffixes),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -256,6 +262,14 @@ function guardrailInput(input: NewTemplateVersion): {
   return { podSecurity, networkRules, egressRules, allowedTiers };
 }
 
+function domainSuffixInput(value: unknown): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.length > 64) throw new ValidationError('domainSuffixes', 'must be a list of at most 64 domain patterns');
+  return value.map((p, i) =>
+    text(`domainSuffixes[${i}]`, p, { max: 253, pattern: DOMAIN_SUFFIX_PATTERN, patternHint: 'must be a host name, optionally starting with "*." and using {userId}' }),
+  );
+}
+
 function toTemplate(row: ProductTemplateRow): ProductTemplate {
   return { id: row.id, name: row.name, description: row.description, createdAt: row.created_at };
 }
@@ -277,6 +291,7 @@ export function toVersion(row: ProductTemplateVersionRow): ProductTemplateVersio
     chartDigest: row.chart_digest,
     chartCredentialId: row.chart_credential_id,
     secrets: storedSecrets(row.secrets),
+    domainSuffixes: (row.domain_suffixes as string[] | null) ?? null,
     createdAt: row.created_at,
   };
 }
