@@ -4,6 +4,7 @@ import { apiCommand } from './api/command.ts';
 import { DevInterruptedError, runDev } from './dev/run-dev.ts';
 import { operatorCommand } from './cli/operator.ts';
 import { createTokenCommand, migrateCommand, rotateSecretsCommand } from './db/commands.ts';
+import { deleteSecretCommand, listSecretsCommand, setSecretCommand } from './db/secret-commands.ts';
 
 /**
  * Aborts when the process is asked to stop (Ctrl-C or SIGTERM); a second
@@ -93,12 +94,25 @@ migrate.command('up', { isDefault: true }).description('apply every pending migr
 migrate.command('status').description('list migrations and when each was applied').action(() => migrateCommand('status'));
 migrate.command('down').description('revert the latest migration (development only)').action(() => migrateCommand('down'));
 
-program
-  .command('secrets')
-  .description('instance secrets')
+const secrets = program.command('secrets').description('instance secrets (keys of the Secret <instance>-secrets), straight in the database');
+secrets
   .command('rotate')
   .description('re-encrypt every secret with the newest key in CAELUS_ENCRYPTION_KEYS')
   .action(() => rotateSecretsCommand());
+secrets
+  .command('set <instance-id> <name>')
+  .description('set a secret; the value is read from stdin (one trailing newline dropped) or --from-file, never from the command line')
+  .option('--from-file <path>', 'read the value from this file instead of stdin')
+  .option('--keep-trailing-newline', 'store the value exactly as read')
+  .action((id: string, name: string, o: { fromFile?: string; keepTrailingNewline?: boolean }) => setSecretCommand(id, name, o));
+secrets
+  .command('list <instance-id>')
+  .description("list an instance's secrets: names, versions and update times, never values")
+  .action((id: string) => listSecretsCommand(id));
+secrets
+  .command('delete <instance-id> <name>')
+  .description('delete a secret of an instance')
+  .action((id: string, name: string) => deleteSecretCommand(id, name));
 
 program
   .command('token')

@@ -10,6 +10,9 @@ import { createMetrics } from '../observability/metrics.ts';
 import { HelmChartChecker } from './chart-check.ts';
 import { ClusterLiveStatusReader, type LiveStatusReader } from './live-status.ts';
 import { buildApiServer } from './server.ts';
+import { chartPinningFromEnv } from '../charts/pin.ts';
+import { ENCRYPTION_KEYS_ENV, parseEncryptionKeys } from '../config/encryption-keys.ts';
+import { SecretBox } from '../db/secret-box.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/logger.ts';
 
@@ -29,6 +32,9 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
       log.info('no kubeconfig: instance status, conditions and drift come from the database');
     }
     const helm = new HelmClient({ binary: config.helmBin, metrics, logger: log });
+    // Instance secrets and chart credentials are sealed here; without keys those routes answer 503.
+    const keys = process.env[ENCRYPTION_KEYS_ENV];
+    if (!keys) log.warn(`${ENCRYPTION_KEYS_ENV} is not set: the secrets and chart-credentials routes answer 503`);
     const app = await buildApiServer({
       db: handle.db,
       logger: log,
@@ -41,6 +47,8 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
       rateLimit: rateLimitOf(config),
       trustProxyHops: config.trustProxyHops,
       ...(liveStatus ? { liveStatus } : {}),
+      ...(keys ? { secretBox: new SecretBox(parseEncryptionKeys(keys)) } : {}),
+      charts: chartPinningFromEnv(config.helmBin),
     });
     const url = await app.listen({ port: config.port, host: config.host });
     log.info({ url, docs: `${url}/docs` }, 'caelus api listening');

@@ -5,6 +5,8 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ChartChecker } from './chart-check.ts';
 import type { LiveStatusReader } from './live-status.ts';
+import type { SecretBox } from '../db/secret-box.ts';
+import type { ChartPinning } from '../charts/pin.ts';
 import type { RateLimitSettings } from '../config/api.ts';
 
 export interface ApiDeps {
@@ -24,6 +26,10 @@ export interface ApiDeps {
    * (src/api/idempotency-purge.ts); default hourly, 24 h retention; false: none.
    */
   idempotencyPurge?: { schedule: string; retentionMs: number } | false;
+  /** Seals instance secrets and chart credentials (CAELUS_ENCRYPTION_KEYS); without it those routes answer 503. */
+  secretBox?: SecretBox;
+  /** Pulls remote charts once at publish and pins them (src/charts); without it remote charts cannot be published. */
+  charts?: ChartPinning;
   /** An Idempotency-Key claim without a response older than this was left by a dead request and is taken over; default 60 s. */
   idempotencyClaimTtlMs?: number;
   /** Domain suffixes tenants may use when a template version declares none (CAELUS_DOMAIN_SUFFIXES); default none. */

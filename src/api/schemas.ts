@@ -123,6 +123,16 @@ export const createVersionBody = Type.Object(
     defaultValues: Type.Optional(freeObject),
     valuesSchema: Type.Optional(Type.Unsafe<Record<string, unknown> | null>({ type: ['object', 'null'], additionalProperties: true })),
     tier: Type.Optional(nullable(Type.String({ maxLength: 63, pattern: DNS_LABEL_63 }))),
+    chartCredentials: Type.Optional(
+      nullable(Type.String({ maxLength: 63, description: 'name of stored chart credentials (POST /chart-credentials) for a private registry or repository' })),
+    ),
+    secrets: Type.Optional(
+      Type.Array(Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true }), {
+        maxItems: 64,
+        description:
+          'secrets the chart expects in <release>-secrets: { name, generate: { length, charset } } (created per instance) or { name, required: true, description } (set by the user)',
+      }),
+    ),
     domainSuffixes: Type.Optional(
       nullable(
         Type.Array(Type.String({ maxLength: MAX_DOMAIN, pattern: DOMAIN_SUFFIX_PATTERN.source, description: 'a host name, optionally starting with "*." (one label), {userId} allowed' }), {
@@ -212,6 +222,8 @@ export const versionSchema = responseObject({
   defaultValues: freeObject,
   valuesSchema: Type.Unsafe<Record<string, unknown> | null>({ type: ['object', 'null'], additionalProperties: true }),
   tier: nullable(Type.String()),
+  chartDigest: Type.Unsafe<string | null>({ type: ['string', 'null'], description: 'sha256 of the chart package this version is pinned to (null: a local development chart)' }),
+  secrets: Type.Array(freeObject),
   domainSuffixes: nullable(Type.Array(Type.String())),
   createdAt: dateTime,
 });

@@ -21,6 +21,8 @@ export function versionView(v: ProductTemplateVersion) {
     defaultValues: v.defaultValues,
     valuesSchema: v.valuesSchema,
     tier: v.tier,
+    chartDigest: v.chartDigest,
+    secrets: v.secrets,
     domainSuffixes: v.domainSuffixes,
     createdAt: v.createdAt.toISOString(),
   };

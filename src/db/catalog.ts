@@ -58,6 +58,8 @@ function resolved(template: ProductTemplate, v: ProductTemplateVersion): Resolve
     ...(v.allowedTiers === null ? {} : { allowedTiers: v.allowedTiers }),
     ...(v.podSecurity === null ? {} : { podSecurity: v.podSecurity }),
     ...(v.networkRules === null ? {} : { networkRules: v.networkRules }),
+    ...(v.chartDigest === null ? {} : { chartDigest: v.chartDigest }),
+    ...(v.secrets.length === 0 ? {} : { secrets: v.secrets }),
     ...(v.egressRules === null ? {} : { egressRules: v.egressRules }),
     ...(v.domainSuffixes === null ? {} : { domainSuffixes: v.domainSuffixes }),
   };

@@ -14,7 +14,7 @@ import { SecretBox } from './secret-box.ts';
 type Out = (line: string) => void;
 const stdout: Out = (l) => process.stdout.write(`${l}\n`);
 
-async function withDatabase<T>(fn: (h: DatabaseHandle) => Promise<T>, config: DatabaseConfig = databaseConfigFromEnv()): Promise<T> {
+export async function withDatabase<T>(fn: (h: DatabaseHandle) => Promise<T>, config: DatabaseConfig = databaseConfigFromEnv()): Promise<T> {
   const handle = await openDatabase(config);
   try {
     return await fn(handle);

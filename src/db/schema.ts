@@ -50,6 +50,12 @@ export interface ProductTemplateVersionTable {
   /** Domain suffixes instances may use (JSON array of patterns, src/domain/naming.ts); null = none declared. Migration 0016. */
   domain_suffixes: Json | null;
   created_at: CreatedAt;
+  /** The chart_package this version is pinned to; null for local development charts. Migration 0021. */
+  chart_digest: string | null;
+  /** Repository credentials used to pull the chart. Migration 0021. */
+  chart_credential_id: string | null;
+  /** Declared secrets (JSON array, src/domain/declared-secrets.ts). Migration 0021. */
+  secrets: Json | null;
 }
 
 export interface DeploymentInstanceTable {
@@ -90,6 +96,28 @@ export interface InstanceSecretTable {
   ciphertext: Bytes;
   nonce: Bytes;
   key_id: string;
+  created_at: CreatedAt;
+  /** 1 on create, +1 on every put; migration 0020. */
+  version: ColumnType<number, number | undefined, number>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** A pulled chart package by its sha256 (migration 0021). */
+export interface ChartPackageTable {
+  digest: string;
+  content: Bytes;
+  size: number;
+  created_at: CreatedAt;
+}
+
+/** Chart repository credentials; username/password sealed as JSON (migration 0021). */
+export interface ChartCredentialTable {
+  id: Generated<string>;
+  name: string;
+  ciphertext: Bytes;
+  nonce: Bytes;
+  key_id: string;
+  ca_cert: string | null;
   created_at: CreatedAt;
 }
 
@@ -150,6 +178,8 @@ export interface Database {
   audit_event: AuditEventTable;
   idempotency_key: IdempotencyKeyTable;
   user_quota: UserQuotaTable;
+  chart_package: ChartPackageTable;
+  chart_credential: ChartCredentialTable;
   retained_namespace: RetainedNamespaceTable;
 }
 

@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { CaelusInstance } from '../domain/instance.ts';
 import { translateErrors } from './map-error.ts';
+import type { DeclaredSecret } from '../domain/declared-secrets.ts';
 import { boundInstance } from './repositories/instance-sync.ts';
-import { getSecrets } from './repositories/secrets.ts';
+import { ensureGeneratedSecrets, getSecrets, listSecretMeta } from './repositories/secrets.ts';
 import type { Database } from './schema.ts';
 import type { SecretBox } from './secret-box.ts';
 import { uuid } from './validate.ts';
@@ -31,6 +32,19 @@ export class DbSecretSource {
   async read(instance: CaelusInstance): Promise<Record<string, string> | undefined> {
     const row = await boundInstance(this.#db, instance);
     return row && getSecrets(this.#db, this.#box, row.id);
+  }
+
+  /**
+   * For the row `instance` is bound to (never one an annotation merely names):
+   * creates the declared generated secrets it lacks and says which names it
+   * has. Undefined when the CR is bound to no live row.
+   */
+  async prepare(instance: CaelusInstance, declared: readonly DeclaredSecret[]): Promise<{ instanceId: string; created: string[]; names: Set<string> } | undefined> {
+    const row = await boundInstance(this.#db, instance);
+    if (!row) return undefined;
+    const created = await ensureGeneratedSecrets(this.#db, this.#box, row.id, declared, { actor: 'operator' });
+    const names = new Set((await listSecretMeta(this.#db, row.id)).map((s) => s.name));
+    return { instanceId: row.id, created, names };
   }
 }
 

@@ -72,6 +72,7 @@ function newVersion(templateId: string, v: ResolvedTemplateVersion) {
     allowedTiers: v.allowedTiers ?? null,
     podSecurity: v.podSecurity ?? null,
     networkRules: v.networkRules ?? null,
+    secrets: v.secrets ?? [],
     egressRules: v.egressRules ?? null,
   };
 }

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { apiConfig, rateLimitOf } from '../config/api.ts';
 import { databaseConfigFromEnv, type DatabaseConfig } from '../config/database.ts';
-import { ENCRYPTION_KEYS_ENV } from '../config/encryption-keys.ts';
+import { ENCRYPTION_KEYS_ENV, parseEncryptionKeys } from '../config/encryption-keys.ts';
+import { SecretBox } from '../db/secret-box.ts';
+import { chartPinningFromEnv } from '../charts/pin.ts';
 import { operatorConfig } from '../config/operator.ts';
 import { HelmChartChecker } from '../api/chart-check.ts';
 import { closeApiServer } from '../api/command.ts';
@@ -164,6 +166,8 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
         rateLimit: rateLimitOf(apiCfg),
         trustProxyHops: apiCfg.trustProxyHops,
         liveStatus: new ClusterLiveStatusReader(loaded.kc, log),
+        ...(keys ? { secretBox: new SecretBox(parseEncryptionKeys(keys)) } : {}),
+        charts: chartPinningFromEnv(helm, env),
       });
       try {
         return { app, url: await app.listen({ port: apiCfg.port, host: apiCfg.host }) };

@@ -1,6 +1,7 @@
 // What the reconciler needs to know about a product template version, and the
 // interface through which it asks. Implementations: the database (src/db) and
 // a YAML/JSON file (src/operator/file-catalog.ts) for GitOps-only installs.
+import type { DeclaredSecret } from './declared-secrets.ts';
 
 /** Where a chart comes from, as stored in product_template_version.helm_chart_path. */
 export type ChartReference =
@@ -36,6 +37,14 @@ export interface ResolvedTemplateVersion {
    * (networking.k8s.io/v1 NetworkPolicyEgressRule objects); everything else is denied.
    */
   egressRules?: Record<string, unknown>[];
+  /**
+   * `sha256:<hex>` of the chart package this version is pinned to (pulled once
+   * at publish). Local development charts have none in the catalog; the chart
+   * step hashes their content at every reconcile and fills it in.
+   */
+  chartDigest?: string;
+  /** Secrets the chart expects in `<release>-secrets` (generated or required). */
+  secrets?: DeclaredSecret[];
 }
 
 export const PodSecurityLevel = { Restricted: 'restricted', Baseline: 'baseline' } as const;

@@ -82,6 +82,10 @@ export const Reason = {
   DriftDetectionDisabled: 'DriftDetectionDisabled',
   /** A stored Helm release record (tenant-writable) fails the kinds policy or cannot be decoded: never applied. */
   ReleaseTampered: 'ReleaseTampered',
+  /** A pinned chart package's bytes do not hash to the digest its version recorded. */
+  ChartDigestMismatch: 'ChartDigestMismatch',
+  /** Secrets the template version requires have no value yet: the instance waits in Pending. */
+  SecretsMissing: 'SecretsMissing',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { isPodSecurityLevel, type ChartReference, type ResolvedTemplateVersion, type TemplateCatalog } from '../domain/catalog.ts';
 import { digestOf } from '../domain/digest.ts';
+import { parseDeclaredSecrets } from '../domain/declared-secrets.ts';
 import { DOMAIN_SUFFIX_PATTERN } from '../domain/naming.ts';
 import { parseVersionRef } from '../domain/version-ref.ts';
 import { parseChartReference } from '../db/chart-reference.ts';
@@ -29,6 +30,9 @@ import { parseChartReference } from '../db/chart-reference.ts';
  *             ports: [{ port: 443, protocol: TCP }]
  *         defaultValues: { replicaCount: 1 }
  *         valuesSchema: { type: object }   # optional
+ *         secrets:                         # optional: keys of the contract Secret <release>-secrets
+ *           - { name: redisPassword, generate: { length: 32, charset: alphanumeric } }
+ *           - { name: apiKey, required: true, description: the vendor API key }
  * ```
  */
 export class CatalogFileError extends Error {
@@ -53,6 +57,7 @@ interface FileVersion {
   domainSuffixes?: unknown;
   defaultValues?: unknown;
   valuesSchema?: unknown;
+  secrets?: unknown;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -112,6 +117,8 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
       if (v.networkRules !== undefined && !(Array.isArray(v.networkRules) && v.networkRules.every(isObject))) {
         throw new CatalogFileError(file, `${where}.networkRules must be a list of NetworkPolicy ingress rules`);
       }
+      const declared = parseDeclaredSecrets(v.secrets, `${where}.secrets`);
+      if (!declared.ok) throw new CatalogFileError(file, `${declared.field}: ${declared.message}`);
       if (v.egressRules !== undefined && !(Array.isArray(v.egressRules) && v.egressRules.every(isObject))) {
         throw new CatalogFileError(file, `${where}.egressRules must be a list of NetworkPolicy egress rules`);
       }
@@ -129,6 +136,7 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
         ...(v.allowedTiers ? { allowedTiers: v.allowedTiers as string[] } : {}),
         ...(isPodSecurityLevel(v.podSecurity) ? { podSecurity: v.podSecurity } : {}),
         ...(v.networkRules ? { networkRules: v.networkRules as Record<string, unknown>[] } : {}),
+        ...(declared.secrets.length > 0 ? { secrets: declared.secrets } : {}),
         ...(v.egressRules ? { egressRules: v.egressRules as Record<string, unknown>[] } : {}),
         ...(v.domainSuffixes ? { domainSuffixes: v.domainSuffixes as string[] } : {}),
       });

@@ -12,6 +12,8 @@ import { LeadershipLostError } from '../k8s/leader-election.ts';
 import type { HelmPort, EventSink, InstanceStore, NamespacePort, ValuesValidator } from './ports.ts';
 import { buildPipeline } from './pipeline.ts';
 import type { GuardrailDeps } from './steps/guardrails.ts';
+import type { ChartPort } from './steps/chart.ts';
+import type { DeclaredSecretsPort } from './steps/declared-secrets.ts';
 import type { TenantIdentityPort } from './steps/tenant.ts';
 import cron from 'node-cron';
 import { DriftChecker } from '../drift/checker.ts';
@@ -38,6 +40,10 @@ export interface OperatorOptions {
   resyncMs: number;
   /** Guardrail, policy and hibernation steps (src/operator/steps); run-operator always provides them. */
   guardrails?: GuardrailDeps;
+  /** Pinned/local charts from the content-addressed cache (src/charts). */
+  charts?: ChartPort;
+  /** Declared (generated/required) secrets of template versions. */
+  declaredSecrets?: DeclaredSecretsPort;
   /** node-cron schedule of the full drift check. */
   driftFullCheckSchedule?: string;
   driftWatchedKinds?: string | undefined;

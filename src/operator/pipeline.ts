@@ -15,6 +15,8 @@ import { guardrailsStep, type GuardrailDeps } from './steps/guardrails.ts';
 import { hibernationStep } from './steps/hibernation.ts';
 import { tenantStep, type TenantIdentityPort } from './steps/tenant.ts';
 import { driftStep, type DriftStepDeps } from './steps/drift.ts';
+import { chartStep, type ChartPort } from './steps/chart.ts';
+import { declaredSecretsStep, type DeclaredSecretsPort } from './steps/declared-secrets.ts';
 
 export interface PipelineDeps {
   catalog: TemplateCatalog;
@@ -33,6 +35,10 @@ export interface PipelineDeps {
   drift: Omit<DriftStepDeps, 'events' | 'policy'>;
   /** Guardrail, policy and hibernation counters (caelus_guardrails_applies_total, …). */
   metrics?: Pick<Metrics, 'guardrailsApplies' | 'policyRefusals' | 'lifecycleActions'>;
+  /** Pinned and local charts from the content-addressed cache; without it helm fetches chart references itself. */
+  charts?: ChartPort;
+  /** Generated and required secrets of template versions (the database); without it declared secrets keep instances Pending. */
+  declaredSecrets?: DeclaredSecretsPort;
 }
 
 type Reached<C> = { stop: true; requeueAfterMs?: number } | { stop: false; ctx: C };
@@ -95,12 +101,14 @@ export function buildPipeline(deps: PipelineDeps): Pipeline<DesiredContext> {
   const metrics = deps.metrics ? { metrics: deps.metrics } : {};
   // Stored release manifests are checked against the same policy as new renders.
   const policy: KindsPolicyConfig = g ? { allowedKinds: g.config.allowedKinds, allowedClusterRoles: g.config.allowedClusterRoles } : {};
-  let p = Pipeline.start()
+  let r = Pipeline.start()
     .then(finalizerStep({ ...deps, ...(g ? { objects: g.objects } : {}) }))
     .then(suspendStep())
-    .extend(resolveStep(deps.catalog))
-    .extend(namespaceStep(deps.namespaces))
-    .then(tenantStep(deps.tenants));
+    .extend(resolveStep(deps.catalog));
+  // From here on the render and the install use one verified local chart (src/charts).
+  if (deps.charts) r = r.extend(chartStep(deps.charts));
+  r = r.then(declaredSecretsStep({ secrets: deps.declaredSecrets, events: deps.events }));
+  let p = r.extend(namespaceStep(deps.namespaces)).then(tenantStep(deps.tenants));
   if (g) p = p.then(guardrailsStep({ ...g, events: deps.events, ...metrics }));
   let q = p.extend(valuesStep(deps.validateValues));
   q = q.then(releaseStep({ ...deps, manifests: deps.drift.manifests, policy, ...metrics }));

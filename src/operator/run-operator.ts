@@ -24,6 +24,9 @@ import { FileCatalog } from './file-catalog.ts';
 import { Operator } from './operator.ts';
 import { ENCRYPTION_KEYS_ENV, parseEncryptionKeys } from '../config/encryption-keys.ts';
 import { DbSecretSource } from '../db/secret-source.ts';
+import { ChartCache, defaultChartCacheDir } from '../charts/cache.ts';
+import { PinnedCharts } from '../charts/store.ts';
+import { getChartPackage } from '../db/repositories/chart-packages.ts';
 import { SecretBox } from '../db/secret-box.ts';
 import { guardrailObjects, lifecyclePort, workloadPort } from './k8s-adapters.ts';
 import { annotationActivity } from './lifecycle/activity.ts';
@@ -159,6 +162,11 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   }
   const leaderTasks = opts.leaderTasks?.({ kc, catalog, database: db && dbConfig ? { handle: db, config: dbConfig } : undefined, events }) ?? [];
   const secrets = opts.secrets ?? instanceSecrets(db, opts.env ?? process.env, log);
+  // Pinned packages come from the database when this replica's cache lacks them (never from the registry).
+  const dbHandle = db;
+  const charts = new PinnedCharts(new ChartCache(defaultChartCacheDir(opts.env ?? process.env)), async (digest) =>
+    dbHandle ? getChartPackage(dbHandle.db, digest) : undefined,
+  );
 
   const timings = leaseTimings(config.leaseDurationSeconds * 1000);
   const helm = new HelmClient({
@@ -197,6 +205,8 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
       workloads: workloadPort(kc),
       ...(secrets ? { secrets } : {}),
     },
+    charts,
+    ...(secrets instanceof DbSecretSource ? { declaredSecrets: secrets } : {}),
   });
   const lifecycle = {
     instances: lifecyclePort(kc, log.child({ component: 'lifecycle' }), opts.labelSelector),

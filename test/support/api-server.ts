@@ -9,9 +9,11 @@ import type { RateLimitSettings } from '../../src/config/api.ts';
 import { buildApiServer } from '../../src/api/server.ts';
 import { createApiToken } from '../../src/db/repositories/tokens.ts';
 import { HelmClient } from '../../src/helm/index.ts';
-import { silentLogger, createLogger } from '../../src/observability/logger.ts';
+import { silentLogger, createLogger, type Logger } from '../../src/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
 import type { TestDatabase } from './database.ts';
+import type { SecretBox } from '../../src/db/secret-box.ts';
+import type { ChartPinning } from '../../src/charts/pin.ts';
 import { helmBin } from './kube.ts';
 
 export const WEBAPP_CHART = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
@@ -65,16 +67,21 @@ export async function startApi(
     domainSuffixes?: string[];
     rateLimit?: RateLimitSettings | false;
     trustProxyHops?: number;
+    secretBox?: SecretBox;
+    charts?: ChartPinning;
+    logger?: Logger;
   } = {},
 ): Promise<ApiHarness> {
   const metrics = createMetrics();
   const app = await buildApiServer({
     db: h.db,
-    logger: process.env['CAELUS_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger(),
+    logger: opts.logger ?? (process.env['CAELUS_TEST_LOGS'] ? createLogger({ level: 'debug' }) : silentLogger()),
     metrics,
     chartChecker: opts.chartChecker ?? realChartChecker(),
     maxInstancesPerUser: opts.maxInstancesPerUser ?? 10,
     ...(opts.liveStatus ? { liveStatus: opts.liveStatus } : {}),
+    ...(opts.secretBox ? { secretBox: opts.secretBox } : {}),
+    ...(opts.charts ? { charts: opts.charts } : {}),
     domainSuffixes: opts.domainSuffixes ?? ['*.example.com'],
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...(opts.trustProxyHops === undefined ? {} : { trustProxyHops: opts.trustProxyHops }),

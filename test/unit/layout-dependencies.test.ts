@@ -14,7 +14,7 @@ const SRC = fileURLToPath(new URL('../../src', import.meta.url));
  */
 const COMPOSITION = ['cli', 'dev', 'compose'];
 const PEERS = ['api', 'operator', 'sync'];
-const BELOW = ['domain', 'db', 'k8s', 'helm', 'drift', 'config', 'observability'];
+const BELOW = ['domain', 'db', 'k8s', 'helm', 'charts', 'drift', 'config', 'observability'];
 
 /** The src/ folder (or top-level file without .ts) a path belongs to; undefined outside src/. */
 function area(path: string): string | undefined {

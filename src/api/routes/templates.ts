@@ -19,6 +19,7 @@ import {
   versionSchema,
 } from '../schemas.ts';
 import { templateView, versionView } from '../views.ts';
+import { prepareChart } from '../chart-publish.ts';
 
 export const templateRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { db } = deps;
@@ -90,14 +91,19 @@ export const templateRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         const problem = checkValuesSchema(body.valuesSchema);
         if (problem) throw unprocessable(ProblemType.Validation, '/body/valuesSchema', `is not a usable JSON Schema: ${problem}`);
       }
-      await deps.chartChecker.check({ chart: body.chart, chartVersion: body.chartVersion ?? null, defaultValues: body.defaultValues ?? {} });
+      // Remote charts are pulled once here and pinned; the check renders exactly the pinned package.
+      const pinned = await prepareChart(deps, body);
+      await deps.chartChecker.check({ chart: pinned.render, chartVersion: pinned.chartVersion, defaultValues: body.defaultValues ?? {} });
       const v = await createTemplateVersion(
         db,
         {
           templateId: t.id,
           version: body.version,
           chart: body.chart,
-          chartVersion: body.chartVersion ?? null,
+          chartVersion: pinned.chartVersion,
+          chartDigest: pinned.chartDigest,
+          chartCredentialId: pinned.chartCredentialId,
+          secrets: pinned.secrets,
           defaultValues: body.defaultValues ?? {},
           valuesSchema: body.valuesSchema ?? null,
           tier: body.tier ?? null,

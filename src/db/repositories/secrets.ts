@@ -6,13 +6,28 @@ import type { Database } from '../schema.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { text, uuid } from '../validate.ts';
 import { recordAudit } from './audit.ts';
+import { generateSecretValue, isGenerated, MAX_SECRET_BYTES, MAX_SECRET_NAME, SECRET_NAME, SECRET_NAME_HINT, type DeclaredSecret } from '../../domain/declared-secrets.ts';
+import { ValidationError } from '../errors.ts';
 
-/** Kubernetes Secret data key rules, since these become keys of the instance's Secret. */
-const SECRET_NAME = /^[-._a-zA-Z0-9]+$/;
-export const MAX_SECRET_BYTES = 64 * 1024;
+export { MAX_SECRET_BYTES };
 
 function secretName(value: unknown): string {
-  return text('name', value, { max: 253, pattern: SECRET_NAME, patternHint: 'must consist of letters, digits, "-", "_" or "."' });
+  return text('name', value, { max: MAX_SECRET_NAME, pattern: SECRET_NAME, patternHint: SECRET_NAME_HINT });
+}
+
+function secretValue(value: unknown): string {
+  if (typeof value !== 'string') throw new ValidationError('value', 'must be a string');
+  if (Buffer.byteLength(value, 'utf8') > MAX_SECRET_BYTES) throw new ValidationError('value', `must be at most ${MAX_SECRET_BYTES} bytes (UTF-8)`);
+  // eslint-disable-next-line no-control-regex -- Postgres text cannot hold NUL, and the value is sealed as UTF-8 text
+  if (/\u0000/.test(value)) throw new ValidationError('value', 'must not contain NUL characters');
+  return value;
+}
+
+export interface SecretMeta {
+  name: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 /** Binds a ciphertext to its row: moving it to another instance or name makes it fail authentication. */
@@ -26,21 +41,73 @@ export async function putSecret(
   box: SecretBox,
   input: { instanceId: string; name: string; value: string },
   opts: { actor: string },
-): Promise<void> {
+): Promise<SecretMeta> {
   const instanceId = uuid('instanceId', input?.instanceId);
   const name = secretName(input.name);
-  const value = text('value', input.value, { min: 0, max: MAX_SECRET_BYTES });
+  const value = secretValue(input.value);
   const sealed = box.seal(value, aad(instanceId, name));
-  await translateErrors(() =>
+  return translateErrors(() =>
     db.transaction().execute(async (trx) => {
-      await trx
+      const row = await trx
         .insertInto('instance_secret')
         .values({ instance_id: instanceId, name, ciphertext: sealed.ciphertext, nonce: sealed.nonce, key_id: sealed.keyId })
         .onConflict((oc) =>
-          oc.columns(['instance_id', 'name']).doUpdateSet({ ciphertext: sealed.ciphertext, nonce: sealed.nonce, key_id: sealed.keyId }),
+          oc.columns(['instance_id', 'name']).doUpdateSet((eb) => ({
+            ciphertext: sealed.ciphertext,
+            nonce: sealed.nonce,
+            key_id: sealed.keyId,
+            version: eb('instance_secret.version', '+', 1),
+            updated_at: new Date(),
+          })),
         )
-        .execute();
-      await recordAudit(trx, { actor: opts.actor, action: 'secret.put', instanceId, detail: { name } });
+        .returning(['name', 'version', 'created_at', 'updated_at'])
+        .executeTakeFirstOrThrow();
+      await recordAudit(trx, { actor: opts.actor, action: 'secret.put', instanceId, detail: { name, version: row.version } });
+      return { name: row.name, version: row.version, createdAt: row.created_at, updatedAt: row.updated_at };
+    }),
+  );
+}
+
+/** Names, versions and times of an instance's secrets; never a value, and nothing is decrypted. */
+export async function listSecretMeta(db: Kysely<Database>, instanceId: string): Promise<SecretMeta[]> {
+  const id = uuid('instanceId', instanceId);
+  const rows = await translateErrors(() =>
+    db.selectFrom('instance_secret').select(['name', 'version', 'created_at', 'updated_at']).where('instance_id', '=', id).orderBy('name').execute(),
+  );
+  return rows.map((r) => ({ name: r.name, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at }));
+}
+
+/**
+ * Creates each declared generated secret the instance does not have yet, with
+ * a fresh crypto-random value; an existing one (an earlier reconcile, another
+ * replica, a template upgrade that still declares it, or a value the user set)
+ * is kept as it is. Returns the names it created. Audited by name only.
+ */
+export async function ensureGeneratedSecrets(
+  db: Kysely<Database>,
+  box: SecretBox,
+  instanceId: string,
+  declared: readonly DeclaredSecret[],
+  opts: { actor: string },
+): Promise<string[]> {
+  const id = uuid('instanceId', instanceId);
+  const generated = declared.filter(isGenerated);
+  if (generated.length === 0) return [];
+  return translateErrors(() =>
+    db.transaction().execute(async (trx) => {
+      const created: string[] = [];
+      for (const spec of generated) {
+        const sealed = box.seal(generateSecretValue(spec.generate), aad(id, spec.name));
+        const res = await trx
+          .insertInto('instance_secret')
+          .values({ instance_id: id, name: spec.name, ciphertext: sealed.ciphertext, nonce: sealed.nonce, key_id: sealed.keyId })
+          .onConflict((oc) => oc.columns(['instance_id', 'name']).doNothing())
+          .returning('name')
+          .executeTakeFirst();
+        if (res) created.push(spec.name);
+      }
+      if (created.length > 0) await recordAudit(trx, { actor: opts.actor, action: 'secret.generate', instanceId: id, detail: { names: created } });
+      return created;
     }),
   );
 }

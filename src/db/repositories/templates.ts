@@ -2,6 +2,8 @@
 // is no update here, and a trigger refuses updates from anywhere else.
 import type { Kysely } from 'kysely';
 import { isPodSecurityLevel, type ChartReference, type PodSecurityLevel } from '../../domain/catalog.ts';
+import { parseDeclaredSecrets, type DeclaredSecret } from '../../domain/declared-secrets.ts';
+import { CHART_DIGEST } from './chart-packages.ts';
 import { checkValuesSchema } from '../../domain/values-schema.ts';
 import { DOMAIN_SUFFIX_PATTERN } from '../../domain/naming.ts';
 import { parseVersionRef } from '../../domain/version-ref.ts';
@@ -33,6 +35,10 @@ export interface ProductTemplateVersion {
   networkRules: JsonObject[] | null;
   egressRules: JsonObject[] | null;
   allowedTiers: string[] | null;
+  /** The pinned chart package (sha256), null for local development charts. */
+  chartDigest: string | null;
+  chartCredentialId: string | null;
+  secrets: DeclaredSecret[];
   /** Domain suffix patterns instances may use (src/domain/naming.ts); null = none declared. */
   domainSuffixes: string[] | null;
   createdAt: Date;
@@ -55,6 +61,9 @@ export interface NewTemplateVersion {
   networkRules?: Record<string, unknown>[] | null;
   egressRules?: Record<string, unknown>[] | null;
   allowedTiers?: string[] | null;
+  chartDigest?: string | null;
+  chartCredentialId?: string | null;
+  secrets?: unknown;
   domainSuffixes?: string[] | null;
 }
 
@@ -106,6 +115,10 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
   }
   const tier = optionalText('tier', input.tier, { max: 63, pattern: TIER, patternHint: 'must be a lower-case tier name such as small' });
   const guardrails = guardrailInput(input);
+  const chartDigest = optionalText('chartDigest', input.chartDigest, { max: 71, pattern: CHART_DIGEST, patternHint: 'must be sha256:<64 hex digits>' });
+  const chartCredentialId = input.chartCredentialId == null ? null : uuid('chartCredentialId', input.chartCredentialId);
+  const declared = parseDeclaredSecrets(input.secrets);
+  if (!declared.ok) throw new ValidationError(declared.field, declared.message);
   const domainSuffixes = domainSuffixInput(input.domainSuffixes);
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
@@ -123,6 +136,9 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
           network_rules: guardrails.networkRules === null ? null : jsonb(guardrails.networkRules),
           egress_rules: guardrails.egressRules === null ? null : jsonb(guardrails.egressRules),
           allowed_tiers: guardrails.allowedTiers === null ? null : jsonb(guardrails.allowedTiers),
+          chart_digest: chartDigest,
+          chart_credential_id: chartCredentialId,
+          secrets: declared.secrets.length === 0 ? null : jsonb(declared.secrets),
           domain_suffixes: domainSuffixes === null ? null : jsonb(domainSuffixes),
         })
         .returningAll()
@@ -272,7 +288,17 @@ export function toVersion(row: ProductTemplateVersionRow): ProductTemplateVersio
     networkRules: (row.network_rules as JsonObject[] | null) ?? null,
     egressRules: (row.egress_rules as JsonObject[] | null) ?? null,
     allowedTiers: (row.allowed_tiers as string[] | null) ?? null,
+    chartDigest: row.chart_digest,
+    chartCredentialId: row.chart_credential_id,
+    secrets: storedSecrets(row.secrets),
     domainSuffixes: (row.domain_suffixes as string[] | null) ?? null,
     createdAt: row.created_at,
   };
+}
+
+/** Declarations were checked on the way in; a row that no longer parses is a data error worth failing loudly on. */
+function storedSecrets(value: unknown): DeclaredSecret[] {
+  const parsed = parseDeclaredSecrets(value);
+  if (!parsed.ok) throw new ValidationError(parsed.field, `stored declaration is invalid: ${parsed.message}`);
+  return parsed.secrets;
 }

@@ -29,7 +29,9 @@ export function valuesStep(validate: ValuesValidator): Extender<PlacedContext, D
       // The one effective-values rule (src/domain/values.ts), the same the API shows.
       const { values } = effectiveValues({ defaults: template.defaultValues, overrides, domainName: spec.domainName });
       const digest = digestOf({
-        chart: template.chart,
+        // The chart's content when it is known (pinned or hashed local chart), so the same bytes
+        // wherever they are cached give the same digest and changed bytes a new one.
+        chart: template.chartDigest ?? template.chart,
         chartVersion: template.chartVersion ?? null,
         values,
         release: releaseName(ctx.instance),

@@ -46,7 +46,10 @@ describe('pipeline', () => {
       writeProgress: async () => undefined,
       drift: { manifests: new FakeManifests(helm), checker: new FakeDrift(), guard: new FakeLoopGuard(), takeFullCheck: () => false },
     };
-    expect(buildPipeline(deps).names).toEqual(['finalizer', 'suspend', 'resolve', 'namespace', 'tenant', 'values', 'release', 'drift']);
+    expect(buildPipeline(deps).names).toEqual(['finalizer', 'suspend', 'resolve', 'declared-secrets', 'namespace', 'tenant', 'values', 'release', 'drift']);
+    // With the chart cache, the chart is resolved to verified local bytes right after the version.
+    const charts = { pinned: async () => '/cache/x.tgz', local: async (path: string) => ({ digest: `sha256:${'0'.repeat(64)}`, path }) };
+    expect(buildPipeline({ ...deps, charts }).names.slice(0, 5)).toEqual(['finalizer', 'suspend', 'resolve', 'chart', 'declared-secrets']);
     const guardrails = {
       config: guardrailsConfig({}),
       objects: { apply: async () => undefined, delete: async () => true },
@@ -56,6 +59,7 @@ describe('pipeline', () => {
       'finalizer',
       'suspend',
       'resolve',
+      'declared-secrets',
       'namespace',
       'tenant',
       'guardrails',
