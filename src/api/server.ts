@@ -16,6 +16,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerInstanceRoutes } from './routes/instances.ts';
 import { registerLifecycleRoutes } from './routes/lifecycle.ts';
 import { registerQuotaRoutes } from './routes/quotas.ts';
+import { rolloutRoutes } from './routes/rollouts.ts';
 import { registerTemplateRoutes } from './routes/templates.ts';
 import { registerTokenRoutes } from './routes/tokens.ts';
 import { validatorCompiler } from './validation.ts';
@@ -88,6 +89,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   registerLifecycleRoutes(app, deps);
   registerQuotaRoutes(app, deps);
   registerTokenRoutes(app, deps);
+  await app.register(rolloutRoutes, { deps });
   if (deps.idempotencyPurge !== false) {
     // Bound to the server's life: `caelus api` and `caelus dev` both get it, app.close() stops it.
     const purge = startIdempotencyPurge({

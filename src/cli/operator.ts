@@ -6,6 +6,7 @@ import { createLogger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { createOperatorRuntime, type LeaderTask, type LeaderTaskContext, type OperatorRuntime, type RuntimeOptions } from '../operator/run-operator.ts';
 import { createOperatorSync } from '../sync/runtime.ts';
+import { rolloutLeaderTasks } from '../rollout/leader-task.ts';
 
 /** The DB ↔ CR sync as a leader task: none with a file catalog (GitOps only) or CAELUS_SYNC=false. */
 export function syncLeaderTasks(opts: Pick<RuntimeOptions, 'log' | 'metrics' | 'labelSelector' | 'env'>) {
@@ -27,9 +28,11 @@ export function syncLeaderTasks(opts: Pick<RuntimeOptions, 'log' | 'metrics' | '
   };
 }
 
-/** The operator as `caelus operator` and `caelus dev` run it: reconciler, lifecycle jobs and, while leading, the sync. */
+/** The operator as `caelus operator` and `caelus dev` run it: reconciler, lifecycle jobs and, while leading, the sync and the rollout runner. */
 export function createOperatorWithSync(config: OperatorConfig, opts: Omit<RuntimeOptions, 'leaderTasks'>): Promise<OperatorRuntime> {
-  return createOperatorRuntime(config, { ...opts, leaderTasks: syncLeaderTasks(opts) });
+  const sync = syncLeaderTasks(opts);
+  const rollouts = rolloutLeaderTasks(opts);
+  return createOperatorRuntime(config, { ...opts, leaderTasks: (context) => [...sync(context), ...rollouts(context)] });
 }
 
 /** `caelus operator`: runs until SIGINT/SIGTERM, then lets in-flight reconciles finish and releases the lease. */

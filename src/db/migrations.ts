@@ -14,6 +14,7 @@ import * as m0010 from '../../migrations/0010_instance_activity_and_quotas.ts';
 import * as m0013 from '../../migrations/0013_instance_sync.ts';
 import * as m0014 from '../../migrations/0014_sync_notify_activity_and_secrets.ts';
 import * as m0015 from '../../migrations/0015_instance_deletion_policy.ts';
+import * as m0024 from '../../migrations/0024_rollouts.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_product_templates': m0001,
@@ -27,6 +28,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0013_instance_sync': m0013,
   '0014_sync_notify_activity_and_secrets': m0014,
   '0015_instance_deletion_policy': m0015,
+  '0024_rollouts': m0024,
 };
 
 export const migrationProvider: MigrationProvider = {

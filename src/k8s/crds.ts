@@ -6,17 +6,23 @@ import { ObjectClient } from './apply.ts';
 import { toKubeApiError } from './errors.ts';
 
 export const CRD_FILE = fileURLToPath(new URL('../../crds/caelusinstance.yaml', import.meta.url));
+/** Every CRD Caelus serves: CaelusInstance and the read-only CaelusRollout mirror of fleet rollouts. */
+export const CRD_FILES = [CRD_FILE, fileURLToPath(new URL('../../crds/caelusrollout.yaml', import.meta.url))];
 
 /**
- * Server-side applies the CaelusInstance CRD and waits until it is
- * Established (served). Used by `caelus dev`, tests and benchmarks; a cluster
- * install gets the CRD from the deploy chart instead.
+ * Server-side applies each CRD of crds/ and waits until it is Established
+ * (served). Used by `caelus dev`, tests and benchmarks; a cluster install gets
+ * the CRDs from the deploy chart instead.
  */
 export async function installCrds(kc: KubeConfig, log: Logger, timeoutMs = 30_000): Promise<void> {
+  for (const file of CRD_FILES) await installCrd(kc, log, file, timeoutMs);
+}
+
+async function installCrd(kc: KubeConfig, log: Logger, file: string, timeoutMs: number): Promise<void> {
   // loadYaml deserializes into client-node's typed model; the request path
   // serializes through that model, which would silently drop JSON keys it
   // names differently (`default`, `x-kubernetes-*`) if given plain YAML.
-  const crd = loadYaml<V1CustomResourceDefinition & { apiVersion: string; kind: string }>(await readFile(CRD_FILE, 'utf8'));
+  const crd = loadYaml<V1CustomResourceDefinition & { apiVersion: string; kind: string }>(await readFile(file, 'utf8'));
   await new ObjectClient(kc, { logger: log }).apply(crd, { fieldManager: 'caelus-installer', force: true });
   const ext = kc.makeApiClient(ApiextensionsV1Api);
   const name = crd.metadata!.name!;

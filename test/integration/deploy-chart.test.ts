@@ -36,12 +36,12 @@ describe('deploy/caelus chart', () => {
     const objs = objects(stdout);
     const kinds = objs.map((o) => o.kind).sort();
     expect(kinds).toEqual([
-      'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Deployment',
+      'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Deployment',
       'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor',
     ]);
-    // The CRD comes from crds/caelusinstance.yaml through the chart's symlink.
-    const crd = objs.find((o) => o.kind === 'CustomResourceDefinition');
-    expect(crd).toEqual(parse(readFileSync(join(root, 'crds/caelusinstance.yaml'), 'utf8')));
+    // The CRDs come from crds/ through the chart's symlinks.
+    const crds = objs.filter((o) => o.kind === 'CustomResourceDefinition').sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+    expect(crds).toEqual(['caelusinstance.yaml', 'caelusrollout.yaml'].map((f) => parse(readFileSync(join(root, 'crds', f), 'utf8'))));
     expect(objs.find((o) => o.kind === 'ClusterRole')?.metadata?.name).toContain('rel');
 
     const op = objs.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-operator')) as k8s.V1Deployment;

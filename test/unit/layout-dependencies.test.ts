@@ -1,4 +1,4 @@
-// DESIGN §3: dependencies point one way, cli → api | operator | sync →
+// DESIGN §3: dependencies point one way, cli → api | operator | sync | rollout →
 // domain + db + k8s + helm + drift; domain imports nothing of ours; adapters
 // never import operator or api. Checked on the import statements of src/.
 import { readdir, readFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 /** The composition: `caelus` itself (src/cli.ts, src/cli/) and `caelus dev` (src/dev/), which runs operator + API in one process. */
 const CLI = ['cli', 'dev'];
-const PEERS = ['api', 'operator', 'sync'];
+const PEERS = ['api', 'operator', 'sync', 'rollout'];
 const BELOW = ['domain', 'db', 'k8s', 'helm', 'drift', 'config', 'observability'];
 
 /** The src/ folder (or top-level file without .ts) a path belongs to; undefined outside src/. */
@@ -72,7 +72,7 @@ describe('src/ dependency direction (DESIGN §3)', () => {
     expect(all.filter((e) => e.from === 'domain').map(show)).toEqual([]);
   });
 
-  it('api, operator and sync import neither each other nor the cli level', () => {
+  it('api, operator, sync and rollout import neither each other nor the cli level', () => {
     expect(all.filter((e) => PEERS.includes(e.from) && (PEERS.includes(e.to) || CLI.includes(e.to))).map(show)).toEqual([]);
   });
 

@@ -13,6 +13,7 @@ import { compareSemver } from '../semver.ts';
 import { resolveVersionRef } from '../versions.ts';
 import { instanceView } from '../views.ts';
 import { assertApiManaged, rereadInstance, visibleInstance } from './access.ts';
+import { assertNotInRollout } from './rollouts.ts';
 
 interface UpgradeBody {
   templateVersionId: string;
@@ -39,6 +40,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const { principal, instance } = await visibleInstance(db, request);
       requireAdmin(principal);
       assertApiManaged(instance);
+      await assertNotInRollout(db, instance.id);
       const body = request.body as UpgradeBody;
       const target = await resolveVersionRef(db, body.templateVersionId);
       if (target.template.id !== instance.templateId) {
