@@ -297,8 +297,9 @@ describe('fleet rollouts (API + operator child process + helm + PostgreSQL)', ()
     expect(single.body.detail).toContain(id);
 
     startOperator();
-    // Nothing new starts while paused, even under a new leader.
-    await new Promise((r) => setTimeout(r, 6_000));
+    // Nothing new starts while paused, even under a new leader (it leads once the killed one's lease expired).
+    await waitFor('the restarted operator leads', async () => (readFileSync(op.log, 'utf8').includes('"msg":"rollout runner running"') ? true : undefined), 60_000);
+    await new Promise((r) => setTimeout(r, 5_000));
     const still = await rollout(id);
     expect(still.state).toBe('Paused');
     expect(still.instances.filter((x) => x.startedAt !== null).length).toBe(paused.instances.filter((x) => x.startedAt !== null).length);

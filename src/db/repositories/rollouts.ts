@@ -234,7 +234,7 @@ export async function listRollouts(db: Kysely<Database>, opts: { limit?: number 
   );
 }
 
-/** Runs the runner still has work in: active ones, and finished ones with in-flight, deferred or rollback work left. */
+/** Runs the runner still has work in: active ones, and ended ones with pending, in-flight, deferred or rollback work left. */
 export async function listWorkingRollouts(db: Kysely<Database>): Promise<Rollout[]> {
   return translateErrors(async () =>
     (
@@ -248,7 +248,8 @@ export async function listWorkingRollouts(db: Kysely<Database>): Promise<Rollout
                 .selectFrom('rollout_instance as ri')
                 .select(sql`1`.as('one'))
                 .whereRef('ri.rollout_id', '=', 'r.id')
-                .where('ri.state', 'in', [...IN_FLIGHT, RolloutInstanceState.Deferred]),
+                // Pending rows of an ended run are still to be listed as not reached (or, in a Succeeded run, woken instances to upgrade).
+                .where('ri.state', 'in', [RolloutInstanceState.Pending, ...IN_FLIGHT, RolloutInstanceState.Deferred]),
             ),
           ]),
         )
