@@ -85,7 +85,7 @@ export async function runRollout(env: BenchEnv, o: RolloutBenchOptions) {
     if (res.statusCode !== 201) throw new Error(`POST /rollouts: ${res.statusCode} ${res.body}`);
     const created = res.json() as { id: string; waves: number[]; strategy: Record<string, unknown> };
     log(`rollout ${label}: ${created.id}, waves ${created.waves.join(', ')}`);
-    let state = 'Pending';
+    let state: string;
     for (;;) {
       const r = await app.inject({ method: 'GET', url: `/rollouts/${created.id}`, headers: { authorization: `Bearer ${admin}` } });
       const body = r.json() as { state: string; currentWave: number; counts: Record<string, number> };

@@ -1,298 +1,283 @@
-// JSON Schemas of every request and response: fastify validates requests
-// with them (src/api/validation.ts) and @fastify/swagger publishes them as the
-// OpenAPI document, so the document cannot drift from what the server checks.
+// JSON Schemas of every request and response, written with TypeBox: fastify
+// validates requests with them (src/api/validation.ts), @fastify/swagger
+// publishes them as the OpenAPI document, and the route handlers' request
+// types are derived from them (@fastify/type-provider-typebox), so the
+// document, the check and the types cannot drift apart.
 // Requests are strict (`additionalProperties: false`); responses list their
 // fields but allow more, so adding a field never breaks serialisation.
+// Routes added by other modules write their schemas the same way, in a
+// schema module of their own.
+import { Type, type Static, type TProperties, type TObject, type TOptional, type TSchema } from 'typebox';
+import { DeletionPolicy, InstanceState } from '../domain/instance.ts';
+import { DNS_LABEL_SOURCE, DOMAIN_SOURCE, MAX_DOMAIN, MAX_INSTANCE_NAME } from '../domain/naming.ts';
+import { VERSION_REF_SOURCE } from '../domain/version-ref.ts';
 
 const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-const DNS_LABEL_63 = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
-/** Namespaces also name the CaelusInstance and the Helm release: Helm caps release names at 53. */
-const DNS_LABEL_53 = '^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$';
-const DNS_NAME = '^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+const DNS_LABEL_63 = `^${DNS_LABEL_SOURCE}$`;
 const SEMVER =
   '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-((?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\\.(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?$';
-const VERSION_REF = `(${UUID.slice(1, -1)})|([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?@[0-9A-Za-z.+-]{1,128})`;
 const PHASE = '^[A-Z][A-Za-z]{0,31}$';
 // No control characters (NUL in particular is rejected by Postgres text).
 const PRINTABLE = '^[^\\u0000-\\u001f\\u007f]*$';
 
-const uuid = { type: 'string', pattern: UUID, description: 'a UUID' } as const;
-const dnsName = { type: 'string', maxLength: 253, pattern: DNS_NAME, description: 'a lower-case DNS name such as app.example.com' } as const;
-const versionRef = {
-  type: 'string',
-  maxLength: 200,
-  pattern: `^(${VERSION_REF})$`,
-  description: 'a template version UUID or <template name>@<version>',
-} as const;
-const freeObject = { type: 'object', additionalProperties: true } as const;
-const dateTime = { type: 'string', format: 'date-time' } as const;
-const deletionPolicy = {
-  type: 'string',
-  enum: ['Delete', 'Retain'],
-  description: 'what deleting the instance does to its namespace: Delete removes it with its PVCs; Retain keeps both (the release is uninstalled either way)',
-} as const;
-const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
+// ---- building blocks ---------------------------------------------------------
+
+/** A string enum as `{type: string, enum: [...]}` (one clear ajv error, unlike a union of consts). */
+export function stringEnum<const T extends readonly string[]>(values: T, options: { description?: string; default?: T[number] } = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+/** `{type: [T, 'null']}`: the schema's own type or null, reported as one error. */
+export function nullable<T extends TSchema & { type: string }>(schema: T) {
+  return Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
+}
+
+/** A JSON object with any content (values, default values, JSON Schemas). */
+export const freeObject = Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true });
+
+/** A response object: every field listed, none required, more allowed. */
+export function responseObject<P extends TProperties>(properties: P, options: { description?: string } = {}): TObject<{ [K in keyof P]: TOptional<P[K]> }> {
+  const optional = Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, Type.Optional(v)]));
+  return Type.Object(optional, { additionalProperties: true, ...options }) as unknown as TObject<{ [K in keyof P]: TOptional<P[K]> }>;
+}
+
+const uuid = Type.String({ pattern: UUID, description: 'a UUID' });
+const dnsName = Type.String({ maxLength: MAX_DOMAIN, pattern: `^${DOMAIN_SOURCE}$`, description: 'a lower-case DNS name such as app.example.com' });
+const versionRef = Type.String({ maxLength: 200, pattern: `^(${VERSION_REF_SOURCE})$`, description: 'a template version UUID or <template name>@<version>' });
+const dateTime = Type.String({ format: 'date-time' });
+const nullableDateTime = nullable(dateTime);
+const userIdText = Type.String({ minLength: 1, maxLength: 256, pattern: PRINTABLE });
+const DELETION_POLICY_HELP =
+  'what deleting the instance does to its namespace: Delete removes it with its PVCs; Retain keeps both (the release is uninstalled either way; admin only)';
+const deletionPolicy = stringEnum(Object.values(DeletionPolicy), { description: DELETION_POLICY_HELP });
+const instanceState = stringEnum(Object.values(InstanceState));
 
 // ---- parameters ---------------------------------------------------------------
 
-export const idParams = {
-  type: 'object',
-  required: ['id'],
-  additionalProperties: false,
-  properties: { id: uuid },
-} as const;
+export const idParams = Type.Object({ id: uuid }, { additionalProperties: false });
 
-export const templateParams = {
-  type: 'object',
-  required: ['id'],
-  additionalProperties: false,
-  properties: { id: { type: 'string', maxLength: 63, pattern: `^((${UUID.slice(1, -1)})|(${DNS_LABEL_63.slice(1, -1)}))$`, description: 'template UUID or name' } },
-} as const;
+export const templateParams = Type.Object(
+  { id: Type.String({ maxLength: 63, pattern: `^((${UUID.slice(1, -1)})|(${DNS_LABEL_SOURCE}))$`, description: 'template UUID or name' }) },
+  { additionalProperties: false },
+);
 
-export const idempotencyHeaders = {
-  type: 'object',
-  properties: {
-    'idempotency-key': { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'printable ASCII without spaces' },
+export const idempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'printable ASCII without spaces' })),
+});
+
+export const DEFAULT_PAGE_SIZE = 50;
+
+export const listInstancesQuery = Type.Object(
+  {
+    userId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: PRINTABLE, description: 'admin only' })),
+    templateId: Type.Optional(uuid),
+    status: Type.Optional(Type.String({ pattern: PHASE, description: 'a phase such as Running' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: DEFAULT_PAGE_SIZE })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'nextCursor of the previous page' })),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-export const listInstancesQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    userId: { type: 'string', minLength: 1, maxLength: 256, pattern: PRINTABLE, description: 'admin only' },
-    templateId: uuid,
-    status: { type: 'string', pattern: PHASE, description: 'a phase such as Running' },
-    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-    cursor: { type: 'string', minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'nextCursor of the previous page' },
-  },
-} as const;
+export const quotaParams = Type.Object({ userId: userIdText }, { additionalProperties: false });
 
 // ---- request bodies -----------------------------------------------------------------
 
-export const createTemplateBody = {
-  type: 'object',
-  required: ['name'],
-  additionalProperties: false,
-  properties: {
-    name: { type: 'string', maxLength: 63, pattern: DNS_LABEL_63, description: 'a DNS label' },
-    description: { type: 'string', maxLength: 4096, pattern: PRINTABLE },
+export const createTemplateBody = Type.Object(
+  {
+    name: Type.String({ maxLength: 63, pattern: DNS_LABEL_63, description: 'a DNS label' }),
+    description: Type.Optional(Type.String({ maxLength: 4096, pattern: PRINTABLE })),
   },
-} as const;
+  { additionalProperties: false },
+);
 
-const chartRef = {
+const chartBranches = [
+  Type.Object({ kind: Type.Literal('local'), path: Type.String({ minLength: 1, maxLength: 2048, pattern: '^\\S+$' }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('oci'), ref: Type.String({ maxLength: 2048, pattern: '^oci://\\S+$' }) }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('repo'),
+      repoUrl: Type.String({ maxLength: 2000, pattern: '^https?://[^\\s#]+$' }),
+      chart: Type.String({ maxLength: 128, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' }),
+    },
+    { additionalProperties: false },
+  ),
+] as const;
+// A discriminated oneOf (ajv's `discriminator`), so a wrong `kind` is one clear error instead of one per branch.
+const chartRef = Type.Unsafe<Static<(typeof chartBranches)[number]>>({
   type: 'object',
   required: ['kind'],
   discriminator: { propertyName: 'kind' },
-  oneOf: [
-    {
-      type: 'object',
-      required: ['kind', 'path'],
-      additionalProperties: false,
-      properties: { kind: { const: 'local' }, path: { type: 'string', minLength: 1, maxLength: 2048, pattern: '^\\S+$' } },
-    },
-    {
-      type: 'object',
-      required: ['kind', 'ref'],
-      additionalProperties: false,
-      properties: { kind: { const: 'oci' }, ref: { type: 'string', maxLength: 2048, pattern: '^oci://\\S+$' } },
-    },
-    {
-      type: 'object',
-      required: ['kind', 'repoUrl', 'chart'],
-      additionalProperties: false,
-      properties: {
-        kind: { const: 'repo' },
-        repoUrl: { type: 'string', maxLength: 2000, pattern: '^https?://[^\\s#]+$' },
-        chart: { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' },
-      },
-    },
-  ],
-} as const;
+  oneOf: [...chartBranches],
+});
 
-export const createVersionBody = {
-  type: 'object',
-  required: ['version', 'chart'],
-  additionalProperties: false,
-  properties: {
-    version: { type: 'string', maxLength: 128, pattern: SEMVER, description: 'a semantic version such as 1.2.3' },
+export const createVersionBody = Type.Object(
+  {
+    version: Type.String({ maxLength: 128, pattern: SEMVER, description: 'a semantic version such as 1.2.3' }),
     chart: chartRef,
-    chartVersion: { type: ['string', 'null'], minLength: 1, maxLength: 128, pattern: '^\\S+$' },
-    defaultValues: freeObject,
-    valuesSchema: { type: ['object', 'null'], additionalProperties: true },
-    tier: { type: ['string', 'null'], maxLength: 63, pattern: DNS_LABEL_63 },
+    chartVersion: Type.Optional(nullable(Type.String({ minLength: 1, maxLength: 128, pattern: '^\\S+$' }))),
+    defaultValues: Type.Optional(freeObject),
+    valuesSchema: Type.Optional(Type.Unsafe<Record<string, unknown> | null>({ type: ['object', 'null'], additionalProperties: true })),
+    tier: Type.Optional(nullable(Type.String({ maxLength: 63, pattern: DNS_LABEL_63 }))),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type CreateVersionBody = Static<typeof createVersionBody>;
 
-export const createInstanceBody = {
-  type: 'object',
-  required: ['templateVersionId'],
-  additionalProperties: false,
-  properties: {
+export const createInstanceBody = Type.Object(
+  {
     templateVersionId: versionRef,
-    userId: { type: 'string', minLength: 1, maxLength: 256, pattern: PRINTABLE, description: 'admin only: the tenant to create the instance for' },
-    namespace: { type: 'string', maxLength: 53, pattern: DNS_LABEL_53, description: 'admin only; a DNS label of at most 53 characters' },
-    domainName: dnsName,
-    values: freeObject,
-    deletionPolicy: { ...deletionPolicy, description: `${deletionPolicy.description}; default Delete` },
+    userId: Type.Optional(Type.String({ ...userIdText, description: 'admin only: the tenant to create the instance for' })),
+    namespace: Type.Optional(
+      Type.String({
+        maxLength: MAX_INSTANCE_NAME,
+        pattern: DNS_LABEL_63,
+        description: `admin only; a DNS label of at most ${MAX_INSTANCE_NAME} characters, not a Kubernetes system namespace`,
+      }),
+    ),
+    domainName: Type.Optional(dnsName),
+    values: Type.Optional(freeObject),
+    deletionPolicy: Type.Optional(stringEnum(Object.values(DeletionPolicy), { description: `${DELETION_POLICY_HELP}; default Delete` })),
   },
-} as const;
+  { additionalProperties: false },
+);
+export type CreateInstanceBody = Static<typeof createInstanceBody>;
 
-export const patchInstanceBody = {
-  type: 'object',
-  minProperties: 1,
-  additionalProperties: false,
-  properties: {
-    values: freeObject,
-    state: { type: 'string', enum: ['Running', 'Hibernated'] },
-    domainName: { anyOf: [dnsName, { type: 'null' }] },
-    deletionPolicy,
+export const patchInstanceBody = Type.Object(
+  {
+    values: Type.Optional(freeObject),
+    state: Type.Optional(instanceState),
+    domainName: Type.Optional(Type.Union([dnsName, Type.Null()])),
+    deletionPolicy: Type.Optional(deletionPolicy),
   },
-} as const;
+  { minProperties: 1, additionalProperties: false },
+);
 
-export const upgradeBody = {
-  type: 'object',
-  required: ['templateVersionId'],
-  additionalProperties: false,
-  properties: { templateVersionId: versionRef, allowDowngrade: { type: 'boolean', default: false } },
-} as const;
+export const upgradeBody = Type.Object(
+  { templateVersionId: versionRef, allowDowngrade: Type.Optional(Type.Boolean({ default: false })) },
+  { additionalProperties: false },
+);
 
-export const quotaBody = {
-  type: 'object',
-  required: ['maxInstances'],
-  additionalProperties: false,
-  properties: { maxInstances: { type: ['integer', 'null'], minimum: 0, maximum: 100000, description: 'null removes the override' } },
-} as const;
+export const quotaBody = Type.Object(
+  { maxInstances: Type.Unsafe<number | null>({ type: ['integer', 'null'], minimum: 0, maximum: 100000, description: 'null removes the override' }) },
+  { additionalProperties: false },
+);
 
-export const quotaParams = {
-  type: 'object',
-  required: ['userId'],
-  additionalProperties: false,
-  properties: { userId: { type: 'string', minLength: 1, maxLength: 256, pattern: PRINTABLE } },
-} as const;
-
-export const createTokenBody = {
-  type: 'object',
-  required: ['name', 'role'],
-  additionalProperties: false,
-  properties: {
-    name: { type: 'string', minLength: 1, maxLength: 128, pattern: PRINTABLE, description: 'a label for people, e.g. ci-deployer' },
-    role: { type: 'string', enum: ['admin', 'user'] },
-    userId: { type: 'string', minLength: 1, maxLength: 256, pattern: PRINTABLE, description: 'the tenant a user token acts for (required for role user)' },
+export const createTokenBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: PRINTABLE, description: 'a label for people, e.g. ci-deployer' }),
+    role: stringEnum(['admin', 'user']),
+    userId: Type.Optional(Type.String({ ...userIdText, description: 'the tenant a user token acts for (required for role user)' })),
   },
-} as const;
+  { additionalProperties: false },
+);
 
 // ---- responses ------------------------------------------------------------------------
 
-export const problemSchema = {
-  type: 'object',
-  description: 'RFC 9457 problem details (application/problem+json)',
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    field: { type: 'string', description: 'JSON pointer into the request of the first invalid input' },
-    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-    requestId: { type: 'string' },
+export const problemSchema = responseObject(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    field: Type.String({ description: 'JSON pointer into the request of the first invalid input' }),
+    errors: Type.Array(Type.Object({ field: Type.String(), message: Type.String() })),
+    requestId: Type.String(),
   },
-  additionalProperties: true,
-} as const;
+  { description: 'RFC 9457 problem details (application/problem+json)' },
+);
 
-export const templateSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: { id: { type: 'string' }, name: { type: 'string' }, description: { type: 'string' }, createdAt: dateTime },
-} as const;
+export const templateSchema = responseObject({ id: Type.String(), name: Type.String(), description: Type.String(), createdAt: dateTime });
 
-export const versionSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
-    id: { type: 'string' },
-    templateId: { type: 'string' },
-    version: { type: 'string' },
-    chart: freeObject,
-    chartVersion: { type: ['string', 'null'] },
-    defaultValues: freeObject,
-    valuesSchema: { type: ['object', 'null'], additionalProperties: true },
-    tier: { type: ['string', 'null'] },
-    createdAt: dateTime,
-  },
-} as const;
+export const versionSchema = responseObject({
+  id: Type.String(),
+  templateId: Type.String(),
+  version: Type.String(),
+  chart: freeObject,
+  chartVersion: nullable(Type.String()),
+  defaultValues: freeObject,
+  valuesSchema: Type.Unsafe<Record<string, unknown> | null>({ type: ['object', 'null'], additionalProperties: true }),
+  tier: nullable(Type.String()),
+  createdAt: dateTime,
+});
 
-export const instanceSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
-    id: { type: 'string' },
-    userId: { type: 'string' },
-    template: { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, name: { type: 'string' } } },
-    templateVersion: { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, version: { type: 'string' } } },
-    namespace: { type: 'string' },
-    domainName: { type: ['string', 'null'] },
-    values: freeObject,
-    state: { type: 'string', enum: ['Running', 'Hibernated'] },
-    status: { type: 'string' },
-    statusMessage: { type: ['string', 'null'] },
-    source: { type: 'string', enum: ['api', 'cluster'] },
-    specVersion: { type: 'integer' },
-    observedSpecVersion: { type: ['integer', 'null'] },
-    helmRevision: { type: ['integer', 'null'] },
-    lastReconcileAt: nullableDateTime,
-    lastActivityAt: nullableDateTime,
-    expiresAt: nullableDateTime,
-    deletionPolicy,
-    createdAt: dateTime,
-    updatedAt: dateTime,
-  },
-} as const;
+export const templateDetailSchema = responseObject({ ...templateSchema.properties, versions: Type.Array(versionSchema) });
+export const templateListSchema = responseObject({ items: Type.Array(templateSchema) });
+export const versionListSchema = responseObject({ items: Type.Array(versionSchema) });
 
-export const instanceDetailSchema = {
-  ...instanceSchema,
-  properties: {
-    ...instanceSchema.properties,
-    url: { type: ['string', 'null'] },
-    conditions: { type: 'array', items: freeObject },
-    drift: { type: ['object', 'null'], additionalProperties: true },
-    statusSource: { type: 'string', enum: ['cluster', 'database'], description: 'where status, conditions and drift were read' },
-    effectiveValues: freeObject,
-    valuesProvenance: { type: 'object', additionalProperties: { type: 'string', enum: ['template', 'instance'] }, description: 'JSON pointer → source' },
-  },
-} as const;
+const instanceProperties = {
+  id: Type.String(),
+  userId: Type.String(),
+  template: responseObject({ id: Type.String(), name: Type.String() }),
+  templateVersion: responseObject({ id: Type.String(), version: Type.String() }),
+  namespace: Type.String(),
+  domainName: nullable(Type.String()),
+  values: freeObject,
+  state: instanceState,
+  status: Type.String(),
+  statusMessage: nullable(Type.String()),
+  source: stringEnum(['api', 'cluster']),
+  specVersion: Type.Integer(),
+  observedSpecVersion: nullable(Type.Integer()),
+  helmRevision: nullable(Type.Integer()),
+  lastReconcileAt: nullableDateTime,
+  lastActivityAt: nullableDateTime,
+  expiresAt: nullableDateTime,
+  deletionPolicy,
+  createdAt: dateTime,
+  updatedAt: dateTime,
+};
 
-export const instanceListSchema = {
-  type: 'object',
-  properties: { items: { type: 'array', items: instanceSchema }, nextCursor: { type: ['string', 'null'] } },
-} as const;
+export const instanceSchema = responseObject(instanceProperties);
 
-export const tokenSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
-    id: { type: 'string' },
-    name: { type: 'string' },
-    role: { type: 'string', enum: ['admin', 'user'] },
-    userId: { type: ['string', 'null'] },
-    createdAt: dateTime,
-    lastUsedAt: nullableDateTime,
-    revokedAt: nullableDateTime,
-  },
-} as const;
+export const instanceDetailSchema = responseObject({
+  ...instanceProperties,
+  url: nullable(Type.String()),
+  conditions: Type.Array(
+    responseObject({
+      type: Type.String(),
+      status: stringEnum(['True', 'False', 'Unknown']),
+      reason: Type.String(),
+      message: Type.String(),
+      observedGeneration: Type.Integer(),
+      lastTransitionTime: dateTime,
+    }),
+  ),
+  drift: Type.Unsafe<Record<string, unknown> | null>({ type: ['object', 'null'], additionalProperties: true }),
+  statusSource: stringEnum(['cluster', 'database'], { description: 'where status, conditions and drift were read' }),
+  effectiveValues: freeObject,
+  valuesProvenance: Type.Unsafe<Record<string, 'template' | 'caelus' | 'instance'>>({
+    type: 'object',
+    additionalProperties: { type: 'string', enum: ['template', 'caelus', 'instance'] },
+    description: 'JSON pointer → the layer the value came from: template defaults, values Caelus provides (domainName), or the instance overrides',
+  }),
+});
 
-export const createdTokenSchema = {
-  ...tokenSchema,
-  properties: { ...tokenSchema.properties, token: { type: 'string', description: 'the bearer token; shown only in this response (only its sha256 is stored)' } },
-} as const;
+export const instanceListSchema = responseObject({ items: Type.Array(instanceSchema), nextCursor: nullable(Type.String()) });
 
-export const tokenListSchema = {
-  type: 'object',
-  properties: { items: { type: 'array', items: tokenSchema } },
-} as const;
+export const deletedInstanceSchema = responseObject({ id: Type.String(), deletedAt: nullable(Type.String()) });
+
+export const quotaSchema = responseObject({ userId: Type.String(), limit: Type.Integer(), used: Type.Integer(), overridden: Type.Boolean() });
+
+export const tokenSchema = responseObject({
+  id: Type.String(),
+  name: Type.String(),
+  role: stringEnum(['admin', 'user']),
+  userId: nullable(Type.String()),
+  createdAt: dateTime,
+  lastUsedAt: nullableDateTime,
+  revokedAt: nullableDateTime,
+});
+
+export const createdTokenSchema = responseObject({
+  ...tokenSchema.properties,
+  token: Type.String({ description: 'the bearer token; shown only in this response (only its sha256 is stored)' }),
+});
+
+export const tokenListSchema = responseObject({ items: Type.Array(tokenSchema) });
 
 /** Error responses every authenticated route can give. */
 export function problems(...statuses: number[]): Record<string, typeof problemSchema> {
   const out: Record<string, typeof problemSchema> = {};
-  for (const s of [400, 401, ...statuses, 500]) out[String(s)] = problemSchema;
+  for (const s of [400, 401, ...statuses, 429, 500, 503]) out[String(s)] = problemSchema;
   return out;
 }

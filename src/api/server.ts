@@ -12,13 +12,13 @@ import type { ApiDeps } from './context.ts';
 import { toProblem } from './error-mapping.ts';
 import { startIdempotencyPurge } from './idempotency-purge.ts';
 import { ApiProblem, PROBLEM_CONTENT_TYPE, ProblemType, problemBody } from './problems.ts';
-import { registerHealthRoutes } from './routes/health.ts';
-import { registerInstanceRoutes } from './routes/instances.ts';
-import { registerLifecycleRoutes } from './routes/lifecycle.ts';
-import { registerQuotaRoutes } from './routes/quotas.ts';
+import { healthRoutes } from './routes/health.ts';
+import { instanceRoutes } from './routes/instances.ts';
+import { lifecycleRoutes } from './routes/lifecycle.ts';
+import { quotaRoutes } from './routes/quotas.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
-import { registerTemplateRoutes } from './routes/templates.ts';
-import { registerTokenRoutes } from './routes/tokens.ts';
+import { templateRoutes } from './routes/templates.ts';
+import { tokenRoutes } from './routes/tokens.ts';
 import { validatorCompiler } from './validation.ts';
 
 /** Routes anyone may call: probes, metrics and the API's own description. */
@@ -83,13 +83,8 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  registerHealthRoutes(app, deps);
-  registerTemplateRoutes(app, deps);
-  registerInstanceRoutes(app, deps);
-  registerLifecycleRoutes(app, deps);
-  registerQuotaRoutes(app, deps);
-  registerTokenRoutes(app, deps);
-  await app.register(rolloutRoutes, { deps });
+  // Route modules are plugins; they inherit the hooks, validator and error handler set above.
+  for (const routes of [healthRoutes, templateRoutes, instanceRoutes, lifecycleRoutes, quotaRoutes, tokenRoutes, rolloutRoutes]) await app.register(routes, { deps });
   if (deps.idempotencyPurge !== false) {
     // Bound to the server's life: `caelus api` and `caelus dev` both get it, app.close() stops it.
     const purge = startIdempotencyPurge({

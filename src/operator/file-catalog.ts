@@ -5,6 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { isPodSecurityLevel, type ChartReference, type ResolvedTemplateVersion, type TemplateCatalog } from '../domain/catalog.ts';
 import { digestOf } from '../domain/digest.ts';
+import { parseVersionRef } from '../domain/version-ref.ts';
 import { parseChartReference } from '../db/chart-reference.ts';
 
 /**
@@ -145,11 +146,9 @@ export class FileCatalog implements TemplateCatalog {
   }
 
   async resolve(ref: string): Promise<ResolvedTemplateVersion | undefined> {
-    const at = ref.lastIndexOf('@');
-    if (at > 0) {
-      const [name, version] = [ref.slice(0, at), ref.slice(at + 1)];
-      return this.#versions.find((v) => v.templateName === name && v.version === version);
-    }
-    return this.#versions.find((v) => v.id === ref);
+    const parsed = parseVersionRef(ref);
+    if (!parsed) return undefined;
+    if (parsed.kind === 'id') return this.#versions.find((v) => v.id === parsed.id);
+    return this.#versions.find((v) => v.templateName === parsed.templateName && v.version === parsed.version);
   }
 }

@@ -10,9 +10,9 @@ import { ownerScope, principalOf, type Principal } from '../auth.ts';
 import { ApiProblem, ProblemType, notFound } from '../problems.ts';
 
 /** The instance in the path if the caller may see it; another tenant's instance is a 404, exactly like a missing one. */
-export async function visibleInstance(db: Kysely<Database>, request: FastifyRequest): Promise<{ principal: Principal; instance: TenantInstance }> {
+export async function visibleInstance(db: Kysely<Database>, request: FastifyRequest<{ Params: { id: string } }>): Promise<{ principal: Principal; instance: TenantInstance }> {
   const principal = principalOf(request);
-  const { id } = request.params as { id: string };
+  const { id } = request.params;
   const instance = await getScopedInstance(db, id, ownerScope(principal));
   if (!instance) throw notFound(`instance ${id}`);
   return { principal, instance };

@@ -1,13 +1,13 @@
 // Probes and metrics. /healthz: the process serves requests. /readyz: the
 // database answers, so traffic should be routed here. /metrics: Prometheus.
 import { sql } from 'kysely';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from '../context.ts';
 import { ApiProblem, ProblemType } from '../problems.ts';
 
 const READY_TIMEOUT_MS = 2_000;
 
-export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const probe = { tags: ['health'], security: [] };
   app.get('/healthz', { schema: { ...probe, summary: 'liveness' } }, async () => ({ status: 'ok' }));
 
@@ -32,4 +32,4 @@ export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void 
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-}
+};

@@ -1,18 +1,21 @@
 // Instances: create (quota, idempotency), list (scoped, paginated), read
 // (live status, effective values), change, delete. Every lookup is scoped to
 // the caller in the query (src/db/repositories/tenant-instances.ts).
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { markInstanceDeleted, updateInstanceSpec, type SpecPatch } from '../../db/repositories/instances.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from '../../db/repositories/idempotency.ts';
 import { getTemplateVersion } from '../../db/repositories/templates.ts';
 import { createInstanceWithinQuota, listScopedInstances } from '../../db/repositories/tenant-instances.ts';
-import type { DeletionPolicy, InstanceState } from '../../db/schema.ts';
 import { ownerScope, principalOf, type Principal } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 import { ApiProblem, badRequest, ProblemType } from '../problems.ts';
 import {
   createInstanceBody,
+  DEFAULT_PAGE_SIZE,
+  deletedInstanceSchema,
+  type CreateInstanceBody,
   idempotencyHeaders,
   idParams,
   instanceDetailSchema,
@@ -22,32 +25,10 @@ import {
   patchInstanceBody,
   problems,
 } from '../schemas.ts';
-import { generateNamespace } from '../naming.ts';
+import { generateNamespace } from '../../domain/naming.ts';
 import { resolveVersionRef } from '../versions.ts';
 import { instanceDetailView, instanceView } from '../views.ts';
 import { assertApiManaged, checkValues, rereadInstance, visibleInstance } from './access.ts';
-
-interface CreateInstanceBody {
-  templateVersionId: string;
-  userId?: string;
-  namespace?: string;
-  domainName?: string;
-  values?: Record<string, unknown>;
-  deletionPolicy?: DeletionPolicy;
-}
-interface ListQuery {
-  userId?: string;
-  templateId?: string;
-  status?: string;
-  limit: number;
-  cursor?: string;
-}
-interface PatchBody {
-  values?: Record<string, unknown>;
-  state?: InstanceState;
-  domainName?: string | null;
-  deletionPolicy?: DeletionPolicy;
-}
 
 /** What an idempotent POST stores and replays. */
 interface StoredResponse {
@@ -58,7 +39,7 @@ interface StoredResponse {
 const adminOnlyField = (field: string): ApiProblem =>
   new ApiProblem(403, ProblemType.Forbidden, `${field} may only be set with an admin token`, { errors: [{ field, message: 'is admin only' }] });
 
-export function registerInstanceRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { db } = deps;
   const tags = ['instances'];
 
@@ -75,7 +56,7 @@ export function registerInstanceRoutes(app: FastifyInstance, deps: ApiDeps): voi
     },
     async (request, reply) => {
       const p = principalOf(request);
-      const body = request.body as CreateInstanceBody;
+      const body = request.body;
       // Refused before the idempotency claim: a refused request must leave no row at all.
       if (p.role !== 'admin' && body.namespace !== undefined) throw adminOnlyField('/body/namespace');
       if (p.role !== 'admin' && body.userId !== undefined) throw adminOnlyField('/body/userId');
@@ -139,12 +120,12 @@ export function registerInstanceRoutes(app: FastifyInstance, deps: ApiDeps): voi
     },
     async (request) => {
       const p = principalOf(request);
-      const q = request.query as ListQuery;
+      const q = request.query;
       if (q.userId !== undefined && p.role !== 'admin') {
         throw new ApiProblem(403, ProblemType.Forbidden, 'filtering by userId needs an admin token', { errors: [{ field: '/query/userId', message: 'is admin only' }] });
       }
       const page = await listScopedInstances(db, ownerScope(p), {
-        limit: q.limit,
+        limit: q.limit ?? DEFAULT_PAGE_SIZE,
         ...(q.userId === undefined ? {} : { userId: q.userId }),
         ...(q.templateId === undefined ? {} : { templateId: q.templateId }),
         ...(q.status === undefined ? {} : { status: q.status }),
@@ -186,7 +167,7 @@ export function registerInstanceRoutes(app: FastifyInstance, deps: ApiDeps): voi
     async (request) => {
       const { principal, instance } = await visibleInstance(db, request);
       assertApiManaged(instance);
-      const body = request.body as PatchBody;
+      const body = request.body;
       if (body.values !== undefined) {
         const version = await getTemplateVersion(db, instance.productTemplateVersionId);
         checkValues(version?.valuesSchema ?? null, body.values);
@@ -209,7 +190,7 @@ export function registerInstanceRoutes(app: FastifyInstance, deps: ApiDeps): voi
         tags,
         summary: 'delete an instance (the row is marked deleted; the sync deletes the CR)',
         params: idParams,
-        response: { 202: { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, deletedAt: { type: 'string' } } }, ...problems(404, 409) },
+        response: { 202: deletedInstanceSchema, ...problems(404, 409) },
       },
     },
     async (request, reply) => {
@@ -219,4 +200,4 @@ export function registerInstanceRoutes(app: FastifyInstance, deps: ApiDeps): voi
       return reply.code(202).send({ id: deleted.id, deletedAt: deleted.deletedAt?.toISOString() ?? null });
     },
   );
-}
+};

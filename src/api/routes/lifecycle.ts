@@ -1,26 +1,21 @@
 // Upgrades and lifecycle actions on one instance. They only change the row:
 // the sync carries the change to the CR and the operator acts on it; status
 // (Upgrading → Running, Hibernated) comes back the same way.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { updateInstanceSpec } from '../../db/repositories/instances.ts';
 import { recordInstanceActivity } from '../../db/repositories/tenant-instances.ts';
-import type { InstanceState } from '../../db/schema.ts';
+import { InstanceState } from '../../domain/instance.ts';
 import { requireAdmin } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
 import { ProblemType, unprocessable } from '../problems.ts';
 import { idParams, instanceSchema, problems, upgradeBody } from '../schemas.ts';
-import { compareSemver } from '../semver.ts';
+import semver from 'semver';
 import { resolveVersionRef } from '../versions.ts';
 import { instanceView } from '../views.ts';
 import { assertApiManaged, rereadInstance, visibleInstance } from './access.ts';
 import { assertNotInRollout } from './rollouts.ts';
 
-interface UpgradeBody {
-  templateVersionId: string;
-  allowDowngrade?: boolean;
-}
-
-export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export const lifecycleRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { db } = deps;
   const tags = ['lifecycle'];
 
@@ -41,7 +36,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): vo
       requireAdmin(principal);
       assertApiManaged(instance);
       await assertNotInRollout(db, instance.id);
-      const body = request.body as UpgradeBody;
+      const body = request.body;
       const target = await resolveVersionRef(db, body.templateVersionId);
       if (target.template.id !== instance.templateId) {
         throw unprocessable(
@@ -51,7 +46,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): vo
         );
       }
       if (target.version.id === instance.productTemplateVersionId) return reply.code(200).send(instanceView(instance));
-      if (compareSemver(target.version.version, instance.templateVersion) < 0 && body.allowDowngrade !== true) {
+      if (semver.lt(target.version.version, instance.templateVersion) && body.allowDowngrade !== true) {
         throw unprocessable(
           ProblemType.UpgradeRefused,
           '/body/templateVersionId',
@@ -69,17 +64,17 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): vo
     },
   );
 
-  const setState = (state: InstanceState) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const { principal, instance } = await visibleInstance(db, request);
-    assertApiManaged(instance);
-    // Already there: nothing to write, nothing for the operator to do.
-    if (instance.state === state) return reply.code(200).send(instanceView(instance));
-    await updateInstanceSpec(db, instance.id, { state }, { actor: principal.actor });
-    return reply.code(202).send(instanceView(await rereadInstance(db, instance.id, principal)));
-  };
-  const stateSchema = (summary: string) => ({ tags, summary, params: idParams, response: { 200: instanceSchema, 202: instanceSchema, ...problems(404, 409) } });
-  app.post('/instances/:id/hibernate', { schema: stateSchema('hibernate: scale the release to zero') }, setState('Hibernated'));
-  app.post('/instances/:id/wake', { schema: stateSchema('wake: restore the replicas') }, setState('Running'));
+  const stateRoute = (path: string, state: InstanceState, summary: string) =>
+    app.post(path, { schema: { tags, summary, params: idParams, response: { 200: instanceSchema, 202: instanceSchema, ...problems(404, 409) } } }, async (request, reply) => {
+      const { principal, instance } = await visibleInstance(db, request);
+      assertApiManaged(instance);
+      // Already there: nothing to write, nothing for the operator to do.
+      if (instance.state === state) return reply.code(200).send(instanceView(instance));
+      await updateInstanceSpec(db, instance.id, { state }, { actor: principal.actor });
+      return reply.code(202).send(instanceView(await rereadInstance(db, instance.id, principal)));
+    });
+  stateRoute('/instances/:id/hibernate', InstanceState.Hibernated, 'hibernate: scale the release to zero');
+  stateRoute('/instances/:id/wake', InstanceState.Running, 'wake: restore the replicas');
 
   app.post(
     '/instances/:id/activity',
@@ -89,4 +84,4 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): vo
       return instanceView(await recordInstanceActivity(db, instance.id, { actor: principal.actor }));
     },
   );
-}
+};

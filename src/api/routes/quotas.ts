@@ -1,24 +1,19 @@
 // Per-user instance quotas (admin): the default comes from
 // CAELUS_MAX_INSTANCES_PER_USER, an override per user from user_quota.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { setUserQuota, userQuota } from '../../db/repositories/tenant-instances.ts';
 import { principalOf, requireAdmin } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
-import { problems, quotaBody, quotaParams } from '../schemas.ts';
+import { problems, quotaBody, quotaParams, quotaSchema } from '../schemas.ts';
 
-const quotaSchema = {
-  type: 'object',
-  properties: { userId: { type: 'string' }, limit: { type: 'integer' }, used: { type: 'integer' }, overridden: { type: 'boolean' } },
-} as const;
-
-export function registerQuotaRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export const quotaRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const tags = ['quotas'];
   app.get(
     '/users/:userId/quota',
     { schema: { tags, summary: "a user's instance quota and usage (admin)", params: quotaParams, response: { 200: quotaSchema, ...problems(403) } } },
     async (request) => {
       requireAdmin(principalOf(request));
-      const { userId } = request.params as { userId: string };
+      const { userId } = request.params;
       return { userId, ...(await userQuota(deps.db, userId, deps.maxInstancesPerUser)) };
     },
   );
@@ -30,9 +25,9 @@ export function registerQuotaRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (request) => {
       const p = principalOf(request);
       requireAdmin(p);
-      const { userId } = request.params as { userId: string };
-      await setUserQuota(deps.db, userId, (request.body as { maxInstances: number | null }).maxInstances, { actor: p.actor });
+      const { userId } = request.params;
+      await setUserQuota(deps.db, userId, request.body.maxInstances, { actor: p.actor });
       return { userId, ...(await userQuota(deps.db, userId, deps.maxInstancesPerUser)) };
     },
   );
-}
+};

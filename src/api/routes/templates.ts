@@ -1,30 +1,26 @@
 // Product templates and their versions. Anyone authenticated reads them
 // (tenants pick a version to create an instance); only admins write, and a
 // version is accepted only once its chart renders with its defaults.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createTemplate, createTemplateVersion, getTemplate, listTemplateVersions, listTemplates } from '../../db/repositories/templates.ts';
-import type { ChartReference } from '../../domain/catalog.ts';
 import { checkValuesSchema } from '../../domain/values-schema.ts';
 import { principalOf, requireAdmin } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
 import { notFound, ProblemType, unprocessable } from '../problems.ts';
-import { createTemplateBody, createVersionBody, problems, templateParams, templateSchema, versionSchema } from '../schemas.ts';
+import {
+  createTemplateBody,
+  createVersionBody,
+  problems,
+  templateDetailSchema,
+  templateListSchema,
+  templateParams,
+  templateSchema,
+  versionListSchema,
+  versionSchema,
+} from '../schemas.ts';
 import { templateView, versionView } from '../views.ts';
 
-interface CreateTemplateBody {
-  name: string;
-  description?: string;
-}
-interface CreateVersionBody {
-  version: string;
-  chart: ChartReference;
-  chartVersion?: string | null;
-  defaultValues?: Record<string, unknown>;
-  valuesSchema?: Record<string, unknown> | null;
-  tier?: string | null;
-}
-
-export function registerTemplateRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export const templateRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { db } = deps;
   const tags = ['templates'];
 
@@ -34,7 +30,7 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: ApiDeps): voi
     async (request, reply) => {
       const p = principalOf(request);
       requireAdmin(p);
-      const body = request.body as CreateTemplateBody;
+      const body = request.body;
       const t = await createTemplate(db, { name: body.name, ...(body.description === undefined ? {} : { description: body.description }) }, { actor: p.actor });
       return reply.code(201).header('location', `/templates/${t.id}`).send(templateView(t));
     },
@@ -42,15 +38,15 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: ApiDeps): voi
 
   app.get(
     '/templates',
-    { schema: { tags, summary: 'list templates', response: { 200: { type: 'object', properties: { items: { type: 'array', items: templateSchema } } }, ...problems() } } },
+    { schema: { tags, summary: 'list templates', response: { 200: templateListSchema, ...problems() } } },
     async () => ({ items: (await listTemplates(db)).map(templateView) }),
   );
 
   app.get(
     '/templates/:id',
-    { schema: { tags, summary: 'a template (by id or name) with its versions', params: templateParams, response: { 200: templateSchema, ...problems(404) } } },
+    { schema: { tags, summary: 'a template (by id or name) with its versions', params: templateParams, response: { 200: templateDetailSchema, ...problems(404) } } },
     async (request) => {
-      const t = await getTemplate(db, (request.params as { id: string }).id);
+      const t = await getTemplate(db, request.params.id);
       if (!t) throw notFound('template');
       return { ...templateView(t), versions: (await listTemplateVersions(db, t.id)).map(versionView) };
     },
@@ -63,11 +59,11 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: ApiDeps): voi
         tags,
         summary: "a template's versions",
         params: templateParams,
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: versionSchema } } }, ...problems(404) },
+        response: { 200: versionListSchema, ...problems(404) },
       },
     },
     async (request) => {
-      const t = await getTemplate(db, (request.params as { id: string }).id);
+      const t = await getTemplate(db, request.params.id);
       if (!t) throw notFound('template');
       return { items: (await listTemplateVersions(db, t.id)).map(versionView) };
     },
@@ -87,8 +83,8 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: ApiDeps): voi
     async (request, reply) => {
       const p = principalOf(request);
       requireAdmin(p);
-      const body = request.body as CreateVersionBody;
-      const t = await getTemplate(db, (request.params as { id: string }).id);
+      const body = request.body;
+      const t = await getTemplate(db, request.params.id);
       if (!t) throw notFound('template');
       if (body.valuesSchema) {
         const problem = checkValuesSchema(body.valuesSchema);
@@ -111,4 +107,4 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: ApiDeps): voi
       return reply.code(201).send(versionView(v));
     },
   );
-}
+};

@@ -1,19 +1,12 @@
 // API tokens (admin): create (the token is returned once; only its sha256 is
 // stored), list (never any secret), revoke. Each write is an audit row
 // (src/db/repositories/tokens.ts), naming the admin token that made it.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from '../../db/repositories/tokens.ts';
-import type { TokenRole } from '../../db/schema.ts';
 import { principalOf, requireAdmin } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
 import { badRequest } from '../problems.ts';
 import { createTokenBody, createdTokenSchema, idParams, problems, tokenListSchema, tokenSchema } from '../schemas.ts';
-
-interface CreateTokenBody {
-  name: string;
-  role: TokenRole;
-  userId?: string;
-}
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
@@ -21,7 +14,7 @@ function tokenView(t: ApiToken) {
   return { id: t.id, name: t.name, role: t.role, userId: t.userId, createdAt: t.createdAt.toISOString(), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) };
 }
 
-export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const tags = ['tokens'];
 
   app.post(
@@ -30,7 +23,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (request, reply) => {
       const p = principalOf(request);
       requireAdmin(p);
-      const body = request.body as CreateTokenBody;
+      const body = request.body;
       if (body.role === 'user' && body.userId === undefined) throw badRequest('/body/userId', 'is required for a user token');
       const { token, record } = await createApiToken(deps.db, { name: body.name, role: body.role, userId: body.userId ?? null }, { actor: p.actor });
       return reply.code(201).header('cache-control', 'no-store').send({ ...tokenView(record), token });
@@ -52,8 +45,8 @@ export function registerTokenRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (request) => {
       const p = principalOf(request);
       requireAdmin(p);
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       return tokenView(await revokeApiToken(deps.db, id, { actor: p.actor }));
     },
   );
-}
+};

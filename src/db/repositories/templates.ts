@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import { isPodSecurityLevel, type ChartReference, type PodSecurityLevel } from '../../domain/catalog.ts';
 import { checkValuesSchema } from '../../domain/values-schema.ts';
+import { parseVersionRef } from '../../domain/version-ref.ts';
 import { encodeChartReference, parseChartReference } from '../chart-reference.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { jsonb } from '../json.ts';
@@ -154,6 +155,33 @@ export async function findTemplateVersion(
       version: toVersion(row),
     };
   });
+}
+
+/**
+ * The version a reference names (`<version uuid>` or `<template name>@<version>`,
+ * src/domain/version-ref.ts), with its template; undefined when it names none,
+ * malformed references included. The API, the operator's database catalog and
+ * the sync all resolve through this one function.
+ */
+export async function resolveTemplateVersionRef(
+  db: Kysely<Database>,
+  ref: string,
+): Promise<{ template: ProductTemplate; version: ProductTemplateVersion } | undefined> {
+  const parsed = parseVersionRef(ref);
+  if (!parsed) return undefined;
+  if (parsed.kind === 'id') {
+    if (!isUuid(parsed.id)) return undefined;
+    const version = await getTemplateVersion(db, parsed.id);
+    const template = version && (await getTemplate(db, version.templateId));
+    return version && template ? { template, version } : undefined;
+  }
+  try {
+    return await findTemplateVersion(db, parsed.templateName, parsed.version);
+  } catch (err) {
+    // A version that is no semantic version ("1.x") names no version; anything else is a real failure.
+    if (err instanceof ValidationError) return undefined;
+    throw err;
+  }
 }
 
 export async function listTemplateVersions(db: Kysely<Database>, templateId: string): Promise<ProductTemplateVersion[]> {

@@ -1,27 +1,11 @@
-// Pure pieces of the API: semver precedence, namespace naming, cursors,
+// Pure pieces of the API: namespace naming, cursors,
 // JSON path → pointer, ajv errors → field pointers, configuration.
 import { Ajv } from 'ajv';
 import { apiConfig } from '../../../src/config/api.ts';
 import { decodeCursor, encodeCursor } from '../../../src/api/cursor.ts';
-import { generateNamespace } from '../../../src/api/naming.ts';
+import { generateNamespace } from '../../../src/domain/naming.ts';
 import { ApiProblem } from '../../../src/api/problems.ts';
-import { compareSemver } from '../../../src/api/semver.ts';
 import { fieldErrors, jsonPathToPointer } from '../../../src/api/validation.ts';
-
-test.each([
-  ['1.0.0', '1.0.0', 0],
-  ['1.0.1', '1.0.0', 1],
-  ['1.10.0', '1.9.0', 1],
-  ['2.0.0', '10.0.0', -1],
-  ['1.0.0-alpha', '1.0.0', -1],
-  ['1.0.0-alpha.1', '1.0.0-alpha', 1],
-  ['1.0.0-alpha.beta', '1.0.0-alpha.1', 1],
-  ['1.0.0-rc.2', '1.0.0-rc.10', -1],
-  ['1.0.0+build.5', '1.0.0+build.1', 0],
-])('compareSemver(%s, %s) = %i', (a, b, want) => {
-  expect(compareSemver(a, b)).toBe(want);
-  expect(compareSemver(b, a)).toBe(-want || 0);
-});
 
 test('generated namespaces are DNS labels of at most 53 characters starting with the user id', () => {
   const dns = /^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$/;
