@@ -32,6 +32,13 @@ export const ROLLOUT_INSTANCE_STATES = Object.values(RolloutInstanceState);
 /** States in which the runner has written (or is about to write) the target version for the instance. */
 export const IN_FLIGHT: readonly RolloutInstanceState[] = [RolloutInstanceState.Upgrading, RolloutInstanceState.Baking];
 
+/** Instances per state (every state present, 0 when none): the run's summary in the API, the metrics and the CaelusRollout. */
+export function countStates(rows: readonly { state: RolloutInstanceState }[]): Record<RolloutInstanceState, number> {
+  const counts = Object.fromEntries(ROLLOUT_INSTANCE_STATES.map((s) => [s, 0])) as Record<RolloutInstanceState, number>;
+  for (const row of rows) counts[row.state]++;
+  return counts;
+}
+
 export interface RolloutStrategy {
   /** Instances in the first wave. */
   canary: number;

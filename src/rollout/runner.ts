@@ -25,6 +25,7 @@ import {
   RolloutInstanceState as RIS,
   RolloutState,
   classify,
+  countStates,
   failureBudgetSpent,
   judgeRollback,
   judgeUpgrade,
@@ -153,7 +154,7 @@ export class RolloutRunner {
     } else if (r.state === RolloutState.Aborted) {
       if (inFlight === 0) await this.#skipUnreached(r, rows, 'not reached: the run was aborted');
     } else if (r.state === RolloutState.Running) {
-      await this.#startWork(r, rows, inFlight, set, log);
+      await this.#startWork(r, rows, set, log);
     } else if (r.state === RolloutState.Succeeded) {
       // Late work of a finished run: instances deferred while hibernated, woken since.
       const woken = rows.filter((x) => x.state === RIS.Pending);
@@ -164,7 +165,7 @@ export class RolloutRunner {
   }
 
   /** Opens waves one after the other: the next starts only when every instance of the current one is done (baked). */
-  async #startWork(r: Rollout, rows: RolloutInstance[], inFlight: number, set: (row: RolloutInstance, p: RolloutInstancePatch) => Promise<void>, log: Logger): Promise<void> {
+  async #startWork(r: Rollout, rows: RolloutInstance[], set: (row: RolloutInstance, p: RolloutInstancePatch) => Promise<void>, log: Logger): Promise<void> {
     let wave = Math.max(1, r.currentWave);
     const open = (w: number) => rows.filter((x) => x.wave === w && !TERMINAL_ROW.includes(x.state) && x.state !== RIS.Deferred);
     while (open(wave).length === 0) {
@@ -186,7 +187,6 @@ export class RolloutRunner {
     }
     const upgrading = rows.filter((x) => x.state === RIS.Upgrading).length;
     const startable = open(wave).filter((x) => x.state === RIS.Pending);
-    void inFlight;
     for (const row of startable.slice(0, Math.max(0, r.strategy.maxConcurrent - upgrading))) await this.#start(r, row, set, log);
   }
 
@@ -340,10 +340,4 @@ export class RolloutRunner {
     this.#d.metrics.rolloutWave.set({ rollout: r.id }, fresh.current_wave);
     await this.#mirror({ ...r, state: fresh.state as RolloutState, currentWave: fresh.current_wave, message: fresh.message }, counts);
   }
-}
-
-export function countStates(rows: readonly Pick<RolloutInstance, 'state'>[]): Record<RIS, number> {
-  const counts = Object.fromEntries(Object.values(RIS).map((s) => [s, 0])) as Record<RIS, number>;
-  for (const row of rows) counts[row.state]++;
-  return counts;
 }

@@ -21,7 +21,7 @@ import {
   type SavedStrategy,
 } from '../../db/repositories/rollouts.ts';
 import type { Database } from '../../db/schema.ts';
-import { planWaves, resolveStrategy, ROLLOUT_INSTANCE_STATES, type RolloutInstanceState } from '../../domain/rollout.ts';
+import { countStates, planWaves, resolveStrategy } from '../../domain/rollout.ts';
 import { principalOf, requireAdmin } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
 import { ApiProblem, ProblemType, notFound, unprocessable } from '../problems.ts';
@@ -51,12 +51,6 @@ export async function assertNotInRollout(db: Kysely<Database>, instanceId: strin
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
-
-function countStates(rows: readonly RolloutInstance[]): Record<RolloutInstanceState, number> {
-  const counts = Object.fromEntries(ROLLOUT_INSTANCE_STATES.map((s) => [s, 0])) as Record<RolloutInstanceState, number>;
-  for (const r of rows) counts[r.state]++;
-  return counts;
-}
 
 function rolloutView(r: Rollout, rows: readonly RolloutInstance[]) {
   return {

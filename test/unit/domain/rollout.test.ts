@@ -2,6 +2,7 @@ import {
   DEFAULT_STRATEGY,
   RolloutInstanceState,
   classify,
+  countStates,
   failureBudgetSpent,
   judgeRollback,
   judgeUpgrade,
@@ -132,5 +133,20 @@ describe('proof of a rollback', () => {
     expect(judgeRollback(back, SOURCE, null)).toEqual({ kind: 'generation', generation: 5 });
     expect(judgeRollback({ ...back, observedGeneration: 4 }, SOURCE, 5).kind).toBe('wait');
     expect(judgeRollback(back, SOURCE, 5).kind).toBe('succeeded');
+  });
+});
+
+describe('counts', () => {
+  it('every state is present, 0 when none', () => {
+    expect(countStates([{ state: 'Succeeded' }, { state: 'Succeeded' }, { state: 'Deferred' }])).toEqual({
+      Pending: 0,
+      Upgrading: 0,
+      Baking: 0,
+      Succeeded: 2,
+      Failed: 0,
+      Skipped: 0,
+      Deferred: 1,
+      RolledBack: 0,
+    });
   });
 });
