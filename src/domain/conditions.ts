@@ -1,9 +1,9 @@
-import type { Condition, ConditionStatus, ConditionType } from './instance.ts';
+import type { Condition, ConditionStatus, ConditionType, Reason } from './instance.ts';
 
 export interface ConditionUpdate {
   type: ConditionType;
   status: ConditionStatus;
-  reason: string;
+  reason: Reason;
   message?: string;
 }
 

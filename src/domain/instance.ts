@@ -74,8 +74,30 @@ export const Reason = {
   DriftCorrected: 'DriftCorrected',
   DriftLoop: 'DriftLoop',
   DriftDetectionDisabled: 'DriftDetectionDisabled',
+  /** A stored Helm release record (tenant-writable) fails the kinds policy or cannot be decoded: never applied. */
+  ReleaseTampered: 'ReleaseTampered',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** Reasons of the DB ↔ CR sync's Events. */
+export const SyncReason = {
+  Conflict: 'SyncConflict',
+  Imported: 'SyncImported',
+  ImportRejected: 'SyncImportRejected',
+  Adopted: 'SyncAdopted',
+  AdoptFailed: 'SyncAdoptFailed',
+} as const;
+export type SyncReason = (typeof SyncReason)[keyof typeof SyncReason];
+
+/** Event reasons that are not condition reasons. */
+export const EventOnlyReason = { GuardrailsApplied: 'GuardrailsApplied' } as const;
+export type EventOnlyReason = (typeof EventOnlyReason)[keyof typeof EventOnlyReason];
+
+/**
+ * Every reason an Event about a CaelusInstance carries: condition reasons,
+ * phase transitions (the reason is the new phase), the sync's and the rest.
+ */
+export type EventReason = Reason | Phase | SyncReason | EventOnlyReason;
 
 export const InstanceState = { Running: 'Running', Hibernated: 'Hibernated' } as const;
 export type InstanceState = (typeof InstanceState)[keyof typeof InstanceState];
@@ -91,7 +113,7 @@ export type ConditionStatus = 'True' | 'False' | 'Unknown';
 export interface Condition {
   type: ConditionType;
   status: ConditionStatus;
-  reason: Reason | string;
+  reason: Reason;
   message?: string;
   observedGeneration?: number;
   lastTransitionTime: string;
@@ -178,6 +200,11 @@ export interface CaelusInstance {
 /** The namespace an instance owns: spec.namespace, defaulting to the instance name (the CRD enforces both forms). */
 export function instanceNamespace(instance: Pick<CaelusInstance, 'metadata' | 'spec'>): string {
   return instance.spec.namespace ?? instance.metadata.name;
+}
+
+/** The Secret charts can mount: `<instance name>-secrets` (README "Tenant guardrails"). */
+export function secretsName(instance: Pick<CaelusInstance, 'metadata'>): string {
+  return `${instance.metadata.name}-secrets`;
 }
 
 /** The Helm release is named after the instance (the CRD caps names at 53 characters, Helm's limit). */

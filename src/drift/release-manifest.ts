@@ -1,9 +1,9 @@
 // The objects of a deployed Helm release, read from Helm's own storage (the
 // release Secret) rather than by running `helm get manifest`, so that a drift
 // check spawns no helm process. Cached per revision: a revision is immutable.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { decodeHelmRelease } from '../helm/release-storage.ts';
+import { ReleaseRecordError, readReleaseManifest } from '../helm/release-storage.ts';
 import { isNotFound, toKubeApiError } from '../k8s/errors.ts';
 import { normalizeManifestObject, type Json } from './diff.ts';
 
@@ -43,6 +43,10 @@ export interface ManifestFallback {
 
 const CACHE_LIMIT = 4096;
 
+function recordName(release: string, revision: number): string {
+  return `sh.helm.release.v1.${release}.v${revision}`;
+}
+
 export class ReleaseManifests {
   readonly #core: CoreV1Api;
   readonly #fallback: ManifestFallback;
@@ -57,25 +61,30 @@ export class ReleaseManifests {
     const key = `${namespace}/${release}/${revision}`;
     const hit = this.#cache.get(key);
     if (hit) return hit;
-    const objects = parseManifest(await this.#read(release, namespace, revision), namespace);
+    const text = await this.#read(release, namespace, revision);
+    let objects: ManifestObject[];
+    try {
+      objects = parseManifest(text, namespace);
+    } catch (err) {
+      if (err instanceof ManifestError) throw new ReleaseRecordError(namespace, recordName(release, revision), err.message, err);
+      throw err;
+    }
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
     this.#cache.set(key, objects);
     return objects;
   }
 
   async #read(release: string, namespace: string, revision: number): Promise<string> {
-    const name = `sh.helm.release.v1.${release}.v${revision}`;
+    const name = recordName(release, revision);
+    let secret: V1Secret;
     try {
-      const secret = await this.#core.readNamespacedSecret({ name, namespace });
-      const stored = secret.data?.['release'];
-      if (stored) {
-        const decoded = decodeHelmRelease(Buffer.from(stored, 'base64').toString('utf8'));
-        if (typeof decoded.manifest === 'string') return decoded.manifest;
-      }
+      secret = await this.#core.readNamespacedSecret({ name, namespace });
     } catch (err) {
       // Another storage driver (HELM_DRIVER=configmap|sql): ask helm.
-      if (!isNotFound(err)) throw toKubeApiError(err, { operation: 'get', kind: 'Secret', namespace, name });
+      if (isNotFound(err)) return this.#fallback.getManifest(release, namespace, { revision });
+      throw toKubeApiError(err, { operation: 'get', kind: 'Secret', namespace, name });
     }
-    return this.#fallback.getManifest(release, namespace, { revision });
+    // A record that does not decode is reported by name, never guessed around.
+    return readReleaseManifest(namespace, name, secret.data?.['release']);
   }
 }

@@ -82,7 +82,9 @@ export interface UpgradeInstallRequest extends CallOptions {
   /**
    * Helm 3 --atomic / Helm 4 --rollback-on-failure. Off by default: both
    * majors force a readiness wait when it is set (Helm 4 upgrades hookOnly to
-   * watcher), so it implies `wait`. The reconciler rolls back as its own step.
+   * watcher), so it implies `wait`. This flag is the only rollback after a
+   * failed upgrade: the operator's decision table has no Rollback action (it
+   * only rolls back to unlock a release a dead helm left pending-*).
    */
   rollbackOnFailure?: boolean;
 }

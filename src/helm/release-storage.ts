@@ -34,6 +34,46 @@ export function usesSecretStorage(env: NodeJS.ProcessEnv): boolean {
 
 const SOURCE = 'release secret';
 
+/**
+ * A release Secret that does not decode as helm's release record. Release
+ * Secrets live in the tenant's namespace, so anyone who can write a Secret
+ * there can write one: it names the record so a human can remove it.
+ */
+export class ReleaseRecordError extends Error {
+  readonly secret: string;
+  readonly namespace: string;
+  constructor(namespace: string, secret: string, problem: string, cause?: unknown) {
+    super(`release record ${secret} in namespace ${namespace} cannot be read: ${problem}`, cause === undefined ? undefined : { cause });
+    this.name = 'ReleaseRecordError';
+    this.secret = secret;
+    this.namespace = namespace;
+  }
+}
+
+/** The release JSON in a release Secret's `release` data value (as Secret.data holds it: base64). */
+export function readReleaseRecord(namespace: string, secret: string, data: string | undefined): string {
+  if (!data) throw new ReleaseRecordError(namespace, secret, 'it has no release key');
+  try {
+    return decodeHelmReleaseJson(Buffer.from(data, 'base64').toString('utf8'));
+  } catch (err) {
+    throw new ReleaseRecordError(namespace, secret, 'it is not gzip-compressed release data', err);
+  }
+}
+
+/** The stored manifest of a release Secret's record. */
+export function readReleaseManifest(namespace: string, secret: string, data: string | undefined): string {
+  let record: unknown;
+  try {
+    record = JSON.parse(readReleaseRecord(namespace, secret, data));
+  } catch (err) {
+    if (err instanceof ReleaseRecordError) throw err;
+    throw new ReleaseRecordError(namespace, secret, 'it is not a JSON release object', err);
+  }
+  const manifest = typeof record === 'object' && record !== null && 'manifest' in record ? record.manifest : undefined;
+  if (typeof manifest !== 'string') throw new ReleaseRecordError(namespace, secret, 'its release object has no manifest');
+  return manifest;
+}
+
 function revisionOf(secret: V1Secret): number {
   const label = secret.metadata?.labels?.['version'];
   const fromName = /\.v(\d+)$/.exec(secret.metadata?.name ?? '')?.[1];
@@ -63,14 +103,13 @@ export class HelmReleaseSecrets {
     }
     const newest = items.reduce<V1Secret | undefined>((best, s) => (best === undefined || revisionOf(s) > revisionOf(best) ? s : best), undefined);
     if (!newest) return undefined;
-    const stored = newest.data?.['release'];
-    if (!stored) throw new HelmOutputError(SOURCE, `${newest.metadata?.name} has no release key`);
-    let json: string;
+    const secret = newest.metadata?.name ?? `sh.helm.release.v1.${release}.v?`;
+    const json = readReleaseRecord(namespace, secret, newest.data?.['release']);
     try {
-      json = decodeHelmReleaseJson(Buffer.from(stored, 'base64').toString('utf8'));
+      return parseRelease(SOURCE, json);
     } catch (err) {
-      throw new HelmOutputError(SOURCE, `${newest.metadata?.name} is not gzip-compressed release data`, err);
+      if (err instanceof HelmOutputError) throw new ReleaseRecordError(namespace, secret, 'it does not hold a helm release object', err);
+      throw err;
     }
-    return parseRelease(SOURCE, json);
   }
 }

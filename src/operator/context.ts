@@ -3,33 +3,80 @@ import type { ResolvedTemplateVersion } from '../domain/catalog.ts';
 import { setCondition, type ConditionUpdate } from '../domain/conditions.ts';
 import type { CaelusInstance, CaelusInstanceStatus, Phase } from '../domain/instance.ts';
 
-/** State carried through one reconcile of one instance; steps read what earlier steps filled in. */
+/**
+ * The status being built during one reconcile, and the status the API server
+ * has. Steps change the draft only through `update`; the reconciler writes it
+ * (at the end, and before long actions) and then calls `stored`.
+ */
+export class StatusDraft {
+  #draft: CaelusInstanceStatus;
+  #stored: Readonly<CaelusInstanceStatus> | undefined;
+
+  constructor(stored: CaelusInstanceStatus | undefined) {
+    this.#stored = stored;
+    this.#draft = structuredClone(stored ?? {});
+  }
+
+  get current(): Readonly<CaelusInstanceStatus> {
+    return this.#draft;
+  }
+
+  /** What the API server holds (as of the start of the reconcile, or our last write). */
+  get persisted(): Readonly<CaelusInstanceStatus> | undefined {
+    return this.#stored;
+  }
+
+  update(patch: Partial<CaelusInstanceStatus>): void {
+    this.#draft = { ...this.#draft, ...patch };
+  }
+
+  /** The draft as written to the API server. */
+  snapshot(): CaelusInstanceStatus {
+    return structuredClone(this.#draft);
+  }
+
+  stored(status: CaelusInstanceStatus): void {
+    this.#stored = structuredClone(status);
+  }
+}
+
+/** State carried through one reconcile of one instance, up to the values step. */
 export interface ReconcileContext {
   readonly instance: CaelusInstance;
-  /** The status being built; written once at the end (and before long actions). */
-  status: CaelusInstanceStatus;
+  readonly status: StatusDraft;
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly now: () => Date;
-  namespace?: string;
-  template?: ResolvedTemplateVersion;
-  desired?: { values: Record<string, unknown>; digest: string };
   /** Set once the finalizer is gone: the object may no longer exist, so no status is written. */
   finalized?: boolean;
 }
 
+/** After the resolve step: the template version is known. */
+export interface ResolvedContext extends ReconcileContext {
+  readonly template: ResolvedTemplateVersion;
+}
+
+/** After the namespace step: the instance's namespace exists and is ours. */
+export interface PlacedContext extends ResolvedContext {
+  readonly namespace: string;
+}
+
+export interface Desired {
+  readonly values: Record<string, unknown>;
+  readonly digest: string;
+}
+
+/** After the values step: what helm must install, and its digest. Every later step gets this. */
+export interface DesiredContext extends PlacedContext {
+  readonly desired: Desired;
+}
+
 export function setPhase(ctx: ReconcileContext, phase: Phase, message?: string): void {
-  ctx.status.phase = phase;
-  if (message !== undefined) ctx.status.message = message;
+  ctx.status.update(message === undefined ? { phase } : { phase, message });
 }
 
 export function condition(ctx: ReconcileContext, update: ConditionUpdate): void {
-  ctx.status.conditions = setCondition(
-    ctx.status.conditions,
-    update,
-    ctx.instance.metadata.generation,
-    ctx.now(),
-  );
+  ctx.status.update({ conditions: setCondition(ctx.status.current.conditions, update, ctx.instance.metadata.generation, ctx.now()) });
 }
 
 /** What a step tells the pipeline: go on, or stop here (optionally coming back later). */
@@ -38,17 +85,13 @@ export const CONTINUE: StepOutcome = { stop: false };
 export const stopHere = (requeueAfterMs?: number): StepOutcome =>
   requeueAfterMs === undefined ? { stop: true } : { stop: true, requeueAfterMs };
 
-export interface Step {
+export interface Step<C extends ReconcileContext = ReconcileContext> {
   readonly name: string;
-  run(ctx: ReconcileContext): Promise<StepOutcome>;
+  run(ctx: C): Promise<StepOutcome>;
 }
 
-/**
- * The status proves the release was deployed from exactly the desired inputs
- * into this namespace: no helm work is needed (release step) and nothing new
- * will be installed, so there is nothing to police (policy step).
- */
-export function releaseUpToDate(ctx: ReconcileContext): boolean {
-  const last = ctx.instance.status?.release;
-  return last?.appliedDigest === ctx.desired?.digest && last?.status === 'deployed' && ctx.instance.status?.namespace === ctx.namespace;
+/** A step that adds what later steps need to the context (resolve, namespace, values); failures throw. */
+export interface Extender<C extends ReconcileContext, D extends C> {
+  readonly name: string;
+  run(ctx: C): Promise<D>;
 }

@@ -9,8 +9,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { Informer, type InformerEventType } from '../k8s/informer.ts';
 import { WorkQueue } from '../k8s/workqueue.ts';
 import { LeadershipLostError } from '../k8s/leader-election.ts';
-import type { HelmPort, EventSink, InstanceStore, NamespacePort } from './ports.ts';
-import type { ValuesValidator } from './steps/values.ts';
+import type { HelmPort, EventSink, InstanceStore, NamespacePort, ValuesValidator } from './ports.ts';
 import { buildPipeline } from './pipeline.ts';
 import type { GuardrailDeps } from './steps/guardrails.ts';
 import cron from 'node-cron';
@@ -113,7 +112,6 @@ export class Operator {
           manifests: new ReleaseManifests(opts.kc, opts.helm),
           checker: this.#driftChecker,
           guard: new CorrectionLoopGuard(),
-          events: opts.events,
           ...(opts.metrics ? { metrics: opts.metrics } : {}),
           takeFullCheck: (name) => this.#fullCheck.delete(name),
         },

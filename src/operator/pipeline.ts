@@ -1,14 +1,16 @@
 import type { TemplateCatalog } from '../domain/catalog.ts';
+import { Reason } from '../domain/instance.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { Step } from './context.ts';
-import type { EventSink, HelmPort, InstanceStore, NamespacePort } from './ports.ts';
-import type { ReconcileContext } from './context.ts';
+import type { DesiredContext, Extender, ReconcileContext, Step, StepOutcome } from './context.ts';
+import { ReconcileError } from './errors.ts';
+import type { EventSink, HelmPort, InstanceStore, NamespacePort, ValuesValidator } from './ports.ts';
+import type { KindsPolicyConfig } from './kinds-policy.ts';
 import { finalizerStep } from './steps/finalizer.ts';
 import { namespaceStep } from './steps/namespace.ts';
 import { releaseStep } from './steps/release.ts';
 import { resolveStep } from './steps/resolve.ts';
 import { suspendStep } from './steps/suspend.ts';
-import { valuesStep, type ValuesValidator } from './steps/values.ts';
+import { valuesStep } from './steps/values.ts';
 import { guardrailsStep, type GuardrailDeps } from './steps/guardrails.ts';
 import { hibernationStep } from './steps/hibernation.ts';
 import { policyStep } from './steps/policy.ts';
@@ -26,28 +28,75 @@ export interface PipelineDeps {
   writeProgress(ctx: ReconcileContext): Promise<void>;
   /** Tenant guardrails, kinds policy and hibernation; without them the pipeline only installs releases. */
   guardrails?: GuardrailDeps;
-  drift: DriftStepDeps;
+  drift: Omit<DriftStepDeps, 'events' | 'policy'>;
   /** Guardrail, policy and hibernation counters (caelus_guardrails_applies_total, …). */
   metrics?: Pick<Metrics, 'guardrailsApplies' | 'policyRefusals' | 'lifecycleActions'>;
 }
 
+type Reached<C> = { stop: true; requeueAfterMs?: number } | { stop: false; ctx: C };
+
+/**
+ * Steps in order, typed by what the context holds at each point: a step that
+ * needs the desired values can only be added after the step that adds them.
+ */
+export class Pipeline<C extends ReconcileContext> {
+  readonly names: readonly string[];
+  readonly #run: (ctx: ReconcileContext) => Promise<Reached<C>>;
+
+  private constructor(names: readonly string[], run: (ctx: ReconcileContext) => Promise<Reached<C>>) {
+    this.names = names;
+    this.#run = run;
+  }
+
+  static start(): Pipeline<ReconcileContext> {
+    return new Pipeline([], async (ctx) => ({ stop: false, ctx }));
+  }
+
+  then(step: Step<C>): Pipeline<C> {
+    return new Pipeline([...this.names, step.name], async (start) => {
+      const reached = await this.#run(start);
+      if (reached.stop) return reached;
+      notAborted(reached.ctx);
+      const outcome = await step.run(reached.ctx);
+      return outcome.stop ? outcome : reached;
+    });
+  }
+
+  extend<D extends C>(step: Extender<C, D>): Pipeline<D> {
+    return new Pipeline<D>([...this.names, step.name], async (start) => {
+      const reached = await this.#run(start);
+      if (reached.stop) return reached;
+      notAborted(reached.ctx);
+      return { stop: false, ctx: await step.run(reached.ctx) };
+    });
+  }
+
+  /** Runs every step until one stops; a stop's requeue is returned. */
+  async run(ctx: ReconcileContext): Promise<StepOutcome> {
+    const reached = await this.#run(ctx);
+    return reached.stop ? reached : { stop: false };
+  }
+}
+
+function notAborted(ctx: ReconcileContext): void {
+  if (ctx.signal.aborted) throw new ReconcileError(Reason.ReconcileError, 'reconcile canceled (shutting down or lost leadership)');
+}
+
 /**
  * The reconcile pipeline, in DESIGN §4 order. Guardrails (after namespace),
- * drift and hibernation (after release) plug in as further steps.
+ * the kinds policy (after values) and hibernation (after release) plug in as
+ * further steps.
  */
-export function buildPipeline(deps: PipelineDeps): Step[] {
+export function buildPipeline(deps: PipelineDeps): Pipeline<DesiredContext> {
   const g = deps.guardrails;
   const metrics = deps.metrics ? { metrics: deps.metrics } : {};
-  return [
-    finalizerStep(deps),
-    suspendStep(),
-    resolveStep(deps.catalog),
-    namespaceStep(deps.namespaces),
-    ...(g ? [guardrailsStep({ ...g, events: deps.events, ...metrics })] : []),
-    valuesStep(deps.validateValues),
-    ...(g ? [policyStep({ ...g, ...metrics })] : []),
-    releaseStep(deps),
-    ...(g ? [hibernationStep({ workloads: g.workloads, events: deps.events, ...metrics })] : []),
-    driftStep(deps.drift),
-  ];
+  // Stored release manifests are checked against the same policy as new renders.
+  const policy: KindsPolicyConfig = g ? { allowedKinds: g.config.allowedKinds, allowedClusterRoles: g.config.allowedClusterRoles } : {};
+  let p = Pipeline.start().then(finalizerStep(deps)).then(suspendStep()).extend(resolveStep(deps.catalog)).extend(namespaceStep(deps.namespaces));
+  if (g) p = p.then(guardrailsStep({ ...g, events: deps.events, ...metrics }));
+  let q = p.extend(valuesStep(deps.validateValues));
+  if (g) q = q.then(policyStep({ ...g, ...metrics }));
+  q = q.then(releaseStep({ ...deps, manifests: deps.drift.manifests, policy }));
+  if (g) q = q.then(hibernationStep({ workloads: g.workloads, events: deps.events, ...metrics }));
+  return q.then(driftStep({ ...deps.drift, events: deps.events, policy }));
 }

@@ -1,13 +1,17 @@
-// What the reconciler needs from the outside world, as narrow interfaces. The
-// adapters in src/helm and src/k8s satisfy them structurally; integration
-// tests use the real adapters, unit tests of pure decisions need none.
+// Every port of the operator: what it needs from the outside world, as narrow
+// interfaces. The adapters in k8s-adapters.ts, run-operator.ts, src/helm,
+// src/k8s and src/drift satisfy them structurally; integration tests use the
+// real adapters, step unit tests the in-memory fakes in test/support/fakes.ts.
 import type { ChartReference } from '../domain/catalog.ts';
-import type { CaelusInstance, CaelusInstanceStatus } from '../domain/instance.ts';
+import type { CaelusInstance, CaelusInstanceStatus, EventReason } from '../domain/instance.ts';
+import type { Values } from '../domain/values.ts';
+import type { CheckOptions, CheckResult, DriftedResource } from '../drift/checker.ts';
+import type { ManifestObject } from '../drift/release-manifest.ts';
+import type { ReleaseStatus } from '../helm/types.ts';
 
 export interface HelmReleaseState {
   revision: number;
-  /** deployed | failed | pending-install | pending-upgrade | pending-rollback | uninstalling | superseded | … */
-  status: string;
+  status: ReleaseStatus;
   description?: string;
   chart?: string;
   chartVersion?: string;
@@ -26,10 +30,28 @@ export interface HelmPort {
     signal?: AbortSignal;
   }): Promise<HelmReleaseState>;
   status(release: string, namespace: string): Promise<HelmReleaseState | undefined>;
-  history(release: string, namespace: string): Promise<Array<{ revision: number; status: string }>>;
+  history(release: string, namespace: string): Promise<Array<{ revision: number; status: ReleaseStatus }>>;
   rollback(release: string, namespace: string, revision: number, signal?: AbortSignal): Promise<void>;
   uninstall(release: string, namespace: string, signal?: AbortSignal): Promise<void>;
   getManifest(release: string, namespace: string, opts: { revision: number }): Promise<string>;
+}
+
+/** The objects stored in one revision of a release (Helm's release record: tenant-writable, so checked before use). */
+export interface ReleaseManifestPort {
+  get(release: string, namespace: string, revision: number): Promise<ManifestObject[]>;
+}
+
+/** Live objects against a release manifest (src/drift/checker.ts). */
+export interface DriftPort {
+  check(objects: readonly ManifestObject[], opts: CheckOptions): Promise<CheckResult>;
+  correct(drifted: readonly DriftedResource[], objects: readonly ManifestObject[], opts: { ignoreReplicas: boolean }): Promise<void>;
+}
+
+/** Stops drift correction from turning into a hot loop (src/drift/loop-guard.ts). */
+export interface LoopGuardPort {
+  tripped(key: string): boolean;
+  /** Records a correction; true if this one tripped the guard. */
+  record(key: string): boolean;
 }
 
 export interface InstanceStore {
@@ -44,7 +66,7 @@ export interface InstanceStore {
 
 export type EventType = 'Normal' | 'Warning';
 export interface EventSink {
-  record(object: CaelusInstance, type: EventType, reason: string, message: string): void;
+  record(object: CaelusInstance, type: EventType, reason: EventReason, message: string): void;
 }
 
 export interface NamespaceInfo {
@@ -59,4 +81,67 @@ export interface NamespacePort {
   /** Merges the labels into the namespace's labels. */
   label(name: string, labels: Record<string, string>): Promise<void>;
   delete(name: string): Promise<void>;
+}
+
+/** Checks instance overrides against the template's JSON Schema; returns problems as `pointer: message`. */
+export type ValuesValidator = (schema: Record<string, unknown>, values: Values) => string[];
+
+export interface RenderPort {
+  /** `helm template` (post-rendered when labels are given); returns the manifest stream. */
+  template(opts: {
+    release: string;
+    namespace: string;
+    chart: ChartReference;
+    chartVersion?: string;
+    values: Record<string, unknown>;
+    labels: Record<string, string>;
+    signal?: AbortSignal;
+  }): Promise<string>;
+}
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+/** Server-side apply and delete for plain JSON objects (no typed-model round trip). */
+export interface GuardrailObjects {
+  apply(obj: Record<string, unknown>, fieldManager: string): Promise<void>;
+  /** False when it was already gone. */
+  delete(ref: ObjectRef): Promise<boolean>;
+}
+
+/**
+ * Where an instance's secrets come from (the database); absent for
+ * GitOps-only installs, which then get no secrets Secret.
+ */
+export interface SecretSource {
+  /** Changes whenever any secret of the instance changes; reveals nothing about the values. */
+  fingerprint(instanceId: string): Promise<string>;
+  /** The decrypted secrets (name → value). Never log the result. */
+  read(instanceId: string): Promise<Record<string, string>>;
+}
+
+export interface Workload {
+  kind: 'Deployment' | 'StatefulSet';
+  name: string;
+  replicas: number;
+  /** The annotation's value: replicas before hibernation. */
+  hibernatedReplicas?: number;
+}
+
+export interface WorkloadPort {
+  list(namespace: string, labelSelector: string): Promise<Workload[]>;
+  /** Sets spec.replicas and the annotation (null removes it) in one patch, as HIBERNATION_FIELD_MANAGER. */
+  scale(namespace: string, workload: Workload, replicas: number, annotation: string | null): Promise<void>;
+}
+
+/** The lifecycle job's view of CaelusInstances. */
+export interface LifecyclePort {
+  list(): Promise<CaelusInstance[]>;
+  delete(name: string): Promise<void>;
+  /** Sets spec.state=Hibernated by server-side apply as LIFECYCLE_FIELD_MANAGER. */
+  hibernate(name: string): Promise<void>;
 }

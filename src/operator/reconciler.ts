@@ -3,9 +3,10 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { canonicalJson } from '../domain/digest.ts';
 import { ConditionType, InstanceState, Phase, Reason, type CaelusInstance, type CaelusInstanceStatus } from '../domain/instance.ts';
-import { condition, setPhase, type ReconcileContext, type Step } from './context.ts';
+import { StatusDraft, condition, setPhase, type ReconcileContext } from './context.ts';
 import { ReconcileError } from './errors.ts';
 import type { EventSink, InstanceStore } from './ports.ts';
+import type { Pipeline } from './pipeline.ts';
 
 export interface ReconcileResult {
   /** Come back after this long even if nothing changes. */
@@ -34,7 +35,7 @@ function sameStatus(a: CaelusInstanceStatus | undefined, b: CaelusInstanceStatus
  * names its own pace) a rethrow so the work queue backs off.
  */
 export class Reconciler {
-  readonly #steps: readonly Step[];
+  readonly #pipeline: Pick<Pipeline<ReconcileContext>, 'run'>;
   readonly #deps: ReconcilerDeps;
   /**
    * The object each of our status writes returned. The informer cache can lag
@@ -43,8 +44,8 @@ export class Reconciler {
    */
   readonly #written = new Map<string, CaelusInstance>();
 
-  constructor(steps: readonly Step[], deps: ReconcilerDeps) {
-    this.#steps = steps;
+  constructor(pipeline: Pick<Pipeline<ReconcileContext>, 'run'>, deps: ReconcilerDeps) {
+    this.#pipeline = pipeline;
     this.#deps = deps;
   }
 
@@ -64,7 +65,7 @@ export class Reconciler {
     const now = this.#deps.now ?? (() => new Date());
     const ctx: ReconcileContext = {
       instance,
-      status: structuredClone(instance.status ?? {}),
+      status: new StatusDraft(instance.status),
       log: this.#deps.log.child({ instance: name, reconcileId: randomUUID().slice(0, 8) }),
       signal,
       now,
@@ -93,18 +94,18 @@ export class Reconciler {
   }
 
   async #runSteps(ctx: ReconcileContext): Promise<ReconcileResult> {
-    for (const step of this.#steps) {
-      if (ctx.signal.aborted) throw new ReconcileError(Reason.ReconcileError, 'reconcile canceled (shutting down or lost leadership)');
-      const outcome = await step.run(ctx);
-      if (outcome.stop) return outcome.requeueAfterMs === undefined ? {} : { requeueAfterMs: outcome.requeueAfterMs };
-    }
+    const outcome = await this.#pipeline.run(ctx);
+    if (outcome.stop) return outcome.requeueAfterMs === undefined ? {} : { requeueAfterMs: outcome.requeueAfterMs };
     // Every step passed: the instance is what its spec asks for (asleep, if that is what it asks).
     const hibernated = ctx.instance.spec.state === InstanceState.Hibernated;
     const message = hibernated ? 'release deployed; workloads hibernated (scaled to zero)' : 'release deployed and up to date';
     setPhase(ctx, hibernated ? Phase.Hibernated : Phase.Running, message);
     condition(ctx, { type: ConditionType.Ready, status: 'True', reason: Reason.InSync, message });
-    ctx.status.observedGeneration = ctx.instance.metadata.generation;
-    if (ctx.instance.spec.domainName) ctx.status.url = `https://${ctx.instance.spec.domainName}`;
+    const generation = ctx.instance.metadata.generation;
+    ctx.status.update({
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+      ...(ctx.instance.spec.domainName ? { url: `https://${ctx.instance.spec.domainName}` } : {}),
+    });
     return {};
   }
 
@@ -112,7 +113,8 @@ export class Reconciler {
     const transient = failure.reason === Reason.Progressing;
     if (!transient) setPhase(ctx, Phase.Failed, failure.message);
     condition(ctx, { type: ConditionType.Ready, status: 'False', reason: failure.reason, message: failure.message });
-    ctx.status.observedGeneration = ctx.instance.metadata.generation;
+    const generation = ctx.instance.metadata.generation;
+    if (generation !== undefined) ctx.status.update({ observedGeneration: generation });
     const log = transient ? ctx.log.info.bind(ctx.log) : ctx.log.warn.bind(ctx.log);
     log({ reason: failure.reason, err: failure.message }, 'reconcile did not complete');
     if (!transient) this.#deps.events.record(ctx.instance, 'Warning', failure.reason, failure.message);
@@ -124,14 +126,14 @@ export class Reconciler {
   }
 
   async #writeStatus(ctx: ReconcileContext): Promise<void> {
-    const before = ctx.instance.status;
-    if (sameStatus(before, ctx.status)) return;
-    ctx.status.lastReconcile = ctx.now().toISOString();
-    const status = ctx.status;
+    const before = ctx.status.persisted;
+    if (sameStatus(before, ctx.status.current)) return;
+    ctx.status.update({ lastReconcile: ctx.now().toISOString() });
+    const status = ctx.status.snapshot();
     try {
       const written = await this.#deps.instances.updateStatus(ctx.instance.metadata.name, () => status);
       // Later writes in this reconcile compare against what is now stored.
-      (ctx.instance as { status?: CaelusInstanceStatus }).status = structuredClone(written?.status ?? status);
+      ctx.status.stored(written?.status ?? status);
       if (written) this.#written.set(ctx.instance.metadata.name, written);
       else this.#written.delete(ctx.instance.metadata.name);
     } catch (err) {

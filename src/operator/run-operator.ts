@@ -24,12 +24,11 @@ import { Operator } from './operator.ts';
 import { ENCRYPTION_KEYS_ENV, parseEncryptionKeys } from '../config/encryption-keys.ts';
 import { DbSecretSource } from '../db/secret-source.ts';
 import { SecretBox } from '../db/secret-box.ts';
-import { guardrailObjects, lifecyclePort, workloadPort } from './k8s-ports.ts';
+import { guardrailObjects, lifecyclePort, workloadPort } from './k8s-adapters.ts';
 import { annotationActivity } from './lifecycle/activity.ts';
 import { startLifecycleJob } from './lifecycle/jobs.ts';
-import type { SecretSource } from './steps/guardrails.ts';
-import type { HelmPort, HelmReleaseState, InstanceStore } from './ports.ts';
-import type { CaelusInstance, CaelusInstanceSpec, CaelusInstanceStatus } from '../domain/instance.ts';
+import type { HelmPort, HelmReleaseState, InstanceStore, SecretSource } from './ports.ts';
+import type { CaelusInstance, CaelusInstanceSpec, CaelusInstanceStatus, EventReason } from '../domain/instance.ts';
 import type { HelmRelease } from '../helm/index.ts';
 
 export interface OperatorRuntime {
@@ -177,7 +176,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   const lifecycle = {
     instances: lifecyclePort(kc, log.child({ component: 'lifecycle' }), opts.labelSelector),
     activity: annotationActivity,
-    events: { record: (obj: CaelusInstance, type: 'Normal' | 'Warning', reason: string, message: string) => events.event(obj, type, reason, message) },
+    events: { record: (obj: CaelusInstance, type: 'Normal' | 'Warning', reason: EventReason, message: string) => events.event(obj, type, reason, message) },
     log: log.child({ component: 'lifecycle' }),
     metrics,
   };

@@ -5,7 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { ConditionType, Phase, type CaelusInstance } from '../../src/domain/instance.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
-import { lifecyclePort } from '../../src/operator/k8s-ports.ts';
+import { lifecyclePort } from '../../src/operator/k8s-adapters.ts';
 import { annotationActivity } from '../../src/operator/lifecycle/activity.ts';
 import { runLifecycleOnce } from '../../src/operator/lifecycle/jobs.ts';
 import { eventually, testKubeConfig, uniqueName } from '../support/kube.ts';

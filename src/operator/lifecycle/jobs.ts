@@ -5,18 +5,11 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { InstanceState, Reason, type CaelusInstance } from '../../domain/instance.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { EventSink } from '../ports.ts';
+import type { EventSink, LifecyclePort } from '../ports.ts';
 import type { ActivitySource } from './activity.ts';
 import { parseDuration } from './duration.ts';
 
 export const LIFECYCLE_FIELD_MANAGER = 'caelus-lifecycle';
-
-export interface LifecyclePort {
-  list(): Promise<CaelusInstance[]>;
-  delete(name: string): Promise<void>;
-  /** Sets spec.state=Hibernated by server-side apply as LIFECYCLE_FIELD_MANAGER. */
-  hibernate(name: string): Promise<void>;
-}
 
 export interface LifecycleDeps {
   instances: LifecyclePort;

@@ -50,7 +50,7 @@ async function finalize(ctx: ReconcileContext, deps: FinalizerDeps) {
   const name = instance.metadata.name;
   const namespace = ctx.instance.status?.namespace ?? instanceNamespace(instance);
   const policy = instance.spec.deletionPolicy ?? DeletionPolicy.Delete;
-  if (ctx.status.phase !== Phase.Deleting) {
+  if (ctx.status.current.phase !== Phase.Deleting) {
     setPhase(ctx, Phase.Deleting, `deleting (deletionPolicy ${policy})`);
     condition(ctx, { type: ConditionType.Ready, status: 'False', reason: Reason.Deleting, message: 'instance is being deleted' });
     await deps.writeProgress(ctx);

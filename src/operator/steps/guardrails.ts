@@ -1,21 +1,17 @@
 // Tenant guardrails in the instance namespace (DESIGN §4 step 6): the tier's
 // ResourceQuota and LimitRange, default-deny ingress NetworkPolicies with the
 // allow rules, and the Secret holding the instance's decrypted secrets.
-import { CONTINUE, type Step } from '../context.ts';
+import { CONTINUE, type PlacedContext, type Step } from '../context.ts';
 import type { GuardrailsConfig } from '../../config/guardrails.ts';
 import { digestOf } from '../../domain/digest.ts';
-import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, type CaelusInstance } from '../../domain/instance.ts';
+import { EventOnlyReason, INSTANCE_ID_ANNOTATION, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, secretsName } from '../../domain/instance.ts';
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
 import { ReconcileError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { EventSink } from '../ports.ts';
-import type { WorkloadPort } from './hibernation.ts';
-import type { RenderPort } from './policy.ts';
+import type { EventSink, GuardrailObjects, RenderPort, SecretSource, WorkloadPort } from '../ports.ts';
 
 /** Field manager of every object this step applies. */
 export const GUARDRAILS_FIELD_MANAGER = 'caelus-guardrails';
-import { INSTANCE_ID_ANNOTATION } from '../../domain/instance.ts';
-export { INSTANCE_ID_ANNOTATION };
 /** Bump when the objects built here change shape, so every namespace is re-applied once. */
 const GUARDRAILS_VERSION = 1;
 
@@ -25,36 +21,6 @@ export const NetworkPolicyName = {
   IngressController: 'caelus-allow-ingress-controller',
   TemplateRules: 'caelus-template-rules',
 } as const;
-
-/** The Secret charts can mount: `<instance name>-secrets` (README "Tenant guardrails"). */
-export function secretsName(instance: Pick<CaelusInstance, 'metadata'>): string {
-  return `${instance.metadata.name}-secrets`;
-}
-
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace: string;
-}
-
-/** Server-side apply and delete for plain JSON objects (no typed-model round trip). */
-export interface GuardrailObjects {
-  apply(obj: Record<string, unknown>, fieldManager: string): Promise<void>;
-  /** False when it was already gone. */
-  delete(ref: ObjectRef): Promise<boolean>;
-}
-
-/**
- * Where an instance's secrets come from (the database); absent for
- * GitOps-only installs, which then get no secrets Secret.
- */
-export interface SecretSource {
-  /** Changes whenever any secret of the instance changes; reveals nothing about the values. */
-  fingerprint(instanceId: string): Promise<string>;
-  /** The decrypted secrets (name → value). Never log the result. */
-  read(instanceId: string): Promise<Record<string, string>>;
-}
 
 export interface GuardrailsStepDeps {
   config: GuardrailsConfig;
@@ -95,13 +61,12 @@ export function networkPolicies(
   return out;
 }
 
-export function guardrailsStep(deps: GuardrailsStepDeps): Step {
+export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
   return {
     name: 'guardrails',
     async run(ctx) {
       const { instance } = ctx;
-      const template = ctx.template!;
-      const namespace = ctx.namespace!;
+      const { template, namespace } = ctx;
       const choice = chooseTier(
         {
           ...(instance.spec.tier ? { requested: instance.spec.tier } : {}),
@@ -121,11 +86,11 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step {
         ...networkPolicies(namespace, labels, deps.config.ingressNamespace, template.networkRules),
       ];
       const instanceId = instance.metadata.annotations?.[INSTANCE_ID_ANNOTATION];
-      const secrets = deps.secrets && instanceId ? deps.secrets : undefined;
+      const secrets = deps.secrets && instanceId ? { source: deps.secrets, instanceId } : undefined;
       // The fingerprint stands in for the values: status is readable by many, a hash of a weak password is not safe there.
-      const secretFingerprint = secrets ? await secrets.fingerprint(instanceId!) : null;
+      const secretFingerprint = secrets ? await secrets.source.fingerprint(secrets.instanceId) : null;
       const digest = digestOf({ v: GUARDRAILS_VERSION, objects, secret: secretFingerprint && { name: secretsName(instance), fingerprint: secretFingerprint } });
-      ctx.status.guardrails = { tier: choice.tier.name, appliedDigest: digest };
+      ctx.status.update({ guardrails: { tier: choice.tier.name, appliedDigest: digest } });
 
       const applied = ctx.instance.status?.guardrails;
       if (applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace) return CONTINUE;
@@ -137,7 +102,7 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step {
           await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: NetworkPolicyName.TemplateRules, namespace });
         }
         if (secrets) {
-          const data = await secrets.read(instanceId!);
+          const data = await secrets.source.read(secrets.instanceId);
           secretKeys = Object.keys(data).length;
           // Applying the full key set as our field manager also removes keys deleted in the DB.
           await deps.objects.apply(
@@ -157,7 +122,7 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step {
       }
       deps.metrics?.guardrailsApplies.inc({ result: 'ok' });
       if (applied?.tier !== choice.tier.name) {
-        deps.events.record(instance, 'Normal', 'GuardrailsApplied', `tier ${choice.tier.name} (cpu ${choice.tier.quota.cpu}, memory ${choice.tier.quota.memory}) applied to namespace ${namespace}`);
+        deps.events.record(instance, 'Normal', EventOnlyReason.GuardrailsApplied, `tier ${choice.tier.name} (cpu ${choice.tier.quota.cpu}, memory ${choice.tier.quota.memory}) applied to namespace ${namespace}`);
       }
       ctx.log.info({ namespace, tier: choice.tier.name, secretKeys, secretsSecret: secrets ? secretsName(instance) : undefined }, 'guardrails applied');
       return CONTINUE;

@@ -3,28 +3,14 @@
 // back. Workloads are found by the caelus.io/instance label the post-renderer
 // puts on every rendered object, so no helm process is needed. PVCs are never
 // touched: the data outlives the sleep.
-import { CONTINUE, condition, type Step } from '../context.ts';
+import { CONTINUE, condition, type DesiredContext, type Step } from '../context.ts';
 import { getCondition } from '../../domain/conditions.ts';
 import { ConditionType, INSTANCE_LABEL, InstanceState, Reason } from '../../domain/instance.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { EventSink } from '../ports.ts';
+import type { EventSink, WorkloadPort } from '../ports.ts';
 
 export const HIBERNATED_REPLICAS_ANNOTATION = 'caelus.io/hibernated-replicas';
 export const HIBERNATION_FIELD_MANAGER = 'caelus-hibernation';
-
-export interface Workload {
-  kind: 'Deployment' | 'StatefulSet';
-  name: string;
-  replicas: number;
-  /** The annotation's value: replicas before hibernation. */
-  hibernatedReplicas?: number;
-}
-
-export interface WorkloadPort {
-  list(namespace: string, labelSelector: string): Promise<Workload[]>;
-  /** Sets spec.replicas and the annotation (null removes it) in one patch, as HIBERNATION_FIELD_MANAGER. */
-  scale(namespace: string, workload: Workload, replicas: number, annotation: string | null): Promise<void>;
-}
 
 export interface HibernationStepDeps {
   workloads: WorkloadPort;
@@ -33,14 +19,14 @@ export interface HibernationStepDeps {
   metrics?: Pick<Metrics, 'lifecycleActions'>;
 }
 
-export function hibernationStep(deps: HibernationStepDeps): Step {
+export function hibernationStep(deps: HibernationStepDeps): Step<DesiredContext> {
   return {
     name: 'hibernation',
     async run(ctx) {
       const { instance } = ctx;
-      const namespace = ctx.namespace!;
+      const namespace = ctx.namespace;
       const hibernate = instance.spec.state === InstanceState.Hibernated;
-      const wasHibernated = getCondition(ctx.status.conditions, ConditionType.Hibernated)?.status === 'True';
+      const wasHibernated = getCondition(ctx.status.current.conditions, ConditionType.Hibernated)?.status === 'True';
       // Awake and never put to sleep: nothing to look at (keeps steady state at zero extra calls).
       if (!hibernate && !wasHibernated) return CONTINUE;
 
@@ -63,7 +49,7 @@ export function hibernationStep(deps: HibernationStepDeps): Step {
         const message = `${workloads.length} workload(s) scaled to zero; volumes kept`;
         condition(ctx, { type: ConditionType.Hibernated, status: 'True', reason: Reason.Hibernated, message });
         if (!wasHibernated) {
-          ctx.status.hibernation = { ...ctx.status.hibernation, hibernatedAt: ctx.now().toISOString() };
+          ctx.status.update({ hibernation: { ...ctx.status.current.hibernation, hibernatedAt: ctx.now().toISOString() } });
           deps.events.record(instance, 'Normal', Reason.Hibernated, message);
           deps.metrics?.lifecycleActions.inc({ action, result: 'ok' });
           ctx.log.info({ namespace, workloads: workloads.length, scaled: changed }, 'hibernated');
@@ -72,13 +58,14 @@ export function hibernationStep(deps: HibernationStepDeps): Step {
       }
 
       for (const w of workloads) {
-        if (w.hibernatedReplicas === undefined) continue;
-        await counted(() => deps.workloads.scale(namespace, w, w.hibernatedReplicas!, null));
+        const replicas = w.hibernatedReplicas;
+        if (replicas === undefined) continue;
+        await counted(() => deps.workloads.scale(namespace, w, replicas, null));
         changed++;
       }
       const message = `${changed} workload(s) restored to their replicas`;
       condition(ctx, { type: ConditionType.Hibernated, status: 'False', reason: Reason.Awake, message });
-      ctx.status.hibernation = { ...ctx.status.hibernation, wokeAt: ctx.now().toISOString() };
+      ctx.status.update({ hibernation: { ...ctx.status.current.hibernation, wokeAt: ctx.now().toISOString() } });
       deps.events.record(instance, 'Normal', Reason.Awake, message);
       deps.metrics?.lifecycleActions.inc({ action, result: 'ok' });
       ctx.log.info({ namespace, restored: changed }, 'woke up');

@@ -1,4 +1,4 @@
-import { CONTINUE, type Step } from '../context.ts';
+import type { Extender, PlacedContext, ResolvedContext } from '../context.ts';
 import { PodSecurityLevel } from '../../domain/catalog.ts';
 import { INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, instanceNamespace } from '../../domain/instance.ts';
 import type { NamespacePort } from '../ports.ts';
@@ -24,13 +24,13 @@ export function namespaceLabels(instanceName: string, level: PodSecurityLevel = 
   };
 }
 
-export function namespaceStep(namespaces: NamespacePort): Step {
+export function namespaceStep(namespaces: NamespacePort): Extender<ResolvedContext, PlacedContext> {
   return {
     name: 'namespace',
     async run(ctx) {
       const name = instanceNamespace(ctx.instance);
       const owner = ctx.instance.metadata.name;
-      const wanted = namespaceLabels(owner, ctx.template?.podSecurity);
+      const wanted = namespaceLabels(owner, ctx.template.podSecurity);
       const existing = await namespaces.get(name);
       if (!existing) {
         await namespaces.create(name, wanted);
@@ -51,9 +51,8 @@ export function namespaceStep(namespaces: NamespacePort): Step {
         const missing = Object.entries(wanted).filter(([k, v]) => existing.labels[k] !== v);
         if (missing.length > 0) await namespaces.label(name, Object.fromEntries(missing));
       }
-      ctx.namespace = name;
-      ctx.status.namespace = name;
-      return CONTINUE;
+      ctx.status.update({ namespace: name });
+      return Object.assign(ctx, { namespace: name });
     },
   };
 }

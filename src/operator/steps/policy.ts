@@ -4,28 +4,16 @@
 // privilege-granting kinds, objects in other namespaces). Runs only when the
 // release is about to change, so steady state spawns no helm process.
 import { parseAllDocuments } from 'yaml';
-import { CONTINUE, releaseUpToDate, type Step } from '../context.ts';
+import { CONTINUE, type DesiredContext, type Step } from '../context.ts';
 import type { GuardrailsConfig } from '../../config/guardrails.ts';
-import type { ChartReference } from '../../domain/catalog.ts';
 import { checkManifest, describeViolations } from '../../domain/kinds-policy.ts';
+import { kindsPolicyFor } from '../kinds-policy.ts';
+import type { RenderPort } from '../ports.ts';
+import { provenInSync } from '../release/state.ts';
 import { Reason, releaseName } from '../../domain/instance.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { ReconcileError } from '../errors.ts';
 import { helmFailure } from '../release/helm-failure.ts';
-import { secretsName } from './guardrails.ts';
-
-export interface RenderPort {
-  /** `helm template` (post-rendered when labels are given); returns the manifest stream. */
-  template(opts: {
-    release: string;
-    namespace: string;
-    chart: ChartReference;
-    chartVersion?: string;
-    values: Record<string, unknown>;
-    labels: Record<string, string>;
-    signal?: AbortSignal;
-  }): Promise<string>;
-}
 
 export interface PolicyStepDeps {
   config: GuardrailsConfig;
@@ -43,7 +31,7 @@ export function parseManifest(manifest: string): unknown[] {
     .filter((o) => o !== null && o !== undefined);
 }
 
-export function policyStep(deps: PolicyStepDeps): Step {
+export function policyStep(deps: PolicyStepDeps): Step<DesiredContext> {
   // Digests already rendered and found clean, per instance: a failed upgrade
   // retried with backoff need not render the same inputs again.
   const passed = new Map<string, string>();
@@ -51,12 +39,11 @@ export function policyStep(deps: PolicyStepDeps): Step {
     name: 'policy',
     async run(ctx) {
       const name = releaseName(ctx.instance);
-      const namespace = ctx.namespace!;
-      const digest = ctx.desired!.digest;
-      if (releaseUpToDate(ctx)) return CONTINUE;
+      const { namespace, template } = ctx;
+      const digest = ctx.desired.digest;
+      if (provenInSync(ctx.instance.status, digest, namespace)) return CONTINUE;
       if (passed.get(name) === digest) return CONTINUE;
 
-      const template = ctx.template!;
       let manifest: string;
       try {
         manifest = await deps.render.template({
@@ -64,7 +51,7 @@ export function policyStep(deps: PolicyStepDeps): Step {
           namespace,
           chart: template.chart,
           ...(template.chartVersion ? { chartVersion: template.chartVersion } : {}),
-          values: ctx.desired!.values,
+          values: ctx.desired.values,
           // No labels, so no post-renderer process: the kinds, namespaces and
           // names checked here are the same with or without our labels, and the
           // post-renderer's node start was the largest CPU cost of this render
@@ -81,12 +68,7 @@ export function policyStep(deps: PolicyStepDeps): Step {
       } catch (err) {
         throw new ReconcileError(Reason.RenderFailed, `the rendered manifest is not valid YAML: ${(err as Error).message}`, { cause: err });
       }
-      const violations = checkManifest(objects, {
-        namespace,
-        allowedKinds: deps.config.allowedKinds,
-        allowedClusterRoles: deps.config.allowedClusterRoles,
-        reserved: [{ kind: 'Secret', name: secretsName(ctx.instance) }],
-      });
+      const violations = checkManifest(objects, kindsPolicyFor(deps.config, ctx.instance, namespace));
       if (violations.length > 0) {
         passed.delete(name);
         for (const kind of new Set(violations.map((v) => v.kind))) deps.metrics?.policyRefusals.inc({ kind });

@@ -1,96 +1,99 @@
-import { CONTINUE, condition, releaseUpToDate, setPhase, stopHere, type ReconcileContext, type Step } from '../context.ts';
-import { ConditionType, Phase, Reason, releaseName } from '../../domain/instance.ts';
-import type { EventSink, HelmPort, HelmReleaseState } from '../ports.ts';
-import { applyRelease, unlockRelease } from '../release/actions.ts';
-import { helmFailure } from '../release/helm-failure.ts';
-import { ReleaseAction, chooseAction, classifyRelease } from '../release/state.ts';
+import { CONTINUE, type DesiredContext, type Step } from '../context.ts';
+import { Reason, releaseName } from '../../domain/instance.ts';
 import { ReconcileError } from '../errors.ts';
+import { checkStoredManifest, kindsPolicyFor, type KindsPolicyConfig } from '../kinds-policy.ts';
+import type { HelmReleaseState, ReleaseManifestPort } from '../ports.ts';
+import { awaitLeader, findUnlockTarget, install, keepRelease, reportTampered, unlock, upgrade, type ReleaseActionDeps } from '../release/actions.ts';
+import { helmFailure } from '../release/helm-failure.ts';
+import { ReleaseAction, ReleaseState, chooseAction, classifyRelease, provenInSync, type ReleaseObservation } from '../release/state.ts';
 
-export interface ReleaseStepDeps {
-  helm: HelmPort;
-  helmTimeoutSeconds: number;
-  events: EventSink;
+export interface ReleaseStepDeps extends ReleaseActionDeps {
+  /** Stored release manifests (Unlock's rollback target is checked before it is rolled back to). */
+  manifests: ReleaseManifestPort;
+  /** What the kinds policy allows beyond its defaults. */
+  policy: KindsPolicyConfig;
   /** True while this process holds the leader lease (stuck releases are only recovered by the leader). */
   isLeader(): boolean;
-  /** Persists the status draft now, so users see Installing/Upgrading while helm runs. */
-  writeProgress(ctx: ReconcileContext): Promise<void>;
 }
 
-// Each action is followed by a fresh observation; a healthy path needs at most
-// Unlock → Upgrade → (InSync), so more rounds than this mean something fights us.
-const MAX_ACTIONS = 4;
+/** The release as helm's storage has it, or as the status proves it. */
+type Known = { proven: true } | { proven: false; release: HelmReleaseState | undefined };
 
-function recordDeployed(ctx: ReconcileContext, release: HelmReleaseState, digest: string, reason: Reason, message: string): void {
-  ctx.status.release = {
-    name: releaseName(ctx.instance),
-    revision: release.revision,
-    ...(release.chart ? { chart: release.chart } : {}),
-    ...(release.chartVersion ? { version: release.chartVersion } : {}),
-    status: release.status,
-    appliedDigest: digest,
-  };
-  condition(ctx, { type: ConditionType.Released, status: 'True', reason, message });
+interface Observed {
+  observation: ReleaseObservation;
+  known: Known;
+  /** Unlock's rollback target (undefined: uninstall). */
+  target?: number;
 }
 
-/** Brings the Helm release to the desired digest: observe → choose one action → run it → observe again. */
-export function releaseStep(deps: ReleaseStepDeps): Step {
+async function observe(ctx: DesiredContext, deps: ReleaseStepDeps, known: Known): Promise<Observed> {
+  const leader = deps.isLeader();
+  if (known.proven) return { observation: { state: ReleaseState.InSync, leader }, known };
+  const state = classifyRelease(known.release, ctx.desired.digest);
+  if (state !== ReleaseState.Locked || !leader || !known.release) return { observation: { state, leader }, known };
+  // Unlock would roll back to a stored revision: the policy sees its manifest first.
+  const target = await findUnlockTarget(ctx, deps.helm, known.release);
+  if (target === undefined) return { observation: { state, leader }, known };
+  const objects = await deps.manifests.get(releaseName(ctx.instance), ctx.namespace, target);
+  const storedManifest = checkStoredManifest(objects, target, kindsPolicyFor(deps.policy, ctx.instance, ctx.namespace));
+  return { observation: { state, leader, storedManifest }, known, target };
+}
+
+async function read(ctx: DesiredContext, deps: ReleaseStepDeps): Promise<Known> {
+  return { proven: false, release: await deps.helm.status(releaseName(ctx.instance), ctx.namespace) };
+}
+
+/**
+ * Brings the Helm release to the desired digest: observe → choose one action
+ * → run it → observe again, until nothing is left to do. No action runs twice
+ * in one reconcile.
+ */
+export function releaseStep(deps: ReleaseStepDeps): Step<DesiredContext> {
   return {
     name: 'release',
     async run(ctx) {
       const name = releaseName(ctx.instance);
-      const namespace = ctx.namespace!;
-      const digest = ctx.desired!.digest;
-
-      // Steady state costs no helm process: the status already proves the
-      // release was deployed from exactly these inputs.
-      if (releaseUpToDate(ctx)) return CONTINUE;
-
-      let observed = await deps.helm.status(name, namespace);
-      for (let round = 0; round < MAX_ACTIONS; round++) {
-        const action = chooseAction(classifyRelease(observed, digest));
-        ctx.log.debug({ release: name, status: observed?.status, action }, 'release observed');
-        switch (action) {
-          case ReleaseAction.None: {
-            // Keep how it got here (InstallSucceeded/UpgradeSucceeded) when we already said so.
-            const released = ctx.status.conditions?.find((c) => c.type === ConditionType.Released);
-            const reason = released?.status === 'True' ? (released.reason as Reason) : Reason.InSync;
-            recordDeployed(ctx, observed!, digest, reason, released?.status === 'True' ? (released.message ?? '') : `release ${name} revision ${observed!.revision} is deployed and up to date`);
-            return CONTINUE;
+      const done = new Set<ReleaseAction>();
+      try {
+        // Steady state costs no helm process and no read: the status proves the inputs.
+        let known: Known = provenInSync(ctx.instance.status, ctx.desired.digest, ctx.namespace) ? { proven: true } : await read(ctx, deps);
+        for (;;) {
+          const { observation, target } = await observe(ctx, deps, known);
+          const action = chooseAction(observation);
+          ctx.log.debug({ release: name, state: observation.state, action }, 'release observed');
+          if (done.has(action)) {
+            throw new ReconcileError(Reason.ReconcileError, `release ${name} is still ${observation.state} after ${action}; not running ${action} twice in one reconcile`);
           }
-          case ReleaseAction.Install:
-          case ReleaseAction.Upgrade: {
-            const installing = action === ReleaseAction.Install;
-            setPhase(ctx, installing ? Phase.Installing : Phase.Upgrading, `${installing ? 'installing' : 'upgrading'} release ${name}`);
-            condition(ctx, { type: ConditionType.Ready, status: 'False', reason: Reason.Progressing, message: `helm ${installing ? 'install' : 'upgrade'} running` });
-            await deps.writeProgress(ctx);
-            let result: HelmReleaseState;
-            try {
-              result = await applyRelease(ctx, deps);
-            } catch (err) {
-              throw helmFailure(err, installing ? Reason.InstallFailed : Reason.UpgradeFailed);
-            }
-            const reason = installing ? Reason.InstallSucceeded : Reason.UpgradeSucceeded;
-            const message = `${installing ? 'installed' : 'upgraded'} release ${name}: revision ${result.revision}`;
-            recordDeployed(ctx, result, digest, reason, message);
-            deps.events.record(ctx.instance, 'Normal', reason, message);
-            ctx.log.info({ release: name, revision: result.revision }, message);
-            if (result.status === 'deployed') return CONTINUE;
-            observed = result;
-            break;
-          }
-          case ReleaseAction.Unlock: {
-            if (!deps.isLeader()) return stopHere(5_000);
-            const message = await unlockRelease(ctx, deps, observed!).catch((err: unknown) => {
-              throw helmFailure(err, Reason.UpgradeFailed);
-            });
-            deps.events.record(ctx.instance, 'Warning', Reason.ReleaseUnlocked, message);
-            ctx.log.warn({ release: name }, message);
-            observed = await deps.helm.status(name, namespace);
-            break;
+          done.add(action);
+          switch (action) {
+            case ReleaseAction.None:
+              if (!known.proven && known.release) keepRelease(ctx, known.release);
+              return CONTINUE;
+            case ReleaseAction.Install:
+              known = { proven: false, release: await install(ctx, deps) };
+              break;
+            case ReleaseAction.Upgrade:
+              known = { proven: false, release: await upgrade(ctx, deps) };
+              break;
+            case ReleaseAction.AwaitLeader:
+              return awaitLeader();
+            case ReleaseAction.Unlock:
+              if (known.proven || !known.release) throw new ReconcileError(Reason.ReconcileError, `release ${name}: Unlock chosen without an observed release`);
+              await unlock(ctx, deps, known.release, target);
+              known = await read(ctx, deps);
+              break;
+            case ReleaseAction.ReportTampered:
+              if (observation.storedManifest && !observation.storedManifest.trusted) reportTampered(ctx, observation.storedManifest, 'rolled back to');
+              throw new ReconcileError(Reason.ReconcileError, `release ${name}: ReportTampered without a verdict`);
+            case ReleaseAction.CorrectDrift:
+            case ReleaseAction.ReportDrift:
+              // Drift is observed by the drift step, after hibernation.
+              return CONTINUE;
           }
         }
+      } catch (err) {
+        throw helmFailure(err, Reason.ReconcileError);
       }
-      throw new ReconcileError(Reason.ReconcileError, `release ${name} did not converge after ${MAX_ACTIONS} actions`);
     },
   };
 }

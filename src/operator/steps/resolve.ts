@@ -1,4 +1,4 @@
-import { CONTINUE, type Step } from '../context.ts';
+import type { Extender, ReconcileContext, ResolvedContext } from '../context.ts';
 import type { TemplateCatalog } from '../../domain/catalog.ts';
 import { Reason } from '../../domain/instance.ts';
 import { ReconcileError } from '../errors.ts';
@@ -7,7 +7,7 @@ import { ReconcileError } from '../errors.ts';
 // requeues at once); polling faster than this only adds load.
 export const TEMPLATE_RETRY_MS = 60_000;
 
-export function resolveStep(catalog: TemplateCatalog): Step {
+export function resolveStep(catalog: TemplateCatalog): Extender<ReconcileContext, ResolvedContext> {
   return {
     name: 'resolve',
     async run(ctx) {
@@ -18,9 +18,8 @@ export function resolveStep(catalog: TemplateCatalog): Step {
           requeueAfterMs: TEMPLATE_RETRY_MS,
         });
       }
-      ctx.template = template;
-      ctx.status.templateVersion = { id: template.id, template: template.templateName, version: template.version };
-      return CONTINUE;
+      ctx.status.update({ templateVersion: { id: template.id, template: template.templateName, version: template.version } });
+      return Object.assign(ctx, { template });
     },
   };
 }

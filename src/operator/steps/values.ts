@@ -1,8 +1,9 @@
-import { CONTINUE, type Step } from '../context.ts';
+import type { DesiredContext, Extender, PlacedContext } from '../context.ts';
 import { digestOf } from '../../domain/digest.ts';
 import { Reason, instanceNamespace, releaseName } from '../../domain/instance.ts';
 import { mergeValues, type Values } from '../../domain/values.ts';
 import { ReconcileError } from '../errors.ts';
+import type { ValuesValidator } from '../ports.ts';
 
 /**
  * Bumped whenever what Caelus adds at render time (labels, post-render) changes,
@@ -10,14 +11,11 @@ import { ReconcileError } from '../errors.ts';
  */
 export const RENDER_VERSION = 1;
 
-/** Checks instance overrides against the template's JSON Schema; returns problems as `pointer: message`. */
-export type ValuesValidator = (schema: Record<string, unknown>, values: Values) => string[];
-
-export function valuesStep(validate: ValuesValidator): Step {
+export function valuesStep(validate: ValuesValidator): Extender<PlacedContext, DesiredContext> {
   return {
     name: 'values',
     async run(ctx) {
-      const template = ctx.template!;
+      const template = ctx.template;
       const spec = ctx.instance.spec;
       const overrides = spec.values ?? {};
       if (template.valuesSchema) {
@@ -40,8 +38,7 @@ export function valuesStep(validate: ValuesValidator): Step {
         namespace: instanceNamespace(ctx.instance),
         render: RENDER_VERSION,
       });
-      ctx.desired = { values, digest };
-      return CONTINUE;
+      return Object.assign(ctx, { desired: { values, digest } });
     },
   };
 }

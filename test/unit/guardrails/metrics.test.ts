@@ -1,17 +1,17 @@
 // The guardrail and lifecycle counters, through the real steps and job with
 // in-memory ports: what a dashboard would read off /metrics.
 import { guardrailsConfig } from '../../../src/config/guardrails.ts';
-import type { ResolvedTemplateVersion } from '../../../src/domain/catalog.ts';
 import type { CaelusInstance } from '../../../src/domain/instance.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../../src/observability/metrics.ts';
-import type { ReconcileContext } from '../../../src/operator/context.ts';
 import { ReconcileError } from '../../../src/operator/errors.ts';
 import type { ActivitySource } from '../../../src/operator/lifecycle/activity.ts';
-import { runLifecycleOnce, type LifecyclePort } from '../../../src/operator/lifecycle/jobs.ts';
-import { guardrailsStep, type GuardrailObjects } from '../../../src/operator/steps/guardrails.ts';
-import { hibernationStep, type Workload, type WorkloadPort } from '../../../src/operator/steps/hibernation.ts';
+import { runLifecycleOnce } from '../../../src/operator/lifecycle/jobs.ts';
+import type { GuardrailObjects, LifecyclePort, Workload, WorkloadPort } from '../../../src/operator/ports.ts';
+import { guardrailsStep } from '../../../src/operator/steps/guardrails.ts';
+import { hibernationStep } from '../../../src/operator/steps/hibernation.ts';
 import { policyStep } from '../../../src/operator/steps/policy.ts';
+import { fakeContext } from '../../support/fakes.ts';
 
 const log = silentLogger();
 const events = { record: () => undefined };
@@ -30,18 +30,7 @@ const instance = (name: string, spec: Partial<CaelusInstance['spec']> = {}, stat
   status,
 });
 
-const template = { id: 'v', templateId: 't', templateName: 'a', version: '1.0.0', chart: { kind: 'local', path: '/charts/a' }, defaultValues: {} } as unknown as ResolvedTemplateVersion;
-
-const context = (i: CaelusInstance): ReconcileContext => ({
-  instance: i,
-  status: { ...i.status },
-  log,
-  signal: new AbortController().signal,
-  now: () => now,
-  namespace: i.metadata.name,
-  template,
-  desired: { values: {}, digest: 'sha256:d' },
-});
+const context = (i: CaelusInstance) => fakeContext(i, { digest: 'sha256:d' });
 
 describe('caelus_lifecycle_actions_total from the lifecycle job', () => {
   it('counts expire and idle-hibernate by result', async () => {
@@ -85,9 +74,9 @@ describe('caelus_lifecycle_actions_total from the hibernation step', () => {
     const asleep = context(instance('i', { state: 'Hibernated' }));
     await step.run(asleep);
     // Next reconcile, already asleep: no new count.
-    await step.run(context(instance('i', { state: 'Hibernated' }, asleep.status)));
+    await step.run(context(instance('i', { state: 'Hibernated' }, asleep.status.snapshot())));
     const waking = hibernationStep({ workloads: workloads([{ kind: 'Deployment', name: 'web', replicas: 0, hibernatedReplicas: 2 }]), events, metrics });
-    await waking.run(context(instance('i', { state: 'Running' }, asleep.status)));
+    await waking.run(context(instance('i', { state: 'Running' }, asleep.status.snapshot())));
     expect(await series(metrics, 'caelus_lifecycle_actions_total')).toEqual([
       { labels: { action: 'hibernate', result: 'ok' }, value: 1 },
       { labels: { action: 'wake', result: 'ok' }, value: 1 },
@@ -133,7 +122,7 @@ describe('caelus_guardrails_applies_total', () => {
     const first = context(instance('i'));
     await ok.run(first);
     // Same inputs, applied already: no apply, no count.
-    await ok.run(context(instance('i', {}, { ...first.status, namespace: 'i' })));
+    await ok.run(context(instance('i', {}, { ...first.status.snapshot(), namespace: 'i' })));
     await expect(guardrailsStep({ config, objects: objects(true), events, metrics }).run(context(instance('j')))).rejects.toThrow('quota admission denied');
     expect(await series(metrics, 'caelus_guardrails_applies_total')).toEqual(
       expect.arrayContaining([

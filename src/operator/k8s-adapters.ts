@@ -1,5 +1,5 @@
-// Kubernetes adapters for the guardrail, policy, hibernation and lifecycle
-// ports: thin, so the steps stay testable without a cluster.
+// Kubernetes adapters for the guardrail, hibernation and lifecycle ports
+// (ports.ts): thin, so the steps stay testable without a cluster.
 import { AppsV1Api, CustomObjectsApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, InstanceState, KIND, PLURAL, VERSION, type CaelusInstance, type CaelusInstanceSpec, type CaelusInstanceStatus } from '../domain/instance.ts';
 import { ObjectClient } from '../k8s/apply.ts';
@@ -8,9 +8,9 @@ import { InstanceClient } from '../k8s/instance-client.ts';
 import { RawObjectClient, type JsonObject } from '../k8s/raw-objects.ts';
 import { contentType } from '../k8s/request-options.ts';
 import type { Logger } from '../observability/logger.ts';
-import { LIFECYCLE_FIELD_MANAGER, type LifecyclePort } from './lifecycle/jobs.ts';
-import type { GuardrailObjects } from './steps/guardrails.ts';
-import { HIBERNATED_REPLICAS_ANNOTATION, HIBERNATION_FIELD_MANAGER, type Workload, type WorkloadPort } from './steps/hibernation.ts';
+import { LIFECYCLE_FIELD_MANAGER } from './lifecycle/jobs.ts';
+import type { GuardrailObjects, LifecyclePort, Workload, WorkloadPort } from './ports.ts';
+import { HIBERNATED_REPLICAS_ANNOTATION, HIBERNATION_FIELD_MANAGER } from './steps/hibernation.ts';
 
 /**
  * Raw JSON server-side apply: client-node's typed model would drop keys it
