@@ -39,8 +39,4 @@ export default {
   // workers against it, isolated by namespace and object names. Two workers
   // match the machine's two cores.
   maxWorkers: 2,
-  // Integration files start whole operators in the worker process; a worker
-  // that grew past this after a file is replaced, so one file's leftovers
-  // never starve the next (a CI run once died of an OOM kill this way).
-  workerIdleMemoryLimit: '1GB',
 };

@@ -3,8 +3,9 @@
 # range (Node 24 LTS). When the machine's node is older, Node 24 is installed
 # from the npm registry's `node` package into a cache directory and put first
 # on PATH. Usage: `source hack/ensure-node.sh`
-NODE_WANT_MAJOR=24
-NODE_WANT_VERSION=24.21.0
+# The version lives in .nvmrc (hack/node24.mjs, the npm scripts' launcher, reads it too).
+NODE_WANT_VERSION=$(tr -d '[:space:]' < "$(dirname "${BASH_SOURCE[0]:-$0}")/../.nvmrc")
+NODE_WANT_MAJOR=${NODE_WANT_VERSION%%.*}
 _caelus_cache="${XDG_CACHE_HOME:-$HOME/.cache}/caelus"
 _node_dir="$_caelus_cache/node-$NODE_WANT_VERSION"
 

@@ -75,6 +75,8 @@ export interface DeploymentInstanceTable {
   last_activity_at: Timestamp | null;
   /** Delete (default) or Retain the namespace when the instance is deleted; migration 0015. */
   deletion_policy: ColumnType<DeletionPolicy, DeletionPolicy | undefined, DeletionPolicy>;
+  /** metadata.uid of the CaelusInstance bound to the row (src/sync); null = none yet. Migration 0029. */
+  cr_uid: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface InstanceSecretTable {

@@ -1,8 +1,12 @@
 // The operator's SecretSource (src/operator/steps/guardrails.ts) backed by
-// instance_secret: decrypted only when the fingerprint says something changed.
+// instance_secret: decrypted only when the fingerprint says something changed,
+// and only for a CR bound to the instance's row (the same rule the sync
+// applies: bindingMismatch in repositories/instance-sync.ts).
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { CaelusInstance } from '../domain/instance.ts';
 import { translateErrors } from './map-error.ts';
+import { boundInstance } from './repositories/instance-sync.ts';
 import { getSecrets } from './repositories/secrets.ts';
 import type { Database } from './schema.ts';
 import type { SecretBox } from './secret-box.ts';
@@ -17,12 +21,16 @@ export class DbSecretSource {
     this.#box = box;
   }
 
-  fingerprint(instanceId: string): Promise<string> {
-    return secretsFingerprint(this.#db, instanceId);
+  /** Undefined when `instance` is not bound to a live row: it then has no secrets to read. */
+  async fingerprint(instance: CaelusInstance): Promise<string | undefined> {
+    const row = await boundInstance(this.#db, instance);
+    return row && secretsFingerprint(this.#db, row.id);
   }
 
-  read(instanceId: string): Promise<Record<string, string>> {
-    return getSecrets(this.#db, this.#box, instanceId);
+  /** The decrypted secrets of the row `instance` is bound to; undefined when it is bound to none. */
+  async read(instance: CaelusInstance): Promise<Record<string, string> | undefined> {
+    const row = await boundInstance(this.#db, instance);
+    return row && getSecrets(this.#db, this.#box, row.id);
   }
 }
 

@@ -29,7 +29,7 @@ import { startControlPlane, type ControlPlane } from '../k8s/testenv/control-pla
 import { locateHelm } from '../k8s/testenv/helm-binary.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
-import { createOperatorWithSync } from '../cli/operator.ts';
+import { createOperatorWithSync } from '../compose/operator-with-sync.ts';
 import type { OperatorRuntime } from '../operator/run-operator.ts';
 import { createProgress, type ProgressStream, type StepDetail } from './progress.ts';
 import { registerCatalog, type RegisteredVersion } from './register-catalog.ts';

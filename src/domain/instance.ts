@@ -156,7 +156,8 @@ export interface CaelusInstanceStatus {
   namespace?: string;
   url?: string;
   lastReconcile?: string;
-  templateVersion?: { id?: string; template?: string; version?: string };
+  /** ref = `template@version` (kubectl's Template column). */
+  templateVersion?: { id?: string; template?: string; version?: string; ref?: string };
   release?: ReleaseStatus;
   conditions?: Condition[];
   drift?: Record<string, unknown>;

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { AgentOptions } from 'node:https';
 import type { Cluster, KubeConfig } from '@kubernetes/client-node';
-import type { Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 
 type DispatcherFactory = (cluster: Cluster | null, agentOptions: AgentOptions) => Dispatcher | undefined;
 
@@ -21,6 +21,18 @@ function identity(kc: KubeConfig, cluster: Cluster | null, agentOptions: AgentOp
   return createHash('sha256')
     .update(JSON.stringify([cluster?.server ?? '', options]))
     .digest('hex');
+}
+
+/**
+ * undici 8 negotiates HTTP/2 by default, and its HTTP/2 session reports an
+ * idle socket timeout as an 'error' nobody listens to: an unhandled error that
+ * ends the process (seen in test/integration/sync-operator-wiring). The API
+ * server serves HTTP/1.1 keep-alive just as well, so the plain agent case is
+ * built here with HTTP/2 off; proxy and socks agents stay client-node's.
+ */
+function http1Agent(kc: KubeConfig, cluster: Cluster | null, agentOptions: AgentOptions): Dispatcher | undefined {
+  const options = kc.createDispatcherOptions(cluster, agentOptions);
+  return options.type === 'agent' ? new Agent({ connect: options.connect, allowH2: false }) : undefined;
 }
 
 /**
@@ -42,7 +54,7 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
     const id = identity(kc, cluster, agentOptions);
     const cached = byCluster.get(clusterKey);
     if (cached?.identity === id) return cached.dispatcher;
-    const dispatcher = create.call(kc, cluster, agentOptions);
+    const dispatcher = http1Agent(kc, cluster, agentOptions) ?? create.call(kc, cluster, agentOptions);
     byCluster.set(clusterKey, { identity: id, dispatcher });
     // close() lets requests already dispatched on the old Agent finish; it
     // only rejects for an Agent already destroyed, which has nothing to release.

@@ -115,13 +115,15 @@ export interface GuardrailObjects {
 
 /**
  * Where an instance's secrets come from (the database); absent for
- * GitOps-only installs, which then get no secrets Secret.
+ * GitOps-only installs, which then get no secrets Secret. The source decides
+ * which instance's secrets a CR may read (its caelus.io/instance-id names
+ * one, but only a CR bound to that row gets them): undefined = none.
  */
 export interface SecretSource {
   /** Changes whenever any secret of the instance changes; reveals nothing about the values. */
-  fingerprint(instanceId: string): Promise<string>;
+  fingerprint(instance: CaelusInstance): Promise<string | undefined>;
   /** The decrypted secrets (name → value). Never log the result. */
-  read(instanceId: string): Promise<Record<string, string>>;
+  read(instance: CaelusInstance): Promise<Record<string, string> | undefined>;
 }
 
 export interface Workload {

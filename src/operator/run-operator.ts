@@ -2,7 +2,7 @@
 // helm, informer + queue + reconciler, leader election, health/metrics.
 // Work that must run only on the leader but is not the reconciler's (the
 // DB ↔ CR sync) comes in as leader tasks from the composition above
-// (src/cli/operator.ts): the operator does not import the sync.
+// (src/compose/operator-with-sync.ts): the operator does not import the sync.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { OperatorConfig } from '../config/operator.ts';
 import { databaseConfigFromEnv, type DatabaseConfig } from '../config/database.ts';

@@ -6,8 +6,6 @@
 // covers it (test/unit/sync/annotations.test.ts).
 import { LAST_ACTIVITY_ANNOTATION, SECRETS_FINGERPRINT_ANNOTATION } from '../domain/instance.ts';
 
-export { LAST_ACTIVITY_ANNOTATION, SECRETS_FINGERPRINT_ANNOTATION };
-
 export interface AnnotationFacts {
   /** deployment_instance.last_activity_at. */
   lastActivityAt: Date | null;

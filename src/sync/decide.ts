@@ -1,7 +1,8 @@
 // Given what the database and the cluster say about one instance, choose the
 // one thing the sync does about it (DESIGN §5: who wins). Pure, so the whole
-// table is a unit test (test/unit/sync/decide.test.ts); src/sync/sync.ts
-// observes, calls decide() and carries the action out.
+// table is a unit test (test/unit/sync/decide.test.ts); src/sync/loop.ts
+// observes, calls decide(), and src/sync/actions.ts carries the action out.
+import { bindingMismatch } from '../db/repositories/instance-sync.ts';
 import { importableChanges, sameSpec, type SyncedSpec } from './spec.ts';
 
 export const SyncAction = {
@@ -17,6 +18,11 @@ export const SyncAction = {
   DeleteCR: 'DeleteCR',
   /** The CR was deleted in the cluster: soft-delete the row. */
   MarkRowDeleted: 'MarkRowDeleted',
+  /**
+   * The CR claims a live row it is not bound to (bindingMismatch: another
+   * namespace, owner or CR): report it on the CR and touch neither side.
+   */
+  Refuse: 'Refuse',
   Nothing: 'Nothing',
 } as const;
 export type SyncAction = (typeof SyncAction)[keyof typeof SyncAction];
@@ -29,6 +35,8 @@ export interface RowView {
   /** What the CR was last pushed / imported as; null = never synced. */
   syncedSpec: SyncedSpec | null;
   deletedAt: Date | null;
+  /** metadata.uid of the CR bound to the row; null = none recorded yet. */
+  crUid: string | null;
 }
 
 export interface CrView {
@@ -37,6 +45,8 @@ export interface CrView {
   instanceId: string | undefined;
   /** caelus.io/spec-version. */
   specVersion: number | undefined;
+  /** metadata.uid. */
+  uid: string | undefined;
   /** metadata.deletionTimestamp is set. */
   deleting: boolean;
   createdAt: Date | undefined;
@@ -57,6 +67,18 @@ export function decide(row: RowView | undefined, cr: CrView | undefined): SyncDe
     if (row.source === 'cluster') return d(SyncAction.MarkRowDeleted, 'the adopted CR was deleted');
     // A row never pushed is new; a row once pushed whose CR vanished was deleted in the cluster.
     return row.syncedSpec === null ? d(SyncAction.Apply, 'create the CR') : d(SyncAction.MarkRowDeleted, 'the CR was deleted in the cluster');
+  }
+  if (row && !row.deletedAt) {
+    // Checked before anything reads or writes on the CR's word, deletion included.
+    const mismatch = bindingMismatch(
+      { id: row.id, namespace: row.spec.namespace, userId: row.spec.userId, crUid: row.crUid },
+      { uid: cr.uid, namespace: cr.spec.namespace, userId: cr.spec.userId },
+    );
+    if (mismatch) {
+      // The row's own CR (its recorded uid) with spec.userId edited: the database owns that field.
+      const ours = row.crUid !== null && cr.uid === row.crUid;
+      return ours && row.source === 'api' && !cr.deleting ? d(SyncAction.Apply, `revert an edit: ${mismatch}`) : d(SyncAction.Refuse, mismatch);
+    }
   }
   if (cr.deleting) {
     // We only delete CRs of deleted rows, so a live row means someone else deleted it.

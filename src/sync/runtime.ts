@@ -1,5 +1,5 @@
 // Builds the DB ↔ CR sync for `caelus operator` from its database handle and
-// the environment. src/cli/operator.ts hands the result to the operator
+// the environment. src/compose/operator-with-sync.ts hands it to the operator
 // runtime as a leader task (the operator does not import the sync).
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DatabaseConfig } from '../config/database.ts';
@@ -10,7 +10,8 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { PGliteChangeFeed, PgChangeFeed, type ChangeFeed } from './change-feed.ts';
 import { labelsFromSelector } from './spec.ts';
-import { InstanceSync, type SyncEventSink } from './sync.ts';
+import { InstanceSync } from './loop.ts';
+import type { SyncEventSink } from './events.ts';
 
 export interface SyncConfig {
   /** CAELUS_SYNC (default true): mirror rows ↔ CRs while leading. */

@@ -3,14 +3,13 @@
 // Pure: no I/O, so src/sync/decide.ts and its unit test can use it freely.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../domain/digest.ts';
+import type { JsonObject } from '../db/schema.ts';
 import { DeletionPolicy, instanceNamespace, type CaelusInstance, type CaelusInstanceSpec, type InstanceState } from '../domain/instance.ts';
 
 /** Field manager of every write the sync makes to a CR. */
 export const SYNC_FIELD_MANAGER = 'caelus-sync';
 /** The row's spec_version the CR's spec was last pushed at (or imported as). */
 export const SPEC_VERSION_ANNOTATION = 'caelus.io/spec-version';
-import { INSTANCE_ID_ANNOTATION } from '../domain/instance.ts';
-export { INSTANCE_ID_ANNOTATION };
 /** The owner, when label-safe; otherwise a hash of it (labels allow 63 characters of [A-Za-z0-9._-]). */
 export const USER_ID_LABEL = 'caelus.io/user-id';
 
@@ -89,6 +88,12 @@ export function storedSyncedSpec(json: unknown): SyncedSpec | null {
   if (json === null || json === undefined) return null;
   const spec = json as Partial<SyncedSpec>;
   return { ...spec, deletionPolicy: spec.deletionPolicy ?? DeletionPolicy.Delete } as SyncedSpec;
+}
+
+/** The spec as stored in synced_spec and audit details. */
+export function syncedSpecJson(spec: SyncedSpec): JsonObject {
+  // values came from a row's jsonb or a CR's JSON: JSON all the way down.
+  return { ...spec, values: spec.values as JsonObject };
 }
 
 function normaliseTime(value: string): string {

@@ -18,7 +18,7 @@ import { SecretBox } from '../../src/db/secret-box.ts';
 import { DbSecretSource } from '../../src/db/secret-source.ts';
 import { ConditionType, SECRETS_FINGERPRINT_ANNOTATION, type CaelusInstance } from '../../src/domain/instance.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
-import { createOperatorWithSync } from '../../src/cli/operator.ts';
+import { createOperatorWithSync } from '../../src/compose/operator-with-sync.ts';
 import { createOperatorRuntime, type OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
 import { ACTOR, seedVersion } from '../support/db-fixtures.ts';

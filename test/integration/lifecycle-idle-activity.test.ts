@@ -9,7 +9,7 @@ import { operatorConfig } from '../../src/config/operator.ts';
 import { LAST_ACTIVITY_ANNOTATION, Phase } from '../../src/domain/instance.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
-import { createOperatorWithSync } from '../../src/cli/operator.ts';
+import { createOperatorWithSync } from '../../src/compose/operator-with-sync.ts';
 import type { OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { publishWebapp, startApi, type ApiHarness } from '../support/api-server.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';

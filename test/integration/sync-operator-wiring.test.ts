@@ -7,7 +7,7 @@ import { createInstance as createRow, getInstance as getRow, markInstanceDeleted
 import { createTemplate, createTemplateVersion } from '../../src/db/repositories/templates.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { createOperatorWithSync } from '../../src/cli/operator.ts';
+import { createOperatorWithSync } from '../../src/compose/operator-with-sync.ts';
 import type { OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
 import { eventually, uniqueName } from '../support/kube.ts';

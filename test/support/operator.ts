@@ -7,7 +7,7 @@ import type { TemplateCatalog } from '../../src/domain/catalog.ts';
 import { API_VERSION, KIND, type CaelusInstance, type CaelusInstanceSpec } from '../../src/domain/instance.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
 import { silentLogger, createLogger } from '../../src/observability/logger.ts';
-import { createOperatorWithSync } from '../../src/cli/operator.ts';
+import { createOperatorWithSync } from '../../src/compose/operator-with-sync.ts';
 import type { OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { operatorConfig } from '../../src/config/operator.ts';
 import { helmBin, testKubeConfig } from './kube.ts';

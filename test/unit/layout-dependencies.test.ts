@@ -1,13 +1,18 @@
-// DESIGN §3: dependencies point one way, cli → api | operator | sync | rollout →
-// domain + db + k8s + helm + drift; domain imports nothing of ours; adapters
-// never import operator or api. Checked on the import statements of src/.
+// DESIGN §3: dependencies point one way, cli → dev → compose → api |
+// operator | sync | rollout → domain + db + k8s + helm + drift; domain imports nothing
+// of ours; adapters never import operator or api. Checked on the import
+// statements of src/.
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
-/** The composition: `caelus` itself (src/cli.ts, src/cli/) and `caelus dev` (src/dev/), which runs operator + API in one process. */
-const CLI = ['cli', 'dev'];
+/**
+ * The composition, top down: `caelus` itself (src/cli.ts, src/cli/), then
+ * `caelus dev` (src/dev/, operator + API in one process), then the operator
+ * with the sync (src/compose/). Each imports only levels below it.
+ */
+const COMPOSITION = ['cli', 'dev', 'compose'];
 const PEERS = ['api', 'operator', 'sync', 'rollout'];
 const BELOW = ['domain', 'db', 'k8s', 'helm', 'drift', 'config', 'observability'];
 
@@ -65,23 +70,29 @@ describe('src/ dependency direction (DESIGN §3)', () => {
   it('sees the imports it checks', () => {
     // Guards the scan itself: with no edges every rule below would pass.
     expect(all.some((e) => e.from === 'operator' && e.to === 'domain')).toBe(true);
-    expect(all.some((e) => e.from === 'cli' && e.to === 'sync')).toBe(true);
+    expect(all.some((e) => e.from === 'compose' && e.to === 'sync')).toBe(true);
+    expect(all.some((e) => e.from === 'dev' && e.to === 'compose')).toBe(true);
+  });
+
+  it('each composition level imports only the levels below it (cli → dev → compose)', () => {
+    const upward = all.filter((e) => COMPOSITION.includes(e.from) && COMPOSITION.indexOf(e.to) !== -1 && COMPOSITION.indexOf(e.to) < COMPOSITION.indexOf(e.from));
+    expect(upward.map(show)).toEqual([]);
   });
 
   it('domain imports nothing of ours', () => {
     expect(all.filter((e) => e.from === 'domain').map(show)).toEqual([]);
   });
 
-  it('api, operator, sync and rollout import neither each other nor the cli level', () => {
-    expect(all.filter((e) => PEERS.includes(e.from) && (PEERS.includes(e.to) || CLI.includes(e.to))).map(show)).toEqual([]);
+  it('api, operator, sync and rollout import neither each other nor the composition levels', () => {
+    expect(all.filter((e) => PEERS.includes(e.from) && (PEERS.includes(e.to) || COMPOSITION.includes(e.to))).map(show)).toEqual([]);
   });
 
-  it('adapters and shared modules import none of api, operator, sync or the cli level', () => {
-    expect(all.filter((e) => BELOW.includes(e.from) && (PEERS.includes(e.to) || CLI.includes(e.to))).map(show)).toEqual([]);
+  it('adapters and shared modules import none of api, operator, sync or the composition levels', () => {
+    expect(all.filter((e) => BELOW.includes(e.from) && (PEERS.includes(e.to) || COMPOSITION.includes(e.to))).map(show)).toEqual([]);
   });
 
   it('every src/ area is one the rule names', () => {
-    expect([...new Set(all.flatMap((e) => [e.from, e.to]))].filter((a) => ![...CLI, ...PEERS, ...BELOW].includes(a)).sort()).toEqual([]);
+    expect([...new Set(all.flatMap((e) => [e.from, e.to]))].filter((a) => ![...COMPOSITION, ...PEERS, ...BELOW].includes(a)).sort()).toEqual([]);
   });
 });
 

@@ -2,12 +2,15 @@
 // instance repository: the row together with its synced_spec, lookups by
 // namespace that include soft-deleted rows, and the synced_spec bookkeeping.
 // Spec changes, adoption and deletion go through instances.ts so they keep
-// their validation and audit rows.
+// their validation and audit rows. Also the one rule deciding whether a CR is
+// a row's CR (bindingMismatch), used by the sync and by the operator's secret
+// source alike.
 import { sql, type Kysely } from 'kysely';
+import { INSTANCE_ID_ANNOTATION, instanceNamespace, type CaelusInstance } from '../../domain/instance.ts';
 import { jsonb } from '../json.ts';
 import { translateErrors } from '../map-error.ts';
 import type { Database, DeploymentInstanceRow, JsonObject } from '../schema.ts';
-import { dnsLabel, nonNegativeInt, uuid } from '../validate.ts';
+import { dnsLabel, isUuid, nonNegativeInt, uuid } from '../validate.ts';
 import { toInstance, type Instance } from './instances.ts';
 
 /** The instance row together with what the sync last pushed or imported. */
@@ -16,10 +19,76 @@ export interface SyncedInstance extends Instance {
   syncedSpec: JsonObject | null;
   /** Last activity reported through the API (copied to the CR's caelus.io/last-activity). */
   lastActivityAt: Date | null;
+  /** metadata.uid of the CR bound to the row; null until the sync first binds one. */
+  crUid: string | null;
 }
 
 function toSynced(row: DeploymentInstanceRow): SyncedInstance {
-  return { ...toInstance(row), syncedSpec: (row.synced_spec as JsonObject | null) ?? null, lastActivityAt: row.last_activity_at };
+  return { ...toInstance(row), syncedSpec: (row.synced_spec as JsonObject | null) ?? null, lastActivityAt: row.last_activity_at, crUid: row.cr_uid };
+}
+
+/** What binding compares of a row. */
+export interface BindingRow {
+  id: string;
+  namespace: string;
+  userId: string;
+  crUid: string | null;
+}
+
+/** What binding compares of a CR: who it is and what its spec claims. */
+export interface CrIdentity {
+  uid: string | undefined;
+  namespace: string;
+  userId: string;
+}
+
+export function crIdentity(cr: Pick<CaelusInstance, 'metadata' | 'spec'>): CrIdentity {
+  return { uid: cr.metadata.uid, namespace: instanceNamespace(cr), userId: cr.spec.userId };
+}
+
+/**
+ * Why `cr` is not the CR of `row` (a sentence for an Event), or undefined
+ * when it is. The caelus.io/instance-id annotation only says which row a CR
+ * claims: anyone who can write a CR can write it. The claim holds only when
+ * the row's namespace and owner are the CR's and, once the sync recorded the
+ * uid of the row's CR, the CR is that very object. A CR that fails this gets
+ * neither the row's secrets (src/db/secret-source.ts) nor a say over the row
+ * (the sync imports nothing from it and pushes nothing to it).
+ */
+export function bindingMismatch(row: BindingRow, cr: CrIdentity): string | undefined {
+  const reasons: string[] = [];
+  if (row.crUid !== null && cr.uid !== row.crUid) reasons.push(`is bound to the CaelusInstance with uid ${row.crUid}, not to this one (uid ${cr.uid ?? 'none'})`);
+  if (cr.namespace !== row.namespace) reasons.push(`owns namespace "${row.namespace}", but this CaelusInstance's namespace is "${cr.namespace}"`);
+  if (cr.userId !== row.userId) reasons.push(`belongs to user "${row.userId}", but this CaelusInstance's spec.userId is "${cr.userId}"`);
+  return reasons.length > 0 ? `instance ${row.id} ${reasons.join('; ')}` : undefined;
+}
+
+/** The row id a CR's caelus.io/instance-id annotation claims, when it is one. */
+export function claimedInstanceId(cr: Pick<CaelusInstance, 'metadata'>): string | undefined {
+  const id = cr.metadata.annotations?.[INSTANCE_ID_ANNOTATION];
+  return id !== undefined && isUuid(id) ? id : undefined;
+}
+
+/**
+ * The live row `cr` claims and is bound to (bindingMismatch), else undefined:
+ * what the operator may read the secrets of for this CR.
+ */
+export async function boundInstance(db: Kysely<Database>, cr: Pick<CaelusInstance, 'metadata' | 'spec'>): Promise<SyncedInstance | undefined> {
+  const id = claimedInstanceId(cr);
+  if (!id) return undefined;
+  const row = await getSyncedInstance(db, id);
+  if (!row || row.deletedAt || bindingMismatch(row, crIdentity(cr)) !== undefined) return undefined;
+  return row;
+}
+
+/**
+ * Records `uid` as the row's CR unless one is recorded already (the first
+ * binding stands; a different CR never replaces it). Like synced_spec, no
+ * notification: it never needs a push.
+ */
+export async function bindCr(db: Kysely<Database>, id: string, uid: string): Promise<void> {
+  const key = uuid('id', id);
+  await translateErrors(() => db.updateTable('deployment_instance').set({ cr_uid: uid }).where('id', '=', key).where('cr_uid', 'is', null).execute());
 }
 
 /** The row with this id, deleted or not. */

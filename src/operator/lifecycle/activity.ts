@@ -1,9 +1,5 @@
 // When an instance was last used, for idle hibernation.
-import type { CaelusInstance } from '../../domain/instance.ts';
-
-/** Written by whoever sees tenant traffic (the API's /activity endpoint, via the sync), RFC 3339. */
-import { LAST_ACTIVITY_ANNOTATION } from '../../domain/instance.ts';
-export { LAST_ACTIVITY_ANNOTATION };
+import { LAST_ACTIVITY_ANNOTATION, type CaelusInstance } from '../../domain/instance.ts';
 
 export interface ActivitySource {
   /** The latest moment the instance counts as active; undefined when nothing is known. */

@@ -4,7 +4,7 @@
 import { CONTINUE, type PlacedContext, type Step } from '../context.ts';
 import type { GuardrailsConfig } from '../../config/guardrails.ts';
 import { digestOf } from '../../domain/digest.ts';
-import { EventOnlyReason, INSTANCE_ID_ANNOTATION, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, secretsName } from '../../domain/instance.ts';
+import { EventOnlyReason, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, secretsName } from '../../domain/instance.ts';
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
 import { ReconcileError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -85,10 +85,9 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
         limitRangeFor(choice.tier, namespace, labels),
         ...networkPolicies(namespace, labels, deps.config.ingressNamespace, template.networkRules),
       ];
-      const instanceId = instance.metadata.annotations?.[INSTANCE_ID_ANNOTATION];
-      const secrets = deps.secrets && instanceId ? { source: deps.secrets, instanceId } : undefined;
       // The fingerprint stands in for the values: status is readable by many, a hash of a weak password is not safe there.
-      const secretFingerprint = secrets ? await secrets.source.fingerprint(secrets.instanceId) : null;
+      const secretFingerprint = (await deps.secrets?.fingerprint(instance)) ?? null;
+      const secrets = secretFingerprint === null ? undefined : deps.secrets;
       const digest = digestOf({ v: GUARDRAILS_VERSION, objects, secret: secretFingerprint && { name: secretsName(instance), fingerprint: secretFingerprint } });
       ctx.status.update({ guardrails: { tier: choice.tier.name, appliedDigest: digest } });
 
@@ -101,8 +100,8 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
         if (!template.networkRules?.length) {
           await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: NetworkPolicyName.TemplateRules, namespace });
         }
-        if (secrets) {
-          const data = await secrets.source.read(secrets.instanceId);
+        const data = await secrets?.read(instance);
+        if (data) {
           secretKeys = Object.keys(data).length;
           // Applying the full key set as our field manager also removes keys deleted in the DB.
           await deps.objects.apply(

@@ -18,7 +18,10 @@ export function resolveStep(catalog: TemplateCatalog): Extender<ReconcileContext
           requeueAfterMs: TEMPLATE_RETRY_MS,
         });
       }
-      ctx.status.update({ templateVersion: { id: template.id, template: template.templateName, version: template.version } });
+      // ref feeds kubectl's Template column: API-created CRs name the version by its id.
+      ctx.status.update({
+        templateVersion: { id: template.id, template: template.templateName, version: template.version, ref: `${template.templateName}@${template.version}` },
+      });
       return Object.assign(ctx, { template });
     },
   };

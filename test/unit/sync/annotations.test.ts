@@ -1,6 +1,6 @@
-import { LAST_ACTIVITY_ANNOTATION, SECRETS_FINGERPRINT_ANNOTATION, planAnnotations, type AnnotationFacts } from '../../../src/sync/annotations.ts';
+import { LAST_ACTIVITY_ANNOTATION, SECRETS_FINGERPRINT_ANNOTATION, type CaelusInstance } from '../../../src/domain/instance.ts';
+import { planAnnotations, type AnnotationFacts } from '../../../src/sync/annotations.ts';
 import { needsReconcile } from '../../../src/operator/operator.ts';
-import type { CaelusInstance } from '../../../src/domain/instance.ts';
 import { syncConfigFromEnv } from '../../../src/sync/runtime.ts';
 
 const EMPTY = 'sha256:empty';

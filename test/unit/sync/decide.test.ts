@@ -1,3 +1,4 @@
+import { bindingMismatch } from '../../../src/db/repositories/instance-sync.ts';
 import { SyncAction, decide, type CrView, type RowView } from '../../../src/sync/decide.ts';
 import {
   annotatedSpecVersion,
@@ -29,8 +30,8 @@ const apiEdit: SyncedSpec = { ...base, values: { a: 3 } };
 const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-02T00:00:00Z');
 
-const row = (o: Partial<RowView> = {}): RowView => ({ id: 'r1', source: 'api', specVersion: 2, spec: base, syncedSpec: base, deletedAt: null, ...o });
-const cr = (o: Partial<CrView> = {}): CrView => ({ spec: base, instanceId: 'r1', specVersion: 2, deleting: false, createdAt: t0, ...o });
+const row = (o: Partial<RowView> = {}): RowView => ({ id: 'r1', source: 'api', specVersion: 2, spec: base, syncedSpec: base, deletedAt: null, crUid: 'uid-1', ...o });
+const cr = (o: Partial<CrView> = {}): CrView => ({ spec: base, instanceId: 'r1', uid: 'uid-1', specVersion: 2, deleting: false, createdAt: t0, ...o });
 
 describe('sync decision table', () => {
   it.each<[string, RowView | undefined, CrView | undefined, SyncAction]>([
@@ -61,8 +62,34 @@ describe('sync decision table', () => {
     ['adopted row, CR unchanged', row({ source: 'cluster', syncedSpec: null }), cr({ instanceId: undefined, specVersion: undefined }), SyncAction.Nothing],
     ['adopted row, CR changed in git', row({ source: 'cluster' }), cr({ instanceId: undefined, spec: edited }), SyncAction.Import],
     ['adopted row, row changed: never pushed', row({ source: 'cluster', specVersion: 5, spec: apiEdit }), cr({ instanceId: undefined, specVersion: undefined, spec: apiEdit }), SyncAction.Nothing],
+    // Binding by identity (issue 14.5): the annotation alone never links a CR to a row.
+    ['CR in another namespace claims the row (edited values)', row(), cr({ uid: 'uid-x', spec: { ...edited, namespace: 'evil', userId: 'mallory' } }), SyncAction.Refuse],
+    ['CR in another namespace claims the row, spec-version forged to the row’s', row(), cr({ uid: 'uid-x', specVersion: 2, spec: { ...edited, namespace: 'evil' } }), SyncAction.Refuse],
+    ['CR claims a row not yet bound, from another namespace', row({ crUid: null }), cr({ uid: 'uid-x', spec: { ...edited, namespace: 'evil' } }), SyncAction.Refuse],
+    ['CR claims a row not yet bound, with another owner', row({ crUid: null }), cr({ uid: 'uid-x', spec: { ...edited, userId: 'mallory' } }), SyncAction.Refuse],
+    ['a second CR in the row’s namespace, same owner (row bound to another uid)', row(), cr({ uid: 'uid-x', spec: edited }), SyncAction.Refuse],
+    ['a foreign CR claiming the row is deleted: the row stays', row(), cr({ uid: 'uid-x', deleting: true, spec: { ...base, namespace: 'evil' } }), SyncAction.Refuse],
+    ['a foreign CR claiming an adopted row', row({ source: 'cluster' }), cr({ uid: 'uid-x', instanceId: 'r1', spec: { ...edited, namespace: 'evil' } }), SyncAction.Refuse],
+    ['row not yet bound, its own CR (same namespace and owner): in sync', row({ crUid: null }), cr({ uid: 'uid-x' }), SyncAction.Nothing],
+    ['the adopted row’s own CR gets another owner in git: refused, not imported', row({ source: 'cluster' }), cr({ instanceId: undefined, spec: { ...edited, userId: 'mallory' } }), SyncAction.Refuse],
   ])('%s', (_name, r, c, action) => {
     expect(decide(r, c).action).toBe(action);
+  });
+});
+
+describe('bindingMismatch', () => {
+  const r = { id: 'r1', namespace: 'web', userId: 'alice', crUid: 'uid-1' };
+  it('binds the recorded CR with the row’s namespace and owner', () => {
+    expect(bindingMismatch(r, { uid: 'uid-1', namespace: 'web', userId: 'alice' })).toBeUndefined();
+    expect(bindingMismatch({ ...r, crUid: null }, { uid: 'uid-9', namespace: 'web', userId: 'alice' })).toBeUndefined();
+  });
+  it.each([
+    ['another CR object', { uid: 'uid-9', namespace: 'web', userId: 'alice' }, /^instance r1 is bound to the CaelusInstance with uid uid-1, not to this one \(uid uid-9\)$/],
+    ['another namespace', { uid: 'uid-1', namespace: 'evil', userId: 'alice' }, /^instance r1 owns namespace "web", but this CaelusInstance's namespace is "evil"$/],
+    ['another owner', { uid: 'uid-1', namespace: 'web', userId: 'mallory' }, /^instance r1 belongs to user "alice", but this CaelusInstance's spec.userId is "mallory"$/],
+    ['all three', { uid: 'uid-9', namespace: 'evil', userId: 'mallory' }, /^instance r1 is bound to .*; owns namespace .*; belongs to user .*$/],
+  ])('names the reason: %s', (_name, identity, reason) => {
+    expect(bindingMismatch(r, identity)).toMatch(reason);
   });
 });
 
