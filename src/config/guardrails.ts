@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import cron from 'node-cron';
 import { parse } from 'yaml';
-import { DEFAULT_TIERS, DEFAULT_TIER_NAME, type ContainerResources, type Tier } from '../domain/tiers.ts';
+import { DEFAULT_TIERS, DEFAULT_TIER_NAME, DEFAULT_TIER_OBJECTS, type ContainerResources, type Tier, type TierObjects } from '../domain/tiers.ts';
 import { ConfigError } from './errors.ts';
 
 export interface GuardrailsConfig {
@@ -13,6 +13,8 @@ export interface GuardrailsConfig {
   defaultTier: string;
   /** Namespace of the ingress controller, allowed to reach every instance (matched by kubernetes.io/metadata.name). */
   ingressNamespace: string;
+  /** The cluster DNS pods tenant pods may query (UDP/TCP 53); all other egress is denied unless a template allows it. */
+  dns: { namespace: string; podLabels: Record<string, string> };
   /** Kinds beyond the built-in allow-list (`Kind` or `group/Kind`). */
   allowedKinds: readonly string[];
   /** ClusterRoles a chart's RoleBinding may reference. */
@@ -26,6 +28,8 @@ export const GUARDRAILS_ENV = {
   tiers: 'CAELUS_TIERS',
   defaultTier: 'CAELUS_DEFAULT_TIER',
   ingressNamespace: 'CAELUS_INGRESS_NAMESPACE',
+  dnsNamespace: 'CAELUS_DNS_NAMESPACE',
+  dnsPodLabels: 'CAELUS_DNS_POD_LABELS',
   allowedKinds: 'CAELUS_ALLOWED_KINDS',
   allowedClusterRoles: 'CAELUS_ALLOWED_CLUSTER_ROLES',
   lifecycleSchedule: 'CAELUS_LIFECYCLE_SCHEDULE',
@@ -51,11 +55,30 @@ function resources(setting: string, where: string, raw: unknown): ContainerResou
   return { cpu: out['cpu']!, memory: out['memory']! };
 }
 
+function objectLimits(setting: string, where: string, t: Record<string, unknown>): TierObjects {
+  const storage = t['storage'] ?? DEFAULT_TIER_OBJECTS.storage;
+  if (typeof storage !== 'string' || !QUANTITY.test(storage)) throw new ConfigError(setting, `${where}.storage must be a Kubernetes quantity such as 10Gi`);
+  const count = (key: Exclude<keyof TierObjects, 'storage'>): number => {
+    const v = t[key] ?? DEFAULT_TIER_OBJECTS[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(setting, `${where}.${key} must be a whole number (0 or more)`);
+    return v;
+  };
+  return {
+    storage,
+    persistentVolumeClaims: count('persistentVolumeClaims'),
+    services: count('services'),
+    loadBalancers: count('loadBalancers'),
+    nodePorts: count('nodePorts'),
+  };
+}
+
 /**
  * Tiers file/JSON shape: a list (or `{ tiers: [...] }`) of
- * `{ name, cpu, memory, defaultLimit?: {cpu, memory}, defaultRequest?: {cpu, memory}, extraHard?: {…} }`.
+ * `{ name, cpu, memory, defaultLimit?: {cpu, memory}, defaultRequest?: {cpu, memory},
+ *    storage?, persistentVolumeClaims?, services?, loadBalancers?, nodePorts?, extraHard?: {…} }`.
  * Container defaults left out are a quarter (limit) and a tenth (request) of
- * the tier, so a short file only needs name, cpu and memory.
+ * the tier, and object limits left out are DEFAULT_TIER_OBJECTS, so a short
+ * file only needs name, cpu and memory.
  */
 export function parseTiers(setting: string, doc: unknown): Tier[] {
   const list = isObject(doc) && Array.isArray(doc['tiers']) ? doc['tiers'] : doc;
@@ -79,6 +102,7 @@ export function parseTiers(setting: string, doc: unknown): Tier[] {
       quota,
       defaultLimit,
       defaultRequest,
+      objects: objectLimits(setting, where, t),
       ...(extra ? { extraHard: Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(v)])) } : {}),
     });
   });
@@ -113,6 +137,23 @@ function list(raw: string | undefined): string[] {
     .filter(Boolean);
 }
 
+// A label key (optional DNS-subdomain prefix) and value as Kubernetes allows them.
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** `k=v,k2=v2` → a non-empty label map. */
+function labelMap(setting: string, raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of list(raw)) {
+    const eq = pair.indexOf('=');
+    const [k, v] = eq < 0 ? [pair, undefined] : [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()];
+    if (v === undefined || !LABEL_KEY.test(k) || !LABEL_VALUE.test(v)) throw new ConfigError(setting, `"${pair}" must be key=value with a valid label key and value`);
+    out[k] = v;
+  }
+  if (Object.keys(out).length === 0) throw new ConfigError(setting, 'must name at least one label (key=value)');
+  return out;
+}
+
 function loadTiers(env: Env): Tier[] {
   const file = env[GUARDRAILS_ENV.tiersFile];
   const inline = env[GUARDRAILS_ENV.tiers];
@@ -141,7 +182,7 @@ function loadTiers(env: Env): Tier[] {
     }
     return parseTiers(GUARDRAILS_ENV.tiers, doc);
   }
-  return DEFAULT_TIERS.map((t) => ({ ...t }));
+  return DEFAULT_TIERS.map((t) => ({ ...t, objects: { ...t.objects } }));
 }
 
 export function guardrailsConfig(env: Env = process.env): GuardrailsConfig {
@@ -152,6 +193,9 @@ export function guardrailsConfig(env: Env = process.env): GuardrailsConfig {
   }
   const ingressNamespace = env[GUARDRAILS_ENV.ingressNamespace] || 'ingress-nginx';
   if (!NAME.test(ingressNamespace)) throw new ConfigError(GUARDRAILS_ENV.ingressNamespace, 'must be a namespace name');
+  const dnsNamespace = env[GUARDRAILS_ENV.dnsNamespace] || 'kube-system';
+  if (!NAME.test(dnsNamespace)) throw new ConfigError(GUARDRAILS_ENV.dnsNamespace, 'must be a namespace name');
+  const dnsPodLabels = labelMap(GUARDRAILS_ENV.dnsPodLabels, env[GUARDRAILS_ENV.dnsPodLabels] || 'k8s-app=kube-dns');
   const allowedKinds = list(env[GUARDRAILS_ENV.allowedKinds]);
   for (const k of allowedKinds) {
     if (!/^([a-z0-9.-]+\/)?[A-Z][A-Za-z0-9]*$/.test(k)) throw new ConfigError(GUARDRAILS_ENV.allowedKinds, `"${k}" must look like Kind or group/Kind`);
@@ -162,6 +206,7 @@ export function guardrailsConfig(env: Env = process.env): GuardrailsConfig {
     tiers,
     defaultTier,
     ingressNamespace,
+    dns: { namespace: dnsNamespace, podLabels: dnsPodLabels },
     allowedKinds,
     allowedClusterRoles: list(env[GUARDRAILS_ENV.allowedClusterRoles]),
     lifecycleSchedule,

@@ -15,6 +15,7 @@ import * as m0013 from '../../migrations/0013_instance_sync.ts';
 import * as m0014 from '../../migrations/0014_sync_notify_activity_and_secrets.ts';
 import * as m0015 from '../../migrations/0015_instance_deletion_policy.ts';
 import * as m0024 from '../../migrations/0024_rollouts.ts';
+import * as m0028 from '../../migrations/0028_template_egress_rules.ts';
 import * as m0029 from '../../migrations/0029_instance_cr_uid.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -30,6 +31,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0014_sync_notify_activity_and_secrets': m0014,
   '0015_instance_deletion_policy': m0015,
   '0024_rollouts': m0024,
+  '0028_template_egress_rules': m0028,
   '0029_instance_cr_uid': m0029,
 };
 

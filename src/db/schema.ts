@@ -43,6 +43,7 @@ export interface ProductTemplateVersionTable {
   pod_security: string | null;
   /** Extra NetworkPolicy ingress rules (JSON array). Migration 0007. */
   network_rules: Json | null;
+  egress_rules: Json | null;
   /** Tiers an instance may choose with spec.tier besides `tier` (JSON array of names). Migration 0007. */
   allowed_tiers: Json | null;
   created_at: CreatedAt;

@@ -72,5 +72,6 @@ function newVersion(templateId: string, v: ResolvedTemplateVersion) {
     allowedTiers: v.allowedTiers ?? null,
     podSecurity: v.podSecurity ?? null,
     networkRules: v.networkRules ?? null,
+    egressRules: v.egressRules ?? null,
   };
 }

@@ -29,6 +29,11 @@ export interface ResolvedTemplateVersion {
   podSecurity?: PodSecurityLevel;
   /** Extra NetworkPolicy ingress rules (networking.k8s.io/v1 NetworkPolicyIngressRule objects) for the namespace. */
   networkRules?: Record<string, unknown>[];
+  /**
+   * Egress the chart needs beyond its own namespace and DNS
+   * (networking.k8s.io/v1 NetworkPolicyEgressRule objects); everything else is denied.
+   */
+  egressRules?: Record<string, unknown>[];
 }
 
 export const PodSecurityLevel = { Restricted: 'restricted', Baseline: 'baseline' } as const;

@@ -11,6 +11,12 @@ export const PLURAL = 'caelusinstances';
 export const FINALIZER = 'caelus.io/finalizer';
 /** Label on the namespace and on every object rendered for an instance. */
 export const INSTANCE_LABEL = 'caelus.io/instance';
+/**
+ * On the namespace: metadata.uid of the CaelusInstance that created it. A name
+ * is reused after a delete (Retain keeps the namespace); the uid is not, so a
+ * new CR with an old name never adopts the old tenant's namespace.
+ */
+export const INSTANCE_UID_LABEL = 'caelus.io/instance-uid';
 /** The deployment_instance row an API-managed CR mirrors (set by the DB↔CR sync; guardrails read secrets by it). */
 export const INSTANCE_ID_ANNOTATION = 'caelus.io/instance-id';
 /** Last reported activity (RFC 3339), read by the idle-hibernation job. */

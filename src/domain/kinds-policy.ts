@@ -6,7 +6,7 @@
 export interface ManifestObject {
   apiVersion?: unknown;
   kind?: unknown;
-  metadata?: { name?: unknown; namespace?: unknown } | null;
+  metadata?: { name?: unknown; namespace?: unknown; labels?: unknown } | null;
   roleRef?: { kind?: unknown; name?: unknown } | null;
   items?: unknown;
 }
@@ -31,6 +31,10 @@ export const ViolationReason = {
   ForeignNamespace: 'ForeignNamespace',
   ClusterRoleReference: 'ClusterRoleReference',
   Reserved: 'Reserved',
+  /** Helm's own release storage (a tenant-forged release record). */
+  HelmStorage: 'HelmStorage',
+  /** A chart ships CustomResourceDefinitions in crds/ (installed outside any template, so refused whole). */
+  ChartCrds: 'ChartCrds',
   Malformed: 'Malformed',
 } as const;
 export type ViolationReason = (typeof ViolationReason)[keyof typeof ViolationReason];
@@ -81,30 +85,50 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Namespaced kinds a tenant chart may render without configuration. Anything
- * else (CRD kinds, Endpoints that can point a Service at any IP, quota objects
- * Caelus owns) is refused until an admin lists it in allowedKinds.
+ * Namespaced kinds a tenant chart may render without configuration, with
+ * their API resource (plural) for the tenant's RBAC role (domain/tenant.ts
+ * grants exactly these). Anything else (CRD kinds, Endpoints that can point a
+ * Service at any IP, quota objects and NetworkPolicies Caelus owns — policies
+ * are additive, so a chart's own NetworkPolicy could reopen the egress the
+ * default-deny closes) is refused until an admin
+ * lists it in allowedKinds (and grants it to the tenant role).
  */
-export const ALLOWED_NAMESPACED_KINDS: ReadonlySet<string> = new Set([
-  'core/ConfigMap',
-  'core/Secret',
-  'core/Service',
-  'core/ServiceAccount',
-  'core/PersistentVolumeClaim',
-  'core/Pod',
-  'apps/Deployment',
-  'apps/StatefulSet',
-  'apps/DaemonSet',
-  'apps/ReplicaSet',
-  'batch/Job',
-  'batch/CronJob',
-  'networking.k8s.io/Ingress',
-  'networking.k8s.io/NetworkPolicy',
-  'policy/PodDisruptionBudget',
-  'autoscaling/HorizontalPodAutoscaler',
-  'rbac.authorization.k8s.io/Role',
-  'rbac.authorization.k8s.io/RoleBinding',
-]);
+export const ALLOWED_NAMESPACED_RESOURCES: Readonly<Record<string, string>> = {
+  'core/ConfigMap': 'configmaps',
+  'core/Secret': 'secrets',
+  'core/Service': 'services',
+  'core/ServiceAccount': 'serviceaccounts',
+  'core/PersistentVolumeClaim': 'persistentvolumeclaims',
+  'core/Pod': 'pods',
+  'apps/Deployment': 'deployments',
+  'apps/StatefulSet': 'statefulsets',
+  'apps/DaemonSet': 'daemonsets',
+  'apps/ReplicaSet': 'replicasets',
+  'batch/Job': 'jobs',
+  'batch/CronJob': 'cronjobs',
+  'networking.k8s.io/Ingress': 'ingresses',
+  'policy/PodDisruptionBudget': 'poddisruptionbudgets',
+  'autoscaling/HorizontalPodAutoscaler': 'horizontalpodautoscalers',
+  'rbac.authorization.k8s.io/Role': 'roles',
+  'rbac.authorization.k8s.io/RoleBinding': 'rolebindings',
+};
+
+export const ALLOWED_NAMESPACED_KINDS: ReadonlySet<string> = new Set(Object.keys(ALLOWED_NAMESPACED_RESOURCES));
+
+/** Names Helm's storage drivers give release records (Secrets, or ConfigMaps with HELM_DRIVER=configmap). */
+const HELM_RELEASE_NAME_PREFIX = 'sh.helm.release.';
+const HELM_STORAGE_KINDS: ReadonlySet<string> = new Set(['core/Secret', 'core/ConfigMap']);
+
+/**
+ * A rendered object that would sit where Helm keeps its release records: the
+ * operator reads those records as the release's state, so a chart (or a
+ * tenant's values) must never be able to write one.
+ */
+function isHelmStorage(gk: string, name: string, labels: unknown): boolean {
+  if (!HELM_STORAGE_KINDS.has(gk)) return false;
+  const owner = labels !== null && typeof labels === 'object' ? (labels as Record<string, unknown>)['owner'] : undefined;
+  return name.startsWith(HELM_RELEASE_NAME_PREFIX) || owner === 'helm';
+}
 
 /** `group/Kind` of an object; the core group is spelled `core`. */
 export function groupKind(apiVersion: string, kind: string): string {
@@ -162,6 +186,9 @@ export function checkManifest(objects: readonly unknown[], policy: KindsPolicy):
       if (!allowedRoles.includes(role)) {
         add(ViolationReason.ClusterRoleReference, `${kind}/${name}: binds ClusterRole "${role}", which is not in the allowed cluster roles`);
       }
+    }
+    if (isHelmStorage(gk, name, obj.metadata?.labels)) {
+      add(ViolationReason.HelmStorage, `${kind}/${name}: named or labelled like a Helm release record (sh.helm.release.*, owner=helm), which only helm may write`);
     }
     if (policy.reserved?.some((r) => r.kind === kind && r.name === name)) {
       add(ViolationReason.Reserved, `${kind}/${name}: this name is managed by Caelus in every instance namespace`);

@@ -15,9 +15,27 @@ export interface Tier {
   /** Given to containers that set no limits/requests, so pods fit the quota without chart changes. */
   defaultLimit: ContainerResources;
   defaultRequest: ContainerResources;
-  /** Extra ResourceQuota `hard` entries (e.g. `pods: "20"`, `requests.storage: 10Gi`). */
+  /**
+   * What a namespace may hold besides CPU and memory: volumes (each costs
+   * money and outlives a Retain), and Services (a LoadBalancer or NodePort
+   * opens the cluster's edge, so the built-in tiers allow none).
+   */
+  objects: TierObjects;
+  /** Extra ResourceQuota `hard` entries (e.g. `pods: "20"`); they win over everything above. */
   extraHard?: Record<string, string>;
 }
+
+export interface TierObjects {
+  /** Sum of all PVC storage requests (a Kubernetes quantity). */
+  storage: string;
+  persistentVolumeClaims: number;
+  services: number;
+  loadBalancers: number;
+  nodePorts: number;
+}
+
+/** Object limits of a tier configured without them (CAELUS_TIERS entries that name only cpu and memory). */
+export const DEFAULT_TIER_OBJECTS: TierObjects = { storage: '20Gi', persistentVolumeClaims: 8, services: 10, loadBalancers: 0, nodePorts: 0 };
 
 /** Built-in tiers; CAELUS_TIERS_FILE / CAELUS_TIERS replace them. */
 export const DEFAULT_TIERS: readonly Tier[] = [
@@ -26,18 +44,21 @@ export const DEFAULT_TIERS: readonly Tier[] = [
     quota: { cpu: '500m', memory: '1Gi' },
     defaultLimit: { cpu: '250m', memory: '256Mi' },
     defaultRequest: { cpu: '50m', memory: '64Mi' },
+    objects: { storage: '5Gi', persistentVolumeClaims: 4, services: 5, loadBalancers: 0, nodePorts: 0 },
   },
   {
     name: 'small',
     quota: { cpu: '2', memory: '4Gi' },
     defaultLimit: { cpu: '500m', memory: '512Mi' },
     defaultRequest: { cpu: '100m', memory: '128Mi' },
+    objects: { ...DEFAULT_TIER_OBJECTS },
   },
   {
     name: 'large',
     quota: { cpu: '8', memory: '16Gi' },
     defaultLimit: { cpu: '1', memory: '1Gi' },
     defaultRequest: { cpu: '250m', memory: '256Mi' },
+    objects: { storage: '100Gi', persistentVolumeClaims: 20, services: 20, loadBalancers: 0, nodePorts: 0 },
   },
 ];
 
@@ -88,6 +109,11 @@ export function resourceQuotaFor(tier: Tier, namespace: string, labels: Record<s
         'requests.memory': tier.quota.memory,
         'limits.cpu': tier.quota.cpu,
         'limits.memory': tier.quota.memory,
+        'requests.storage': tier.objects.storage,
+        persistentvolumeclaims: String(tier.objects.persistentVolumeClaims),
+        services: String(tier.objects.services),
+        'services.loadbalancers': String(tier.objects.loadBalancers),
+        'services.nodeports': String(tier.objects.nodePorts),
         ...tier.extraHard,
       },
     },

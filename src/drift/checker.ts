@@ -26,6 +26,8 @@ export interface CheckOptions {
   ignoreReplicas: boolean;
   /** Re-check every object even if its resourceVersion did not change. */
   full: boolean;
+  /** Read and dry-run as this user (the instance's tenant ServiceAccount): the operator itself may not. */
+  asUser?: string;
 }
 
 export interface CheckResult {
@@ -55,7 +57,8 @@ export class DriftChecker {
     for (const manifest of objects) {
       const ref = { apiVersion: manifest.apiVersion, kind: manifest.kind, name: manifest.metadata.name, ...(manifest.metadata.namespace ? { namespace: manifest.metadata.namespace } : {}) };
       const key = objectKey(ref);
-      const live = await this.#client.get(ref);
+      const as = opts.asUser ? { asUser: opts.asUser } : {};
+      const live = await this.#client.get(ref, as);
       if (!live) {
         this.#clean.delete(key);
         drifted.push({ ...ref, missing: true, pointers: [] });
@@ -63,7 +66,7 @@ export class DriftChecker {
       }
       const rv = live.metadata?.resourceVersion ?? '';
       if (!opts.full && this.#clean.get(key) === rv) continue;
-      const dryRun = await this.#client.apply(manifest as unknown as JsonObject, { fieldManager: HELM_FIELD_MANAGER, force: true, dryRun: true });
+      const dryRun = await this.#client.apply(manifest as unknown as JsonObject, { fieldManager: HELM_FIELD_MANAGER, force: true, dryRun: true, ...as });
       dryRuns++;
       const extra = opts.ignoreReplicas && SCALED_KINDS.has(manifest.kind) ? ['/spec/replicas'] : [];
       const pointers = driftedPointers(
@@ -82,7 +85,7 @@ export class DriftChecker {
   }
 
   /** Re-applies the drifted objects as Helm's field manager, taking the fields back from whoever changed them. */
-  async correct(drifted: readonly DriftedResource[], objects: readonly ManifestObject[], opts: { ignoreReplicas: boolean }): Promise<void> {
+  async correct(drifted: readonly DriftedResource[], objects: readonly ManifestObject[], opts: { ignoreReplicas: boolean; asUser?: string }): Promise<void> {
     const byKey = new Map(objects.map((o) => [objectKey({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) }), o]));
     for (const d of drifted) {
       let manifest = byKey.get(objectKey(d));
@@ -91,7 +94,7 @@ export class DriftChecker {
         // Never wake a hibernated workload while correcting something else.
         manifest = { ...manifest, spec: { ...((manifest['spec'] ?? {}) as Record<string, Json>), replicas: 0 } } as ManifestObject;
       }
-      await this.#client.apply(manifest as unknown as JsonObject, { fieldManager: HELM_FIELD_MANAGER, force: true, dryRun: false });
+      await this.#client.apply(manifest as unknown as JsonObject, { fieldManager: HELM_FIELD_MANAGER, force: true, dryRun: false, ...(opts.asUser ? { asUser: opts.asUser } : {}) });
       this.#clean.delete(objectKey(d));
     }
   }

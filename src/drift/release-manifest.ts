@@ -1,10 +1,10 @@
 // The objects of a deployed Helm release, read from Helm's own storage (the
 // release Secret) rather than by running `helm get manifest`, so that a drift
 // check spawns no helm process. Cached per revision: a revision is immutable.
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { ReleaseRecordError, readReleaseManifest } from '../helm/release-storage.ts';
-import { isNotFound, toKubeApiError } from '../k8s/errors.ts';
+import { RawObjectClient } from '../k8s/raw-objects.ts';
 import { normalizeManifestObject, type Json } from './diff.ts';
 
 export type ManifestObject = { [k: string]: Json } & {
@@ -48,20 +48,21 @@ function recordName(release: string, revision: number): string {
 }
 
 export class ReleaseManifests {
-  readonly #core: CoreV1Api;
+  readonly #raw: RawObjectClient;
   readonly #fallback: ManifestFallback;
   readonly #cache = new Map<string, ManifestObject[]>();
 
   constructor(kc: KubeConfig, fallback: ManifestFallback) {
-    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#raw = new RawObjectClient(kc);
     this.#fallback = fallback;
   }
 
-  async get(release: string, namespace: string, revision: number): Promise<ManifestObject[]> {
+  /** `asUser`: read the release Secret as that user (the tenant); the operator may not read Secrets itself. */
+  async get(release: string, namespace: string, revision: number, opts: { asUser?: string } = {}): Promise<ManifestObject[]> {
     const key = `${namespace}/${release}/${revision}`;
     const hit = this.#cache.get(key);
     if (hit) return hit;
-    const text = await this.#read(release, namespace, revision);
+    const text = await this.#read(release, namespace, revision, opts.asUser);
     let objects: ManifestObject[];
     try {
       objects = parseManifest(text, namespace);
@@ -74,17 +75,12 @@ export class ReleaseManifests {
     return objects;
   }
 
-  async #read(release: string, namespace: string, revision: number): Promise<string> {
+  async #read(release: string, namespace: string, revision: number, asUser: string | undefined): Promise<string> {
     const name = recordName(release, revision);
-    let secret: V1Secret;
-    try {
-      secret = await this.#core.readNamespacedSecret({ name, namespace });
-    } catch (err) {
-      // Another storage driver (HELM_DRIVER=configmap|sql): ask helm.
-      if (isNotFound(err)) return this.#fallback.getManifest(release, namespace, { revision });
-      throw toKubeApiError(err, { operation: 'get', kind: 'Secret', namespace, name });
-    }
+    const secret = await this.#raw.get({ apiVersion: 'v1', kind: 'Secret', name, namespace }, asUser ? { asUser } : {});
+    // Another storage driver (HELM_DRIVER=configmap|sql): ask helm.
+    if (!secret) return this.#fallback.getManifest(release, namespace, { revision });
     // A record that does not decode is reported by name, never guessed around.
-    return readReleaseManifest(namespace, name, secret.data?.['release']);
+    return readReleaseManifest(namespace, name, (secret['data'] as Record<string, string> | undefined)?.['release']);
   }
 }

@@ -6,10 +6,15 @@ import { INSTANCE_LABEL } from '../domain/instance.ts';
 import { Informer, type InformerResource } from '../k8s/informer.ts';
 import type { Logger } from '../observability/logger.ts';
 
-/** What the example charts and typical product charts render; extend with CAELUS_DRIFT_WATCH_KINDS. */
+/**
+ * What the example charts and typical product charts render; extend with
+ * CAELUS_DRIFT_WATCH_KINDS (and grant the operator list/watch on it). Not
+ * Secrets: a cluster-wide watch would let the operator read every tenant's
+ * Secrets; their drift is found when the instance is checked (each reconcile
+ * and the periodic full check), reading them as the tenant.
+ */
 export const DEFAULT_WATCHED: readonly InformerResource[] = [
   { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' },
-  { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' },
   { apiVersion: 'v1', kind: 'Service', plural: 'services' },
   { apiVersion: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims' },
   { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },

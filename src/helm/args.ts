@@ -5,6 +5,7 @@
 //   wait for readiness   3: --wait (boolean)   4: --wait=watcher (omitted = hookOnly)
 //   post-renderer        3: --post-renderer <executable> + --post-renderer-args
 //                        4: --post-renderer <plugin name> + --post-renderer-args
+//   fields others own    3: overwritten (3-way merge)  4: --force-conflicts (server-side apply)
 // Values never appear here: they go to helm on stdin (`--values -`).
 import type { ChartReference } from '../domain/catalog.ts';
 import { assertValidLabels, labelsToArgs } from './labels.ts';
@@ -14,6 +15,22 @@ import type { HelmMajor } from './types.ts';
 export interface Connection {
   namespace: string;
   kubeconfigPath?: string;
+  /** `--kube-as-user`: the identity helm acts as (the tenant's ServiceAccount user), same flag in Helm 3 and 4. */
+  asUser?: string;
+}
+
+/**
+ * The kinds policy the post-renderer enforces on what helm is about to apply
+ * (domain/kinds-policy.ts), passed as arguments: no shell, no environment
+ * that a chart could influence.
+ */
+export interface PostRenderPolicy {
+  namespace: string;
+  allowedKinds: readonly string[];
+  allowedClusterRoles: readonly string[];
+  reserved: readonly { kind: string; name: string }[];
+  /** Where the post-renderer writes its violations as JSON (Helm 4 does not pass a plugin's stderr on). */
+  reportFile: string;
 }
 
 /** What runs the label post-renderer (see post-render/setup.ts). */
@@ -46,9 +63,19 @@ function assertTimeout(seconds: number): void {
   if (!Number.isInteger(seconds) || seconds <= 0) throw new TypeError(`timeoutSeconds must be a positive integer, got ${seconds}`);
 }
 
+const SERVICE_ACCOUNT_USER = /^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
 export function connectionArgs(c: Connection): string[] {
   assertNamespace(c.namespace);
-  return ['--namespace', c.namespace, ...(c.kubeconfigPath ? ['--kubeconfig', c.kubeconfigPath] : [])];
+  if (c.asUser !== undefined && !SERVICE_ACCOUNT_USER.test(c.asUser)) {
+    throw new TypeError(`helm may only act as a ServiceAccount user (system:serviceaccount:<ns>:<name>), got ${JSON.stringify(c.asUser)}`);
+  }
+  return [
+    '--namespace',
+    c.namespace,
+    ...(c.kubeconfigPath ? ['--kubeconfig', c.kubeconfigPath] : []),
+    ...(c.asUser ? [`--kube-as-user=${c.asUser}`] : []),
+  ];
 }
 
 /**
@@ -88,11 +115,36 @@ export function rollbackOnFailureArgs(major: HelmMajor): string[] {
   return major === 3 ? ['--atomic'] : ['--rollback-on-failure'];
 }
 
-export function postRendererArgs(major: HelmMajor, pr: PostRendererSpec, labels: Readonly<Record<string, string>>): string[] {
-  if (Object.keys(labels).length === 0) return [];
+// Kinds as the policy spells them (`Kind`, `group/Kind`), names as Kubernetes does.
+const POLICY_WORD = /^[A-Za-z0-9]([-A-Za-z0-9./:]*[A-Za-z0-9])?$/;
+
+/** The post-renderer's own flags (post-render/main.ts parses them back). */
+export function policyArgs(p: PostRenderPolicy): string[] {
+  assertNamespace(p.namespace);
+  const words = [...p.allowedKinds, ...p.allowedClusterRoles, ...p.reserved.flatMap((r) => [r.kind, r.name])];
+  const bad = words.find((w) => !POLICY_WORD.test(w));
+  if (bad !== undefined) throw new TypeError(`invalid kinds-policy entry ${JSON.stringify(bad)}`);
+  // Helm 4 expands $VARS in plugin arguments: a path with '$' would silently become another path.
+  if (p.reportFile.includes('$') || !p.reportFile.startsWith('/')) throw new TypeError(`post-renderer report file must be an absolute path without '$': ${p.reportFile}`);
+  return [
+    `--namespace=${p.namespace}`,
+    ...p.allowedKinds.map((k) => `--allow-kind=${k}`),
+    ...p.allowedClusterRoles.map((r) => `--allow-cluster-role=${r}`),
+    ...p.reserved.map((r) => `--reserve=${r.kind}/${r.name}`),
+    `--report=${p.reportFile}`,
+  ];
+}
+
+export function postRendererArgs(
+  major: HelmMajor,
+  pr: PostRendererSpec,
+  labels: Readonly<Record<string, string>>,
+  policy?: PostRenderPolicy,
+): string[] {
+  if (Object.keys(labels).length === 0 && !policy) return [];
   assertValidLabels(labels);
   // `=` form: an argument value that starts with '-' must not be parsed as a helm flag.
-  const labelArgs = labelsToArgs(labels).map((l) => `--post-renderer-args=${l}`);
+  const labelArgs = [...(policy ? policyArgs(policy) : []), ...labelsToArgs(labels)].map((l) => `--post-renderer-args=${l}`);
   if (major === 3) {
     // Helm 3 runs any executable: run node itself, with our script as its first argument.
     return ['--post-renderer', pr.node, '--post-renderer-args=--no-warnings', `--post-renderer-args=${pr.script}`, ...labelArgs];
@@ -110,6 +162,8 @@ export interface UpgradeInstallArgsInput extends Connection {
   rollbackOnFailure?: boolean;
   labels?: Readonly<Record<string, string>>;
   postRenderer: PostRendererSpec;
+  /** Enforced by the post-renderer on the manifest helm really applies; (every install skips crds/). */
+  policy?: PostRenderPolicy;
 }
 
 export function upgradeInstallArgs(major: HelmMajor, o: UpgradeInstallArgsInput): string[] {
@@ -129,8 +183,15 @@ export function upgradeInstallArgs(major: HelmMajor, o: UpgradeInstallArgsInput)
     `--timeout=${o.timeoutSeconds}s`,
     ...waitArgs(major, o.wait ?? false),
     ...(o.rollbackOnFailure ? rollbackOnFailureArgs(major) : []),
+    // Helm 4 applies server-side: a field the chart sets that someone else
+    // changed (a `kubectl scale` the drift step has not taken back yet) would
+    // fail the upgrade with a conflict and block the instance's edit. The
+    // chart's value wins, as it does with Helm 3 and with drift correction.
+    ...(major === 4 ? ['--force-conflicts'] : []),
     ...(o.description ? ['--description', o.description] : []),
-    ...postRendererArgs(major, o.postRenderer, o.labels ?? {}),
+    // crds/ is installed outside templates and the post-renderer: never by a tenant.
+    '--skip-crds',
+    ...postRendererArgs(major, o.postRenderer, o.labels ?? {}, o.policy),
     '--output',
     'json',
   ];

@@ -11,7 +11,12 @@
 // upgrade then fails with OperationInProgress until the operator recovers the
 // release (rollback to the last deployed revision, or uninstall a
 // pending-install), which it must only do when no live operation owns it.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ChartReference } from '../domain/catalog.ts';
+import { ViolationReason } from '../domain/kinds-policy.ts';
+import { tenantUser } from '../domain/tenant.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import {
@@ -26,8 +31,10 @@ import {
   versionArgs,
   type Connection,
   type PostRendererSpec,
+  type PostRenderPolicy,
 } from './args.ts';
-import { HelmErrorReason, isHelmError } from './errors.ts';
+import { chartCrdFiles } from './chart-crds.ts';
+import { HelmError, HelmErrorReason, isHelmError, type PolicyViolationDetail } from './errors.ts';
 import { parseHistory, parseRelease, parseValues } from './parse.ts';
 import { defaultCompileCacheDir, defaultPluginsDir, defaultPostRenderer, ensurePostRendererPlugin } from './post-render/setup.ts';
 import { HelmRunner, type RunRequest } from './runner.ts';
@@ -55,7 +62,16 @@ export interface HelmClientOptions {
   readTimeoutSeconds?: number;
   /** Overrides how the post-renderer is run (tests). */
   postRenderer?: PostRendererSpec;
+  /**
+   * Every call into a namespace runs as that namespace's tenant
+   * ServiceAccount (`--kube-as-user system:serviceaccount:<ns>:caelus-tenant`),
+   * so the API server refuses whatever the tenant role does not grant.
+   */
+  actAsTenant?: boolean;
 }
+
+/** The kinds policy for an install (its namespace is the release's). */
+export type ReleasePolicy = Omit<PostRenderPolicy, 'namespace' | 'reportFile'>;
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -87,6 +103,12 @@ export interface UpgradeInstallRequest extends CallOptions {
    * only rolls back to unlock a release a dead helm left pending-*).
    */
   rollbackOnFailure?: boolean;
+  /**
+   * Enforced by the post-renderer on what helm really applies; a violation is
+   * HelmError(PolicyViolation) with the refused objects and nothing is
+   * applied. A local chart with crds/ is refused before helm starts.
+   */
+  policy?: ReleasePolicy;
 }
 
 export interface TemplateRequest extends CallOptions {
@@ -123,15 +145,17 @@ export class HelmClient {
   readonly #readDeadlineMs: number;
   readonly #postRenderer: PostRendererSpec;
   readonly #pluginsDir: string;
+  readonly #actAsTenant: boolean;
   #version: Promise<HelmVersion> | undefined;
   #plugin: Promise<string> | undefined;
 
   constructor(opts: HelmClientOptions) {
     if (!opts.binary) throw new TypeError('HelmClient needs the path of a helm binary');
     this.#kubeconfigPath = opts.kubeconfigPath;
+    this.#actAsTenant = opts.actAsTenant ?? false;
     this.#readDeadlineMs = (opts.readTimeoutSeconds ?? 60) * 1000;
     this.#postRenderer = opts.postRenderer ?? defaultPostRenderer();
-    this.#pluginsDir = opts.pluginsDir ?? defaultPluginsDir(this.#postRenderer);
+    this.#pluginsDir = opts.pluginsDir ?? defaultPluginsDir();
     this.#runner = new HelmRunner({
       binary: opts.binary,
       env: { NODE_COMPILE_CACHE: defaultCompileCacheDir(), ...opts.env, HELM_PLUGINS: this.#pluginsDir },
@@ -169,31 +193,46 @@ export class HelmClient {
   }
 
   async upgradeInstall(req: UpgradeInstallRequest): Promise<HelmRelease> {
+    if (req.policy && req.chart.kind === 'local') await refuseChartCrds(req);
     const { major } = await this.version();
     const labels = req.labels ?? {};
-    if (major === 4 && Object.keys(labels).length > 0) await this.#ensurePlugin();
-    const args = upgradeInstallArgs(major, {
-      ...this.#conn(req.namespace),
-      release: req.release,
-      chart: req.chart,
-      ...(req.chartVersion ? { chartVersion: req.chartVersion } : {}),
-      timeoutSeconds: req.timeoutSeconds,
-      ...(req.description ? { description: req.description } : {}),
-      wait: req.wait ?? false,
-      rollbackOnFailure: req.rollbackOnFailure ?? false,
-      labels,
-      postRenderer: this.#postRenderer,
-    });
-    const { stdout } = await this.#runner.run({
-      verb: 'upgrade',
-      args,
-      input: JSON.stringify(req.values),
-      release: req.release,
-      namespace: req.namespace,
-      deadlineMs: (req.timeoutSeconds + PROCESS_DEADLINE_MARGIN_S) * 1000,
-      ...signal(req),
-    });
-    return parseRelease('upgrade', stdout);
+    if (major === 4 && (Object.keys(labels).length > 0 || req.policy)) await this.#ensurePlugin();
+    // A private directory per install: the post-renderer reports violations in a file there.
+    const reportDir = req.policy ? await mkdtemp(join(tmpdir(), 'caelus-policy-')) : undefined;
+    try {
+      const reportFile = reportDir ? join(reportDir, 'violations.json') : undefined;
+      const args = upgradeInstallArgs(major, {
+        ...this.#conn(req.namespace),
+        release: req.release,
+        chart: req.chart,
+        ...(req.chartVersion ? { chartVersion: req.chartVersion } : {}),
+        timeoutSeconds: req.timeoutSeconds,
+        ...(req.description ? { description: req.description } : {}),
+        wait: req.wait ?? false,
+        rollbackOnFailure: req.rollbackOnFailure ?? false,
+        labels,
+        postRenderer: this.#postRenderer,
+        ...(req.policy && reportFile ? { policy: { ...req.policy, namespace: req.namespace, reportFile } } : {}),
+      });
+      const { stdout } = await this.#runner
+        .run({
+          verb: 'upgrade',
+          args,
+          input: JSON.stringify(req.values),
+          release: req.release,
+          namespace: req.namespace,
+          deadlineMs: (req.timeoutSeconds + PROCESS_DEADLINE_MARGIN_S) * 1000,
+          ...signal(req),
+        })
+        .catch(async (err: unknown) => {
+          const violations = reportFile && err instanceof HelmError ? await readViolations(reportFile) : undefined;
+          if (!violations) throw err;
+          throw new HelmError({ ...errorContext(err as HelmError), reason: HelmErrorReason.PolicyViolation, violations, cause: err });
+        });
+      return parseRelease('upgrade', stdout);
+    } finally {
+      if (reportDir) await rm(reportDir, { recursive: true, force: true });
+    }
   }
 
   /** Renders the chart without a cluster; returns the manifest stream (post-rendered when labels are given). */
@@ -284,7 +323,11 @@ export class HelmClient {
   }
 
   #conn(namespace: string): Connection {
-    return this.#kubeconfigPath ? { namespace, kubeconfigPath: this.#kubeconfigPath } : { namespace };
+    return {
+      namespace,
+      ...(this.#kubeconfigPath ? { kubeconfigPath: this.#kubeconfigPath } : {}),
+      ...(this.#actAsTenant ? { asUser: tenantUser(namespace) } : {}),
+    };
   }
 
   /** Read verbs: stdout, or undefined when the release does not exist. */
@@ -309,6 +352,50 @@ export class HelmClient {
     });
     return this.#plugin;
   }
+}
+
+/** The violations the post-renderer wrote, or undefined when it wrote none (helm failed for another reason). */
+async function readViolations(file: string): Promise<PolicyViolationDetail[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const parsed = JSON.parse(text) as { violations?: PolicyViolationDetail[] };
+  return Array.isArray(parsed.violations) && parsed.violations.length > 0 ? parsed.violations : undefined;
+}
+
+function errorContext(e: HelmError) {
+  return {
+    verb: e.verb,
+    release: e.release,
+    namespace: e.namespace,
+    exitCode: e.exitCode,
+    signal: e.signal,
+    stderrTail: e.stderrTail,
+  };
+}
+
+async function refuseChartCrds(req: UpgradeInstallRequest): Promise<void> {
+  if (req.chart.kind !== 'local') return;
+  const files = await chartCrdFiles(req.chart.path);
+  if (files.length === 0) return;
+  const violations = files.map((f) => ({
+    reason: ViolationReason.ChartCrds,
+    kind: 'CustomResourceDefinition',
+    name: f,
+    message: `CustomResourceDefinition/${f}: the chart ships CRDs in crds/, which a tenant may not install`,
+  }));
+  throw new HelmError({
+    reason: HelmErrorReason.PolicyViolation,
+    verb: 'upgrade',
+    release: req.release,
+    namespace: req.namespace,
+    stderrTail: violations.map((v) => v.message).join('; '),
+    violations,
+  });
 }
 
 function signal(opts: CallOptions): { signal?: AbortSignal } {

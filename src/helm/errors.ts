@@ -17,6 +17,10 @@ export const HelmErrorReason = {
   ReleaseNotFound: 'ReleaseNotFound',
   /** helm could not reach the API server (or read its kubeconfig). */
   ClusterUnreachable: 'ClusterUnreachable',
+  /** The post-renderer refused the manifest (kinds policy) or the chart ships crds/: see HelmError.violations. */
+  PolicyViolation: 'PolicyViolation',
+  /** The API server refused the identity helm acts as (the tenant): RBAC is the second wall behind the policy. */
+  Forbidden: 'Forbidden',
   /** Our AbortSignal fired and the process was terminated. */
   Canceled: 'Canceled',
   Unknown: 'Unknown',
@@ -31,6 +35,8 @@ const RULES: ReadonlyArray<readonly [HelmErrorReason, RegExp]> = [
   // Before Timeout: an unreachable cluster can also surface as a dial timeout.
   [HelmErrorReason.ClusterUnreachable, /kubernetes cluster unreachable/i],
   [HelmErrorReason.Timeout, /context deadline exceeded|timed out waiting/i],
+  // Before RenderFailed: a forbidden `lookup` fails the render with the API server's message.
+  [HelmErrorReason.Forbidden, /is forbidden: User "[^"]*" cannot/i],
   [
     HelmErrorReason.RenderFailed,
     new RegExp(
@@ -101,6 +107,16 @@ export interface HelmErrorContext {
   signal?: string;
   stderrTail: string;
   cause?: unknown;
+  /** PolicyViolation: what was refused, each naming Kind/name. */
+  violations?: readonly PolicyViolationDetail[];
+}
+
+/** One refused object, as the post-renderer reports it (domain/kinds-policy.ts Violation). */
+export interface PolicyViolationDetail {
+  reason: string;
+  kind: string;
+  name: string;
+  message: string;
 }
 
 /** A helm process failed. `reason` is what callers branch on; the message is for humans and logs. */
@@ -112,6 +128,7 @@ export class HelmError extends Error {
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
   readonly stderrTail: string;
+  readonly violations: readonly PolicyViolationDetail[];
 
   constructor(ctx: HelmErrorContext) {
     const target = ctx.release ? ` ${ctx.namespace ? `${ctx.namespace}/` : ''}${ctx.release}` : '';
@@ -126,6 +143,7 @@ export class HelmError extends Error {
     this.exitCode = ctx.exitCode;
     this.signal = ctx.signal;
     this.stderrTail = ctx.stderrTail;
+    this.violations = ctx.violations ?? [];
   }
 }
 

@@ -8,7 +8,9 @@
 // LIST itself.
 import { gunzipSync } from 'node:zlib';
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { tenantUser } from '../domain/tenant.ts';
 import { toKubeApiError } from '../k8s/errors.ts';
+import { impersonate } from '../k8s/request-options.ts';
 import { HelmOutputError, parseRelease } from './parse.ts';
 import type { HelmRelease } from './types.ts';
 
@@ -83,9 +85,12 @@ function revisionOf(secret: V1Secret): number {
 
 export class HelmReleaseSecrets {
   readonly #core: CoreV1Api;
+  readonly #actAsTenant: boolean;
 
-  constructor(kc: KubeConfig) {
+  /** `actAsTenant`: list as the namespace's tenant ServiceAccount, like helm itself (the operator may not read Secrets). */
+  constructor(kc: KubeConfig, opts: { actAsTenant?: boolean } = {}) {
     this.#core = kc.makeApiClient(CoreV1Api);
+    this.#actAsTenant = opts.actAsTenant ?? false;
   }
 
   /**
@@ -96,7 +101,8 @@ export class HelmReleaseSecrets {
   async latest(release: string, namespace: string): Promise<HelmRelease | undefined> {
     let items: V1Secret[];
     try {
-      const list = await this.#core.listNamespacedSecret({ namespace, labelSelector: `owner=helm,name=${release}` });
+      const params = { namespace, labelSelector: `owner=helm,name=${release}` };
+      const list = this.#actAsTenant ? await this.#core.listNamespacedSecret(params, impersonate(tenantUser(namespace))) : await this.#core.listNamespacedSecret(params);
       items = list.items;
     } catch (err) {
       throw toKubeApiError(err, { operation: 'list', kind: 'Secret', namespace, name: release });

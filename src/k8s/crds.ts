@@ -4,18 +4,21 @@ import { ApiextensionsV1Api, loadYaml, type KubeConfig, type V1CustomResourceDef
 import type { Logger } from '../observability/logger.ts';
 import { ObjectClient } from './apply.ts';
 import { toKubeApiError } from './errors.ts';
+import { installTenantRole } from './tenant.ts';
 
 export const CRD_FILE = fileURLToPath(new URL('../../crds/caelusinstance.yaml', import.meta.url));
 /** Every CRD Caelus serves: CaelusInstance and the read-only CaelusRollout mirror of fleet rollouts. */
 export const CRD_FILES = [CRD_FILE, fileURLToPath(new URL('../../crds/caelusrollout.yaml', import.meta.url))];
 
 /**
- * Server-side applies each CRD of crds/ and waits until it is Established
- * (served). Used by `caelus dev`, tests and benchmarks; a cluster install gets
- * the CRDs from the deploy chart instead.
+ * Server-side applies each CRD of crds/ (CaelusInstance, the read-only
+ * CaelusRollout) and the pre-made caelus-tenant ClusterRole helm acts under,
+ * and waits until each CRD is Established (served). Used by `caelus dev`,
+ * tests and benchmarks; a cluster install gets them from the deploy chart.
  */
 export async function installCrds(kc: KubeConfig, log: Logger, timeoutMs = 30_000): Promise<void> {
   for (const file of CRD_FILES) await installCrd(kc, log, file, timeoutMs);
+  await installTenantRole(kc);
 }
 
 async function installCrd(kc: KubeConfig, log: Logger, file: string, timeoutMs: number): Promise<void> {

@@ -38,28 +38,36 @@ export class RawObjectClient {
     this.#server = kc.getCurrentCluster()?.server ?? '';
   }
 
-  /** The live object, or undefined on 404. */
-  async get(ref: ObjectRef): Promise<JsonObject | undefined> {
-    return this.#request('GET', ref, await this.#paths.path(ref));
+  /** The live object, or undefined on 404. `asUser`: act as that user (Impersonate-User), e.g. the tenant. */
+  async get(ref: ObjectRef, opts: { asUser?: string } = {}): Promise<JsonObject | undefined> {
+    return this.#request('GET', ref, await this.#paths.path(ref), opts.asUser);
   }
 
   /** Server-side apply; with dryRun nothing is persisted and the result is what would be. */
-  async apply(obj: JsonObject, opts: { fieldManager: string; force: boolean; dryRun: boolean }): Promise<JsonObject> {
+  async apply(obj: JsonObject, opts: { fieldManager: string; force: boolean; dryRun: boolean; asUser?: string }): Promise<JsonObject> {
     const ref = { apiVersion: obj.apiVersion!, kind: obj.kind!, name: obj.metadata!.name!, ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) };
     const query = new URLSearchParams({ fieldManager: opts.fieldManager, force: String(opts.force) });
     if (opts.dryRun) query.set('dryRun', 'All');
     const path = `${await this.#paths.path(ref)}?${query}`;
     const body = { ...obj, metadata: { ...obj.metadata, managedFields: undefined, resourceVersion: undefined } };
-    const result = await this.#request('PATCH', ref, path, JSON.stringify(body), 'application/apply-patch+yaml');
+    const result = await this.#request('PATCH', ref, path, opts.asUser, JSON.stringify(body), 'application/apply-patch+yaml');
     if (!result) throw new KubeApiError({ operation: 'apply', ...ref }, 404, 'NotFound', 'namespace or resource type not found');
     return result;
   }
 
-  async #request(method: 'GET' | 'PATCH', ref: ObjectRef, path: string, body?: string, contentType?: string): Promise<JsonObject | undefined> {
+  async #request(
+    method: 'GET' | 'PATCH',
+    ref: ObjectRef,
+    path: string,
+    asUser: string | undefined,
+    body?: string,
+    contentType?: string,
+  ): Promise<JsonObject | undefined> {
     const ctx = new RequestContext(`${this.#server}${path}`, method === 'GET' ? HttpMethod.GET : HttpMethod.PATCH);
     await this.#kc.applySecurityAuthentication(ctx);
     const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
     if (contentType) headers['content-type'] = contentType;
+    if (asUser) headers['impersonate-user'] = asUser;
     this.requests++;
     let response;
     try {

@@ -27,3 +27,12 @@ export function withSignal(signal: AbortSignal, base?: ConfigurationOptions): Co
     middlewareMergeStrategy: 'append',
   };
 }
+
+/**
+ * Acts as `user` for one request of a generated API (the Impersonate-User
+ * header): the API server authorizes it as that user, e.g. an instance's
+ * tenant ServiceAccount, so the caller's own rights do not apply.
+ */
+export function impersonate(user: string, base?: ConfigurationOptions): ConfigurationOptions {
+  return setHeaderOptions('Impersonate-User', user, base);
+}

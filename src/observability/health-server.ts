@@ -10,12 +10,16 @@ export interface HealthServer {
 /**
  * /metrics (Prometheus text), /healthz (the process is alive) and /readyz
  * (the caller's readiness check, e.g. informer synced) on one small server.
+ * Failures answer a fixed body: the port is reachable by anyone who can reach
+ * the pod, and a driver or API error names hosts, users and versions. The
+ * detail goes to `onError` (the log).
  */
 export async function startHealthServer(opts: {
   registry: Registry;
   ready: () => boolean | Promise<boolean>;
   port: number;
   host: string;
+  onError?: (check: 'readyz' | 'metrics', err: unknown) => void;
 }): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -28,14 +32,20 @@ export async function startHealthServer(opts: {
     if (path === '/readyz') {
       void Promise.resolve(opts.ready()).then(
         (ok) => send(ok ? 200 : 503, ok ? 'ok\n' : 'not ready\n'),
-        (err: unknown) => send(503, `not ready: ${String(err)}\n`),
+        (err: unknown) => {
+          opts.onError?.('readyz', err);
+          send(503, 'not ready\n');
+        },
       );
       return;
     }
     if (path === '/metrics') {
       void opts.registry.metrics().then(
         (text) => send(200, text, opts.registry.contentType),
-        (err: unknown) => send(500, `metrics failed: ${String(err)}\n`),
+        (err: unknown) => {
+          opts.onError?.('metrics', err);
+          send(500, 'metrics failed\n');
+        },
       );
       return;
     }

@@ -22,6 +22,9 @@ import { parseChartReference } from '../db/chart-reference.ts';
  *         podSecurity: baseline            # optional: restricted (default) or baseline
  *         networkRules:                    # optional: extra NetworkPolicy ingress rules
  *           - from: [{ namespaceSelector: { matchLabels: { team: monitoring } } }]
+ *         egressRules:                     # optional: egress allowed beyond the namespace and DNS
+ *           - to: [{ ipBlock: { cidr: 203.0.113.0/24 } }]
+ *             ports: [{ port: 443, protocol: TCP }]
  *         defaultValues: { replicaCount: 1 }
  *         valuesSchema: { type: object }   # optional
  * ```
@@ -44,6 +47,7 @@ interface FileVersion {
   allowedTiers?: unknown;
   podSecurity?: unknown;
   networkRules?: unknown;
+  egressRules?: unknown;
   defaultValues?: unknown;
   valuesSchema?: unknown;
 }
@@ -102,6 +106,9 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
       if (v.networkRules !== undefined && !(Array.isArray(v.networkRules) && v.networkRules.every(isObject))) {
         throw new CatalogFileError(file, `${where}.networkRules must be a list of NetworkPolicy ingress rules`);
       }
+      if (v.egressRules !== undefined && !(Array.isArray(v.egressRules) && v.egressRules.every(isObject))) {
+        throw new CatalogFileError(file, `${where}.egressRules must be a list of NetworkPolicy egress rules`);
+      }
       out.push({
         // Stable ids without a database: derived from name@version.
         id: str(file, `${where}.id`, v.id, false) ?? digestOf({ templateName, version }).slice(7, 43),
@@ -116,6 +123,7 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
         ...(v.allowedTiers ? { allowedTiers: v.allowedTiers as string[] } : {}),
         ...(isPodSecurityLevel(v.podSecurity) ? { podSecurity: v.podSecurity } : {}),
         ...(v.networkRules ? { networkRules: v.networkRules as Record<string, unknown>[] } : {}),
+        ...(v.egressRules ? { egressRules: v.egressRules as Record<string, unknown>[] } : {}),
       });
     });
   });

@@ -6,7 +6,8 @@ import { ObjectClient } from '../k8s/apply.ts';
 import { isNotFound, toKubeApiError } from '../k8s/errors.ts';
 import { InstanceClient } from '../k8s/instance-client.ts';
 import { RawObjectClient, type JsonObject } from '../k8s/raw-objects.ts';
-import { contentType } from '../k8s/request-options.ts';
+import { contentType, impersonate } from '../k8s/request-options.ts';
+import { tenantUser } from '../domain/tenant.ts';
 import type { Logger } from '../observability/logger.ts';
 import { LIFECYCLE_FIELD_MANAGER } from './lifecycle/jobs.ts';
 import type { GuardrailObjects, LifecyclePort, Workload, WorkloadPort } from './ports.ts';
@@ -34,14 +35,16 @@ function hibernated(annotations: Record<string, string> | undefined): number | u
   return Number(raw);
 }
 
+/** Hibernation reads and scales the release's workloads as the namespace's tenant, like helm. */
 export function workloadPort(kc: KubeConfig): WorkloadPort {
   const apps = kc.makeApiClient(AppsV1Api);
   return {
     async list(namespace, labelSelector) {
       try {
+        const as = impersonate(tenantUser(namespace));
         const [deployments, statefulSets] = await Promise.all([
-          apps.listNamespacedDeployment({ namespace, labelSelector }),
-          apps.listNamespacedStatefulSet({ namespace, labelSelector }),
+          apps.listNamespacedDeployment({ namespace, labelSelector }, as),
+          apps.listNamespacedStatefulSet({ namespace, labelSelector }, as),
         ]);
         const of = (kind: Workload['kind'], items: Array<{ metadata?: { name?: string; annotations?: Record<string, string> }; spec?: { replicas?: number } }>) =>
           items.map((o): Workload => {
@@ -57,9 +60,8 @@ export function workloadPort(kc: KubeConfig): WorkloadPort {
     async scale(namespace, workload, replicas, annotation) {
       const patch = (body: unknown, type: string) => {
         const params = { name: workload.name, namespace, body, fieldManager: HIBERNATION_FIELD_MANAGER };
-        return workload.kind === 'Deployment'
-          ? apps.patchNamespacedDeployment(params, contentType(type))
-          : apps.patchNamespacedStatefulSet(params, contentType(type));
+        const options = impersonate(tenantUser(namespace), contentType(type));
+        return workload.kind === 'Deployment' ? apps.patchNamespacedDeployment(params, options) : apps.patchNamespacedStatefulSet(params, options);
       };
       try {
         const scaled = await patch({ metadata: { annotations: { [HIBERNATED_REPLICAS_ANNOTATION]: annotation } }, spec: { replicas } }, PatchStrategy.MergePatch);

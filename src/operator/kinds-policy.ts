@@ -1,10 +1,11 @@
 // The kinds policy as the operator applies it to one instance: to what is
-// about to be installed (policy step) and to what Helm's release records say
+// about to be installed (the post-renderer of the upgrade) and to what Helm's release records say
 // was installed (before Unlock rolls back to one, before drift re-applies
 // one). Release records live in the tenant's namespace, so they are input to
 // check, never proof (DESIGN §4 "Trust").
 import { checkManifest, type KindsPolicy, type Violation } from '../domain/kinds-policy.ts';
 import { secretsName, type CaelusInstance } from '../domain/instance.ts';
+import { tenantReservedObjects } from '../domain/tenant.ts';
 
 /** What an admin configures (CAELUS_ALLOWED_KINDS, CAELUS_ALLOWED_CLUSTER_ROLES). */
 export interface KindsPolicyConfig {
@@ -17,7 +18,7 @@ export function kindsPolicyFor(config: KindsPolicyConfig, instance: Pick<CaelusI
     namespace,
     ...(config.allowedKinds ? { allowedKinds: config.allowedKinds } : {}),
     ...(config.allowedClusterRoles ? { allowedClusterRoles: config.allowedClusterRoles } : {}),
-    reserved: [{ kind: 'Secret', name: secretsName(instance) }],
+    reserved: [{ kind: 'Secret', name: secretsName(instance) }, ...tenantReservedObjects()],
   };
 }
 

@@ -12,6 +12,7 @@ import { LeadershipLostError } from '../k8s/leader-election.ts';
 import type { HelmPort, EventSink, InstanceStore, NamespacePort, ValuesValidator } from './ports.ts';
 import { buildPipeline } from './pipeline.ts';
 import type { GuardrailDeps } from './steps/guardrails.ts';
+import type { TenantIdentityPort } from './steps/tenant.ts';
 import cron from 'node-cron';
 import { DriftChecker } from '../drift/checker.ts';
 import { CorrectionLoopGuard } from '../drift/loop-guard.ts';
@@ -25,6 +26,8 @@ export interface OperatorOptions {
   catalog: TemplateCatalog;
   helm: HelmPort;
   namespaces: NamespacePort;
+  /** Applies the tenant ServiceAccount + RoleBinding helm and drift act as. */
+  tenants: TenantIdentityPort;
   instances: InstanceStore;
   events: EventSink;
   validateValues: ValuesValidator;

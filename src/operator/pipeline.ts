@@ -13,7 +13,7 @@ import { suspendStep } from './steps/suspend.ts';
 import { valuesStep } from './steps/values.ts';
 import { guardrailsStep, type GuardrailDeps } from './steps/guardrails.ts';
 import { hibernationStep } from './steps/hibernation.ts';
-import { policyStep } from './steps/policy.ts';
+import { tenantStep, type TenantIdentityPort } from './steps/tenant.ts';
 import { driftStep, type DriftStepDeps } from './steps/drift.ts';
 
 export interface PipelineDeps {
@@ -24,6 +24,8 @@ export interface PipelineDeps {
   events: EventSink;
   validateValues: ValuesValidator;
   helmTimeoutSeconds: number;
+  /** The tenant ServiceAccount + RoleBinding helm acts as (applied right after the namespace). */
+  tenants: TenantIdentityPort;
   isLeader(): boolean;
   writeProgress(ctx: ReconcileContext): Promise<void>;
   /** Tenant guardrails, kinds policy and hibernation; without them the pipeline only installs releases. */
@@ -83,20 +85,25 @@ function notAborted(ctx: ReconcileContext): void {
 }
 
 /**
- * The reconcile pipeline, in DESIGN §4 order. Guardrails (after namespace),
- * the kinds policy (after values) and hibernation (after release) plug in as
- * further steps.
+ * The reconcile pipeline, in DESIGN §4 order. The tenant identity (right
+ * after the namespace), guardrails and hibernation (after release) plug in as
+ * further steps; the kinds policy runs inside the release's own helm process
+ * (post-renderer).
  */
 export function buildPipeline(deps: PipelineDeps): Pipeline<DesiredContext> {
   const g = deps.guardrails;
   const metrics = deps.metrics ? { metrics: deps.metrics } : {};
   // Stored release manifests are checked against the same policy as new renders.
   const policy: KindsPolicyConfig = g ? { allowedKinds: g.config.allowedKinds, allowedClusterRoles: g.config.allowedClusterRoles } : {};
-  let p = Pipeline.start().then(finalizerStep(deps)).then(suspendStep()).extend(resolveStep(deps.catalog)).extend(namespaceStep(deps.namespaces));
+  let p = Pipeline.start()
+    .then(finalizerStep({ ...deps, ...(g ? { objects: g.objects } : {}) }))
+    .then(suspendStep())
+    .extend(resolveStep(deps.catalog))
+    .extend(namespaceStep(deps.namespaces))
+    .then(tenantStep(deps.tenants));
   if (g) p = p.then(guardrailsStep({ ...g, events: deps.events, ...metrics }));
   let q = p.extend(valuesStep(deps.validateValues));
-  if (g) q = q.then(policyStep({ ...g, ...metrics }));
-  q = q.then(releaseStep({ ...deps, manifests: deps.drift.manifests, policy }));
+  q = q.then(releaseStep({ ...deps, manifests: deps.drift.manifests, policy, ...metrics }));
   if (g) q = q.then(hibernationStep({ workloads: g.workloads, events: deps.events, ...metrics }));
   return q.then(driftStep({ ...deps.drift, events: deps.events, policy }));
 }

@@ -27,6 +27,8 @@ export interface HelmPort {
     timeoutSeconds: number;
     description?: string;
     labels?: Record<string, string>;
+    /** Enforced on what helm applies (post-renderer); refusal is a HelmError(PolicyViolation). */
+    policy?: { allowedKinds: readonly string[]; allowedClusterRoles: readonly string[]; reserved: readonly { kind: string; name: string }[] };
     signal?: AbortSignal;
   }): Promise<HelmReleaseState>;
   status(release: string, namespace: string): Promise<HelmReleaseState | undefined>;
@@ -38,13 +40,14 @@ export interface HelmPort {
 
 /** The objects stored in one revision of a release (Helm's release record: tenant-writable, so checked before use). */
 export interface ReleaseManifestPort {
-  get(release: string, namespace: string, revision: number): Promise<ManifestObject[]>;
+  /** `asUser`: read the release record as that user (the tenant). */
+  get(release: string, namespace: string, revision: number, opts?: { asUser?: string }): Promise<ManifestObject[]>;
 }
 
 /** Live objects against a release manifest (src/drift/checker.ts). */
 export interface DriftPort {
   check(objects: readonly ManifestObject[], opts: CheckOptions): Promise<CheckResult>;
-  correct(drifted: readonly DriftedResource[], objects: readonly ManifestObject[], opts: { ignoreReplicas: boolean }): Promise<void>;
+  correct(drifted: readonly DriftedResource[], objects: readonly ManifestObject[], opts: { ignoreReplicas: boolean; asUser?: string }): Promise<void>;
 }
 
 /** Stops drift correction from turning into a hot loop (src/drift/loop-guard.ts). */
@@ -85,19 +88,6 @@ export interface NamespacePort {
 
 /** Checks instance overrides against the template's JSON Schema; returns problems as `pointer: message`. */
 export type ValuesValidator = (schema: Record<string, unknown>, values: Values) => string[];
-
-export interface RenderPort {
-  /** `helm template` (post-rendered when labels are given); returns the manifest stream. */
-  template(opts: {
-    release: string;
-    namespace: string;
-    chart: ChartReference;
-    chartVersion?: string;
-    values: Record<string, unknown>;
-    labels: Record<string, string>;
-    signal?: AbortSignal;
-  }): Promise<string>;
-}
 
 export interface ObjectRef {
   apiVersion: string;

@@ -4,7 +4,8 @@ import type { Metrics } from '../observability/metrics.ts';
 import { canonicalJson } from '../domain/digest.ts';
 import { ConditionType, InstanceState, Phase, Reason, type CaelusInstance, type CaelusInstanceStatus } from '../domain/instance.ts';
 import { StatusDraft, condition, setPhase, type ReconcileContext } from './context.ts';
-import { ReconcileError } from './errors.ts';
+import { ItemBackoff } from '../k8s/rate-limiter.ts';
+import { ReconcileError, isTransientError } from './errors.ts';
 import type { EventSink, InstanceStore } from './ports.ts';
 import type { Pipeline } from './pipeline.ts';
 
@@ -21,7 +22,17 @@ export interface ReconcilerDeps {
   log: Logger;
   metrics?: Metrics;
   now?: () => Date;
+  /** Retry pace after a transient error (database or API server outage); the cap bounds how long recovery waits. */
+  transientBackoff?: { baseDelayMs: number; maxDelayMs: number };
 }
+
+/**
+ * Cap of the transient-error backoff by default: an outage that ends is
+ * noticed within this long, per instance, however long it lasted (the work
+ * queue's own backoff, which also counts every event-triggered failure, can
+ * reach minutes).
+ */
+export const TRANSIENT_RETRY_MAX_MS = 15_000;
 
 /** Status equality that ignores the timestamp we bump on every write. */
 function sameStatus(a: CaelusInstanceStatus | undefined, b: CaelusInstanceStatus): boolean {
@@ -43,10 +54,18 @@ export class Reconciler {
    * finalizer we added), and a stale status would cost a needless helm call.
    */
   readonly #written = new Map<string, CaelusInstance>();
+  readonly #transientBackoff: ItemBackoff<string>;
 
   constructor(pipeline: Pick<Pipeline<ReconcileContext>, 'run'>, deps: ReconcilerDeps) {
     this.#pipeline = pipeline;
     this.#deps = deps;
+    const base = deps.transientBackoff?.baseDelayMs ?? 1_000;
+    this.#transientBackoff = new ItemBackoff({
+      baseDelayMs: base,
+      maxDelayMs: Math.max(base, deps.transientBackoff?.maxDelayMs ?? TRANSIENT_RETRY_MAX_MS),
+      // Instances that failed together (one outage) must not all retry in the same instant.
+      jitter: 0.2,
+    });
   }
 
   async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
@@ -74,11 +93,18 @@ export class Reconciler {
     let outcome = 'success';
     try {
       result = await this.#runSteps(ctx);
+      this.#transientBackoff.forget(name);
       return result;
     } catch (err) {
       outcome = 'error';
-      const failure = err instanceof ReconcileError ? err : new ReconcileError(Reason.ReconcileError, errorMessage(err), { cause: err });
+      const failure = toReconcileError(err);
       this.#recordFailure(ctx, failure);
+      if (failure.transient) {
+        // Not the work queue's backoff: see TRANSIENT_RETRY_MAX_MS.
+        result = { requeueAfterMs: failure.requeueAfterMs ?? this.#transientBackoff.next(name) };
+        return result;
+      }
+      this.#transientBackoff.forget(name);
       if (failure.requeueAfterMs !== undefined) {
         result = { requeueAfterMs: failure.requeueAfterMs };
         return result;
@@ -110,8 +136,10 @@ export class Reconciler {
   }
 
   #recordFailure(ctx: ReconcileContext, failure: ReconcileError): void {
-    const transient = failure.reason === Reason.Progressing;
+    const transient = failure.transient || failure.reason === Reason.Progressing;
     if (!transient) setPhase(ctx, Phase.Failed, failure.message);
+    // Waiting is not failing: the phase stays (Pending for a new instance), the message says why.
+    else setPhase(ctx, ctx.status.current.phase ?? Phase.Pending, failure.message);
     condition(ctx, { type: ConditionType.Ready, status: 'False', reason: failure.reason, message: failure.message });
     const generation = ctx.instance.metadata.generation;
     if (generation !== undefined) ctx.status.update({ observedGeneration: generation });
@@ -154,6 +182,15 @@ export class Reconciler {
 function isOlder(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
   return BigInt(a) < BigInt(b);
+}
+
+/** Any error as the ReconcileError users see: outages of a dependency are transient (Progressing), anything else is a ReconcileError. */
+function toReconcileError(err: unknown): ReconcileError {
+  if (err instanceof ReconcileError) return err;
+  if (isTransientError(err)) {
+    return new ReconcileError(Reason.Progressing, `waiting to retry after a transient error: ${errorMessage(err)}`, { cause: err, transient: true });
+  }
+  return new ReconcileError(Reason.ReconcileError, errorMessage(err), { cause: err });
 }
 
 function errorMessage(err: unknown): string {

@@ -16,6 +16,7 @@ import { EventRecorder } from '../k8s/events.ts';
 import { InstanceClient } from '../k8s/instance-client.ts';
 import { LeaderElector } from '../k8s/leader-election.ts';
 import { Namespaces } from '../k8s/namespaces.ts';
+import { TenantIdentities } from '../k8s/tenant.ts';
 import { startHealthServer, type HealthServer } from '../observability/health-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -69,6 +70,26 @@ export interface RuntimeOptions {
   database?: { handle: DatabaseHandle; config: DatabaseConfig };
   /** Builds the tasks run beside the reconciler while leading, from what the runtime assembled (the DB ↔ CR sync). */
   leaderTasks?: (context: LeaderTaskContext) => readonly LeaderTask[];
+}
+
+/** helm's SIGTERM → SIGKILL grace when nothing tighter applies (a graceful shutdown's cancel). */
+export const HELM_KILL_GRACE_MS = 10_000;
+
+/**
+ * Leader-election timing and the helm kill grace that goes with it. A
+ * replica that stops renewing loses leadership at renewDeadline after its
+ * last renewal and cancels its helm runs at once; another replica may take
+ * the Lease at leaseDuration after that renewal. helm gets SIGTERM at the
+ * first point and SIGKILL one kill grace later, so renewDeadline + killGrace
+ * (+ a margin for the renewal's own round trip) must stay below
+ * leaseDuration: no helm of an ex-leader outlives its lease.
+ */
+export function leaseTimings(leaseDurationMs: number): { renewDeadlineMs: number; retryPeriodMs: number; helmKillGraceMs: number } {
+  const renewDeadlineMs = Math.floor(leaseDurationMs * (2 / 3));
+  const retryPeriodMs = Math.max(200, Math.floor(leaseDurationMs * (2 / 15)));
+  const marginMs = Math.min(1_000, Math.floor(leaseDurationMs * 0.1));
+  const helmKillGraceMs = Math.max(100, Math.min(HELM_KILL_GRACE_MS, leaseDurationMs - renewDeadlineMs - marginMs));
+  return { renewDeadlineMs, retryPeriodMs, helmKillGraceMs };
 }
 
 function toState(r: HelmRelease): HelmReleaseState {
@@ -139,17 +160,22 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   const leaderTasks = opts.leaderTasks?.({ kc, catalog, database: db && dbConfig ? { handle: db, config: dbConfig } : undefined, events }) ?? [];
   const secrets = opts.secrets ?? instanceSecrets(db, opts.env ?? process.env, log);
 
+  const timings = leaseTimings(config.leaseDurationSeconds * 1000);
   const helm = new HelmClient({
     binary: config.helmBin,
+    killGraceMs: config.leaderElection ? timings.helmKillGraceMs : HELM_KILL_GRACE_MS,
     ...(loaded.source !== 'in-cluster' ? { kubeconfigPath: loaded.location } : {}),
+    // Helm acts as each namespace's tenant ServiceAccount, never as the operator.
+    actAsTenant: true,
     metrics,
     logger: log.child({ component: 'helm' }),
   });
   const operator = new Operator({
     kc,
     catalog,
-    helm: helmPort(helm, config.helmRollbackOnFailure, usesSecretStorage(process.env) ? new HelmReleaseSecrets(kc) : undefined),
+    helm: helmPort(helm, config.helmRollbackOnFailure, usesSecretStorage(process.env) ? new HelmReleaseSecrets(kc, { actAsTenant: true }) : undefined),
     namespaces: new Namespaces(kc),
+    tenants: new TenantIdentities(kc),
     instances: instanceStore(new InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>(kc, { logger: log.child({ component: 'instances' }) })),
     events: { record: (obj, type, reason, message) => events.event(obj, type, reason, message) },
     validateValues: (schema, values) => {
@@ -168,7 +194,6 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     guardrails: {
       config: config.guardrails,
       objects: guardrailObjects(kc, log),
-      render: { template: (o) => helm.template(o) },
       workloads: workloadPort(kc),
       ...(secrets ? { secrets } : {}),
     },
@@ -213,8 +238,8 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
       name: config.leaseName,
       identity: config.identity,
       leaseDurationMs: config.leaseDurationSeconds * 1000,
-      renewDeadlineMs: Math.floor(config.leaseDurationSeconds * 1000 * (2 / 3)),
-      retryPeriodMs: Math.max(200, Math.floor(config.leaseDurationSeconds * 1000 * (2 / 15))),
+      renewDeadlineMs: timings.renewDeadlineMs,
+      retryPeriodMs: timings.retryPeriodMs,
     });
     // Losing the lease ends one term; keep campaigning until shutdown.
     while (!stopping.signal.aborted) {
@@ -235,7 +260,13 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     },
     async start() {
       await ensureLeaseNamespace(kc, config);
-      health = await startHealthServer({ registry: metrics.registry, ready: () => operator.synced, port: config.metricsPort, host: config.metricsHost });
+      health = await startHealthServer({
+        registry: metrics.registry,
+        ready: () => operator.synced,
+        port: config.metricsPort,
+        host: config.metricsHost,
+        onError: (check, err) => log.warn({ check, err }, 'health check failed'),
+      });
       await operator.startInformer();
       loop = leadLoop().catch((err: unknown) => log.error({ err }, 'operator stopped with an error'));
       log.info({ identity: config.identity, leaderElection: config.leaderElection, health: health.url }, 'operator started');

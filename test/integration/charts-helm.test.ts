@@ -248,6 +248,37 @@ describe('the example catalog charts/catalog.yaml', () => {
       }
     });
 
+    it('fits the storage, volume and Service limits of its tiers (ResourceQuota requests.storage, persistentvolumeclaims, services.*)', () => {
+      type Claim = { spec?: { resources?: { requests?: Record<string, string> } } };
+      const claims: Claim[] = [];
+      for (const o of objs) {
+        if (o.kind === 'PersistentVolumeClaim') claims.push(o as Claim);
+        if (o.kind === 'StatefulSet') {
+          const sts = o as k8s.V1StatefulSet;
+          for (let i = 0; i < (sts.spec?.replicas ?? 1); i++) claims.push(...((sts.spec?.volumeClaimTemplates ?? []) as Claim[]));
+        }
+      }
+      const services = objs.filter((o) => o.kind === 'Service') as k8s.V1Service[];
+      const used = {
+        storage: claims.reduce((sum, c) => sum + quantity(c.spec?.resources?.requests?.['storage']), 0),
+        persistentVolumeClaims: claims.length,
+        services: services.length,
+        loadBalancers: services.filter((s) => s.spec?.type === 'LoadBalancer').length,
+        nodePorts: services.filter((s) => s.spec?.type === 'NodePort' || s.spec?.type === 'LoadBalancer').length,
+      };
+      for (const tierName of tiers) {
+        const limits = DEFAULT_TIERS.find((t) => t.name === tierName)!.objects;
+        expect({ tier: tierName, ...used }).toEqual({
+          tier: tierName,
+          storage: used.storage <= quantity(limits.storage) ? used.storage : `over ${limits.storage}`,
+          persistentVolumeClaims: Math.min(used.persistentVolumeClaims, limits.persistentVolumeClaims),
+          services: Math.min(used.services, limits.services),
+          loadBalancers: Math.min(used.loadBalancers, limits.loadBalancers),
+          nodePorts: Math.min(used.nodePorts, limits.nodePorts),
+        });
+      }
+    });
+
     it('reads secrets only from the optional contract Secret <release>-secrets and never renders it', () => {
       expect(objs.filter((o) => o.kind === 'Secret').map((o) => o.metadata?.name)).not.toContain('rel-secrets');
       for (const { pod } of podSpecs(objs)) {

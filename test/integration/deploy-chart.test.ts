@@ -9,6 +9,8 @@ import * as k8s from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
 import { helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
+import { tenantRoleRules, tenantUser } from '../../src/domain/tenant.ts';
+import { TenantIdentities } from '../../src/k8s/tenant.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const chart = join(root, 'deploy/caelus');
@@ -25,7 +27,7 @@ describe('deploy/caelus chart', () => {
     await execa(helmBin(), ['lint', chart]);
     await execa(helmBin(), [
       'lint', chart, '--set', 'api.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true',
-      '--set', 'rbac.allowAllNamespacedKinds=true', '--set', 'database.existingSecret=db',
+      '--set', 'rbac.tenantRole.create=true', '--set', 'database.existingSecret=db',
     ]);
     const { stdout } = await execa(helmBin(), [
       'template', 'rel', chart, '--namespace', 'caelus-system', '--include-crds',
@@ -36,13 +38,19 @@ describe('deploy/caelus chart', () => {
     const objs = objects(stdout);
     const kinds = objs.map((o) => o.kind).sort();
     expect(kinds).toEqual([
-      'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Deployment',
+      'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Deployment',
       'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor',
     ]);
     // The CRDs come from crds/ through the chart's symlinks.
     const crds = objs.filter((o) => o.kind === 'CustomResourceDefinition').sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
     expect(crds).toEqual(['caelusinstance.yaml', 'caelusrollout.yaml'].map((f) => parse(readFileSync(join(root, 'crds', f), 'utf8'))));
     expect(objs.find((o) => o.kind === 'ClusterRole')?.metadata?.name).toContain('rel');
+    // The chart's copy of the tenant role is exactly the kinds policy's allow-list (src/domain/tenant.ts).
+    const tenantRole = objs.find((o) => o.kind === 'ClusterRole' && o.metadata?.name === 'caelus-tenant') as k8s.V1ClusterRole;
+    expect(tenantRole.rules).toEqual(tenantRoleRules());
+    const { stdout: extra } = await execa(helmBin(), ['template', 'rel', chart, '--set-json', 'rbac.extraTenantRules=[{"apiGroups":["monitoring.coreos.com"],"resources":["servicemonitors"],"verbs":["get","create"]}]']);
+    const extraRole = objects(extra).find((o) => o.kind === 'ClusterRole' && o.metadata?.name === 'caelus-tenant') as k8s.V1ClusterRole;
+    expect(extraRole.rules).toEqual(tenantRoleRules([{ apiGroups: ['monitoring.coreos.com'], resources: ['servicemonitors'], verbs: ['get', 'create'] }]));
 
     const op = objs.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-operator')) as k8s.V1Deployment;
     expect(op.spec?.replicas).toBe(2);
@@ -66,6 +74,8 @@ describe('deploy/caelus chart', () => {
     expect(c.securityContext?.capabilities?.drop).toEqual(['ALL']);
     expect(c.volumeMounts?.map((m) => m.mountPath)).toContain('/tmp');
     expect(c.resources?.limits).toBeDefined();
+    // Longer than the operator's shutdown (30 s drain + 5 s abort grace + helm's ≤ 10 s kill grace): helm is never SIGKILLed.
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(30 + 5 + 10);
 
     // The API: its own ServiceAccount, the database from the Secret, probes, a Service in front.
     const api = objs.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-api')) as k8s.V1Deployment;
@@ -76,6 +86,8 @@ describe('deploy/caelus chart', () => {
     const apiEnv = Object.fromEntries((ac.env ?? []).map((e) => [e.name, e]));
     expect(apiEnv['DATABASE_URL']?.valueFrom?.secretKeyRef).toEqual({ name: 'db', key: 'DATABASE_URL' });
     expect(apiEnv['CAELUS_API_PORT']?.value).toBe('8080');
+    // The API never decrypts instance secrets: it does not get the key ring.
+    expect(Object.keys(apiEnv)).not.toContain('CAELUS_ENCRYPTION_KEYS');
     expect(ac.readinessProbe?.httpGet?.path).toBe('/readyz');
     expect(ac.securityContext?.readOnlyRootFilesystem).toBe(true);
     const svc = objs.find((o) => o.kind === 'Service' && o.metadata?.name === 'rel-caelus-api') as k8s.V1Service;
@@ -85,6 +97,8 @@ describe('deploy/caelus chart', () => {
     expect(apiRole.rules).toEqual([{ apiGroups: ['caelus.io'], resources: ['caelusinstances'], verbs: ['get', 'list', 'watch'] }]);
     // Without PostgreSQL the API has nowhere to keep its data: refused at render time, naming the value.
     await expect(execa(helmBin(), ['template', 'rel', chart, '--set', 'api.enabled=true'])).rejects.toThrow(/database\.existingSecret/);
+    // A grace period the shutdown does not fit in is refused by the schema.
+    await expect(execa(helmBin(), ['template', 'rel', chart, '--set', 'operator.terminationGracePeriodSeconds=30'])).rejects.toThrow(/terminationGracePeriodSeconds/);
 
     // Defaults: no API Deployment, no ServiceMonitor.
     const { stdout: defaults } = await execa(helmBin(), ['template', 'rel', chart]);
@@ -103,7 +117,8 @@ describe('deploy/caelus chart', () => {
     beforeAll(async () => {
       authz = testKubeConfig().makeApiClient(k8s.AuthorizationV1Api);
       // The CRD is installed by globalSetup; --skip-crds keeps parallel files from racing on it.
-      await helm('upgrade', '--install', release, chart, '--create-namespace', '--skip-crds', '--set', 'api.enabled=true', '--set', 'database.existingSecret=caelus-db');
+      // The tenant ClusterRole (fixed name) is installed by globalSetup as well: not a second owner.
+      await helm('upgrade', '--install', release, chart, '--create-namespace', '--skip-crds', '--set', 'api.enabled=true', '--set', 'database.existingSecret=caelus-db', '--set', 'rbac.tenantRole.create=false');
     });
 
     afterAll(async () => {
@@ -139,7 +154,10 @@ describe('deploy/caelus chart', () => {
       expect((await rbac.readClusterRoleBinding({ name: clusterName })).subjects?.[0]?.name).toBe(sa);
     });
 
-    it('grants what the operator and helm need', async () => {
+    const results = async (list: [string, k8s.V1ResourceAttributes][], as = user) =>
+      Object.fromEntries(await Promise.all(list.map(async ([what, a]) => [what, await can(a, as)] as const)));
+
+    it('grants the operator what it does itself, and nothing helm does for a tenant', async () => {
       const other = uniqueName('tenant');
       const allowed: [string, k8s.V1ResourceAttributes][] = [
         ['update caelusinstances/status', { group: 'caelus.io', resource: 'caelusinstances', subresource: 'status', verb: 'update' }],
@@ -148,34 +166,85 @@ describe('deploy/caelus chart', () => {
         ['create caelusinstances (DB→CR sync)', { group: 'caelus.io', resource: 'caelusinstances', verb: 'create' }],
         ['delete caelusinstances (sync, TTL)', { group: 'caelus.io', resource: 'caelusinstances', verb: 'delete' }],
         ['update caelusinstances/finalizers', { group: 'caelus.io', resource: 'caelusinstances', subresource: 'finalizers', verb: 'update' }],
+        ['patch caelusrollouts (rollout mirror)', { group: 'caelus.io', resource: 'caelusrollouts', verb: 'patch' }],
         ['create namespaces', { resource: 'namespaces', verb: 'create' }],
         ['delete namespaces', { resource: 'namespaces', verb: 'delete' }],
         ['create events', { resource: 'events', verb: 'create', namespace: 'default' }],
         ['create leases in its namespace', { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace: ns }],
         ['update leases in its namespace', { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: ns }],
-        ['create deployments in a tenant namespace', { group: 'apps', resource: 'deployments', verb: 'create', namespace: other }],
-        ['create release secrets in a tenant namespace', { resource: 'secrets', verb: 'create', namespace: other }],
-        ['list release secrets in a tenant namespace', { resource: 'secrets', verb: 'list', namespace: other }],
-        ['patch ingresses in a tenant namespace', { group: 'networking.k8s.io', resource: 'ingresses', verb: 'patch', namespace: other }],
-        ['delete persistentvolumeclaims in a tenant namespace', { resource: 'persistentvolumeclaims', verb: 'delete', namespace: other }],
+        ['create the tenant serviceaccount', { resource: 'serviceaccounts', verb: 'create', namespace: other }],
+        ['patch the tenant rolebinding', { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb: 'patch', namespace: other }],
+        ['bind the caelus-tenant clusterrole', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'bind', name: 'caelus-tenant' }],
+        ['impersonate caelus-tenant', { resource: 'serviceaccounts', verb: 'impersonate', namespace: other, name: 'caelus-tenant' }],
+        ['create a resourcequota (guardrail)', { resource: 'resourcequotas', verb: 'create', namespace: other }],
+        ['patch a networkpolicy (guardrail)', { group: 'networking.k8s.io', resource: 'networkpolicies', verb: 'patch', namespace: other }],
+        ['create <name>-secrets (guardrail)', { resource: 'secrets', verb: 'create', namespace: other }],
+        ['watch deployments (drift)', { group: 'apps', resource: 'deployments', verb: 'watch' }],
       ];
       const denied: [string, k8s.V1ResourceAttributes][] = [
+        ['create a deployment in kube-system', { group: 'apps', resource: 'deployments', verb: 'create', namespace: 'kube-system' }],
+        ['create a deployment in a tenant namespace (helm acts as the tenant)', { group: 'apps', resource: 'deployments', verb: 'create', namespace: other }],
+        ['patch a deployment (drift and hibernation act as the tenant)', { group: 'apps', resource: 'deployments', verb: 'patch', namespace: other }],
+        ['create jobs', { group: 'batch', resource: 'jobs', verb: 'create', namespace: other }],
+        ['create pods', { resource: 'pods', verb: 'create', namespace: other }],
+        ['get secrets', { resource: 'secrets', verb: 'get', namespace: other }],
+        ['list secrets', { resource: 'secrets', verb: 'list' }],
+        ['watch secrets', { resource: 'secrets', verb: 'watch', namespace: 'kube-system' }],
+        ['get configmaps (drift reads as the tenant)', { resource: 'configmaps', verb: 'get', namespace: 'kube-system' }],
         ['create clusterroles', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'create' }],
         ['create clusterrolebindings', { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verb: 'create' }],
-        ['create rolebindings (default rbac)', { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb: 'create', namespace: other }],
+        ['escalate', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'escalate' }],
+        ['bind cluster-admin', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'bind', name: 'cluster-admin' }],
+        ['create roles', { group: 'rbac.authorization.k8s.io', resource: 'roles', verb: 'create', namespace: other }],
         ['create validatingwebhookconfigurations', { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verb: 'create' }],
         ['create customresourcedefinitions', { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verb: 'create' }],
         ['delete nodes', { resource: 'nodes', verb: 'delete' }],
         ['impersonate users', { resource: 'users', verb: 'impersonate' }],
-        ['impersonate serviceaccounts', { resource: 'serviceaccounts', verb: 'impersonate', namespace: other }],
+        ['impersonate groups', { resource: 'groups', verb: 'impersonate', name: 'system:masters' }],
+        ['impersonate another serviceaccount', { resource: 'serviceaccounts', verb: 'impersonate', namespace: 'kube-system', name: 'default' }],
         ['create leases in a tenant namespace', { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace: other }],
-        ['create pods', { resource: 'pods', verb: 'create', namespace: other }],
-        ['escalate', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'escalate' }],
       ];
-      const results = async (list: [string, k8s.V1ResourceAttributes][]) =>
-        Object.fromEntries(await Promise.all(list.map(async ([what, a]) => [what, await can(a)] as const)));
       expect(await results(allowed)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
       expect(await results(denied)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
+    });
+
+    it('binds caelus-tenant to the allowed kinds in its own namespace only', async () => {
+      const kc = testKubeConfig();
+      const tenantNs = uniqueName('tenant');
+      await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: tenantNs } } });
+      try {
+        await new TenantIdentities(kc).ensure(tenantNs, {});
+        const tenant = tenantUser(tenantNs);
+        const as = async (list: [string, k8s.V1ResourceAttributes][]) => {
+          const out: Record<string, boolean> = {};
+          for (const [what, attrs] of list) {
+            const review = await authz.createSubjectAccessReview({
+              body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: tenant, groups: ['system:serviceaccounts', `system:serviceaccounts:${tenantNs}`, 'system:authenticated'], resourceAttributes: attrs } },
+            });
+            out[what] = review.status?.allowed === true;
+          }
+          return out;
+        };
+        const allowed: [string, k8s.V1ResourceAttributes][] = [
+          ['create a deployment in its namespace', { group: 'apps', resource: 'deployments', verb: 'create', namespace: tenantNs }],
+          ['create release secrets in its namespace', { resource: 'secrets', verb: 'create', namespace: tenantNs }],
+          ['list secrets in its namespace', { resource: 'secrets', verb: 'list', namespace: tenantNs }],
+        ];
+        const denied: [string, k8s.V1ResourceAttributes][] = [
+          ['create a deployment in kube-system', { group: 'apps', resource: 'deployments', verb: 'create', namespace: 'kube-system' }],
+          ['get a secret in another namespace (lookup)', { resource: 'secrets', verb: 'get', namespace: ns }],
+          ['create clusterroles', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'create' }],
+          ['create clusterrolebindings', { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verb: 'create' }],
+          ['create customresourcedefinitions', { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verb: 'create' }],
+          ['delete its resourcequota', { resource: 'resourcequotas', verb: 'delete', namespace: tenantNs }],
+          ['create namespaces', { resource: 'namespaces', verb: 'create' }],
+          ['create endpoints (not an allowed kind)', { resource: 'endpoints', verb: 'create', namespace: tenantNs }],
+        ];
+        expect(await as(allowed)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
+        expect(await as(denied)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
+      } finally {
+        await kc.makeApiClient(k8s.CoreV1Api).deleteNamespace({ name: tenantNs }).catch(() => undefined);
+      }
     });
 
     it('lets the API ServiceAccount read CaelusInstances and nothing more', async () => {
@@ -198,10 +267,8 @@ describe('deploy/caelus chart', () => {
         ['update leases (not an operator replica)', { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: ns }],
         ['create events', { resource: 'events', verb: 'create', namespace: other }],
       ];
-      const results = async (list: [string, k8s.V1ResourceAttributes][]) =>
-        Object.fromEntries(await Promise.all(list.map(async ([what, a]) => [what, await can(a, apiUser)] as const)));
-      expect(await results(allowed)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
-      expect(await results(denied)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
+      expect(await results(allowed, apiUser)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
+      expect(await results(denied, apiUser)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
       const apps = testKubeConfig().makeApiClient(k8s.AppsV1Api);
       expect((await apps.readNamespacedDeployment({ name: `${release}-api`, namespace: ns })).spec?.template.spec?.serviceAccountName).toBe(`${release}-api`);
     });

@@ -5,6 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { ConditionType, Phase } from '../../src/domain/instance.ts';
+import { DEFAULT_TIERS } from '../../src/domain/tiers.ts';
 import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
 import { condition, counterTotal, createInstance, getInstance, instanceBody, patchInstance, startTestOperator, type TestOperator } from '../support/operator.ts';
 
@@ -40,7 +41,18 @@ describe('guardrails: tiers, Pod Security, network isolation', () => {
     const ready = await waitReady(name);
     expect(ready.status?.guardrails?.tier).toBe(expected);
     const rq = await core().readNamespacedResourceQuota({ name: 'caelus-quota', namespace: name });
-    expect(rq.spec?.hard).toEqual({ 'requests.cpu': quota.cpu, 'requests.memory': quota.memory, 'limits.cpu': quota.cpu, 'limits.memory': quota.memory });
+    const objects = DEFAULT_TIERS.find((t) => t.name === expected)!.objects;
+    expect(rq.spec?.hard).toEqual({
+      'requests.cpu': quota.cpu,
+      'requests.memory': quota.memory,
+      'limits.cpu': quota.cpu,
+      'limits.memory': quota.memory,
+      'requests.storage': objects.storage,
+      persistentvolumeclaims: String(objects.persistentVolumeClaims),
+      services: String(objects.services),
+      'services.loadbalancers': '0',
+      'services.nodeports': '0',
+    });
     expect(rq.metadata?.labels).toMatchObject({ 'caelus.io/instance': name, 'caelus.io/tier': expected });
     const lr = await core().readNamespacedLimitRange({ name: 'caelus-limits', namespace: name });
     expect(lr.spec?.limits[0]).toMatchObject({ type: 'Container', _default: defaultLimit, max: quota });
@@ -79,9 +91,10 @@ describe('guardrails: tiers, Pod Security, network isolation', () => {
     const policies = async (ns: string) =>
       Object.fromEntries((await net().listNamespacedNetworkPolicy({ namespace: ns })).items.map((p) => [p.metadata!.name!, p.spec]));
     const plain = await policies(restricted);
-    expect(Object.keys(plain).sort()).toEqual(['caelus-allow-ingress-controller', 'caelus-allow-same-namespace', 'caelus-default-deny']);
-    expect(plain['caelus-default-deny']).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+    expect(Object.keys(plain).sort()).toEqual(['caelus-allow-dns', 'caelus-allow-ingress-controller', 'caelus-allow-same-namespace', 'caelus-default-deny']);
+    expect(plain['caelus-default-deny']).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     expect(plain['caelus-allow-same-namespace']?.ingress).toEqual([{ _from: [{ podSelector: {} }] }]);
+    expect(plain['caelus-allow-same-namespace']?.egress).toEqual([{ to: [{ podSelector: {} }] }]);
     expect(plain['caelus-allow-ingress-controller']?.ingress).toEqual([
       { _from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik-system' } } }] },
     ]);

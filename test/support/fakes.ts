@@ -6,6 +6,7 @@ import type { ResolvedTemplateVersion } from '../../src/domain/catalog.ts';
 import type { CaelusInstance, CaelusInstanceStatus, EventReason } from '../../src/domain/instance.ts';
 import type { CheckOptions, CheckResult, DriftedResource } from '../../src/drift/checker.ts';
 import { parseManifest, type ManifestObject } from '../../src/drift/release-manifest.ts';
+import { checkManifest } from '../../src/domain/kinds-policy.ts';
 import { HelmError, HelmErrorReason } from '../../src/helm/errors.ts';
 import type { ReleaseStatus } from '../../src/helm/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
@@ -22,6 +23,7 @@ import type {
   NamespacePort,
   ReleaseManifestPort,
 } from '../../src/operator/ports.ts';
+import type { TenantIdentityPort } from '../../src/operator/steps/tenant.ts';
 
 export const NOW = new Date('2030-01-01T12:00:00Z');
 
@@ -104,6 +106,13 @@ export class FakeHelm implements HelmPort {
     if (latest && (latest.status.startsWith('pending-') || latest.status === 'uninstalling')) {
       throw new HelmError({ reason: HelmErrorReason.OperationInProgress, verb: 'upgrade', release: opts.release, namespace: opts.namespace, exitCode: 1, stderrTail: 'Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress' });
     }
+    if (opts.policy) {
+      // What the real post-renderer does: refuse before anything is stored.
+      const violations = checkManifest(parseManifest(this.manifest, opts.namespace), { namespace: opts.namespace, ...opts.policy });
+      if (violations.length > 0) {
+        throw new HelmError({ reason: HelmErrorReason.PolicyViolation, verb: 'upgrade', release: opts.release, namespace: opts.namespace, exitCode: 1, stderrTail: 'refused by the kinds policy', violations });
+      }
+    }
     this.#supersede(opts.release, opts.namespace);
     const rev: Revision = { revision: (latest?.revision ?? 0) + 1, status: this.nextUpgradeStatus, description: opts.description ?? '', manifest: this.manifest };
     this.put(opts.release, opts.namespace, rev);
@@ -137,6 +146,14 @@ export class FakeHelm implements HelmPort {
     const r = this.releases.get(this.#key(release, namespace))?.find((x) => x.revision === opts.revision);
     if (!r) throw new HelmError({ reason: HelmErrorReason.ReleaseNotFound, verb: 'get', release, namespace, exitCode: 1, stderrTail: 'Error: release: not found' });
     return r.manifest;
+  }
+}
+
+/** The tenant ServiceAccount + RoleBinding per namespace, as the operator applies them. */
+export class FakeTenants implements TenantIdentityPort {
+  readonly ensured: string[] = [];
+  async ensure(namespace: string): Promise<void> {
+    this.ensured.push(namespace);
   }
 }
 

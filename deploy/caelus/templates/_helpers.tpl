@@ -85,13 +85,6 @@ seccompProfile:
       name: {{ .Values.database.existingSecret }}
       key: {{ .Values.database.key }}
 {{- end }}
-{{- if .Values.encryption.existingSecret }}
-- name: CAELUS_ENCRYPTION_KEYS
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.encryption.existingSecret }}
-      key: {{ .Values.encryption.key }}
-{{- end }}
 {{- if .Values.catalog.inline }}
 - name: CAELUS_CATALOG
   value: /etc/caelus/catalog.yaml
@@ -107,6 +100,17 @@ seccompProfile:
   value: /tmp/helm/data
 - name: HELM_BIN
   value: /usr/local/bin/helm
+{{- end -}}
+
+{{- /* The key ring decrypts instance secrets: only the operator (which writes them into namespaces) gets it. */}}
+{{- define "caelus.encryptionEnv" -}}
+{{- if .Values.encryption.existingSecret }}
+- name: CAELUS_ENCRYPTION_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.encryption.existingSecret }}
+      key: {{ .Values.encryption.key }}
+{{- end }}
 {{- end -}}
 
 {{- define "caelus.volumeMounts" -}}

@@ -11,7 +11,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async 
   const probe = { tags: ['health'], security: [] };
   app.get('/healthz', { schema: { ...probe, summary: 'liveness' } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { ...probe, summary: 'readiness: the database is reachable' } }, async () => {
+  app.get('/readyz', { schema: { ...probe, summary: 'readiness: the database is reachable' } }, async (request) => {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -21,7 +21,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async 
         }),
       ]);
     } catch (err) {
-      throw new ApiProblem(503, ProblemType.Unavailable, `the database is not reachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      // Public and unauthenticated: the driver's message (host, user, database) goes to the log only.
+      request.log.warn({ err }, 'readiness check: the database is not reachable');
+      throw new ApiProblem(503, ProblemType.Unavailable, 'the database is not reachable', { cause: err });
     } finally {
       clearTimeout(timer);
     }

@@ -30,6 +30,7 @@ export interface ProductTemplateVersion {
   tier: string | null;
   podSecurity: PodSecurityLevel | null;
   networkRules: JsonObject[] | null;
+  egressRules: JsonObject[] | null;
   allowedTiers: string[] | null;
   createdAt: Date;
 }
@@ -49,6 +50,7 @@ export interface NewTemplateVersion {
   tier?: string | null;
   podSecurity?: PodSecurityLevel | null;
   networkRules?: Record<string, unknown>[] | null;
+  egressRules?: Record<string, unknown>[] | null;
   allowedTiers?: string[] | null;
 }
 
@@ -114,6 +116,7 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
           tier,
           pod_security: guardrails.podSecurity,
           network_rules: guardrails.networkRules === null ? null : jsonb(guardrails.networkRules),
+          egress_rules: guardrails.egressRules === null ? null : jsonb(guardrails.egressRules),
           allowed_tiers: guardrails.allowedTiers === null ? null : jsonb(guardrails.allowedTiers),
         })
         .returningAll()
@@ -210,8 +213,13 @@ function chartInput(value: unknown): ChartReference {
   }
 }
 
-/** The guardrail fields of a new version (migration 0007), checked before they reach SQL. */
-function guardrailInput(input: NewTemplateVersion): { podSecurity: PodSecurityLevel | null; networkRules: JsonObject[] | null; allowedTiers: string[] | null } {
+/** The guardrail fields of a new version (migrations 0007, 0028), checked before they reach SQL. */
+function guardrailInput(input: NewTemplateVersion): {
+  podSecurity: PodSecurityLevel | null;
+  networkRules: JsonObject[] | null;
+  egressRules: JsonObject[] | null;
+  allowedTiers: string[] | null;
+} {
   const podSecurity = input.podSecurity ?? null;
   if (podSecurity !== null && !isPodSecurityLevel(podSecurity)) throw new ValidationError('podSecurity', 'must be restricted or baseline');
   let networkRules: JsonObject[] | null = null;
@@ -219,12 +227,17 @@ function guardrailInput(input: NewTemplateVersion): { podSecurity: PodSecurityLe
     if (!Array.isArray(input.networkRules)) throw new ValidationError('networkRules', 'must be a list of NetworkPolicy ingress rules');
     networkRules = input.networkRules.map((r, i) => jsonObject(`networkRules[${i}]`, r));
   }
+  let egressRules: JsonObject[] | null = null;
+  if (input.egressRules != null) {
+    if (!Array.isArray(input.egressRules)) throw new ValidationError('egressRules', 'must be a list of NetworkPolicy egress rules');
+    egressRules = input.egressRules.map((r, i) => jsonObject(`egressRules[${i}]`, r));
+  }
   let allowedTiers: string[] | null = null;
   if (input.allowedTiers != null) {
     if (!Array.isArray(input.allowedTiers)) throw new ValidationError('allowedTiers', 'must be a list of tier names');
     allowedTiers = input.allowedTiers.map((t, i) => text(`allowedTiers[${i}]`, t, { max: 63, pattern: TIER, patternHint: 'must be a lower-case tier name such as small' }));
   }
-  return { podSecurity, networkRules, allowedTiers };
+  return { podSecurity, networkRules, egressRules, allowedTiers };
 }
 
 function toTemplate(row: ProductTemplateRow): ProductTemplate {
@@ -243,6 +256,7 @@ export function toVersion(row: ProductTemplateVersionRow): ProductTemplateVersio
     tier: row.tier,
     podSecurity: isPodSecurityLevel(row.pod_security) ? row.pod_security : null,
     networkRules: (row.network_rules as JsonObject[] | null) ?? null,
+    egressRules: (row.egress_rules as JsonObject[] | null) ?? null,
     allowedTiers: (row.allowed_tiers as string[] | null) ?? null,
     createdAt: row.created_at,
   };

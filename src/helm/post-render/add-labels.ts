@@ -7,7 +7,7 @@
 // (`0777` → `777`). Under the failsafe schema every scalar stays a string with
 // its original quoting style, so untouched nodes are emitted exactly as Helm
 // wrote them and Helm reads them back the way it would have without us.
-import { isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, parseAllDocuments, Scalar, YAMLMap, type Document, type Node } from 'yaml';
 
 /** A document of the stream could not be parsed or does not describe an object. */
 export class PostRenderError extends Error {
@@ -54,19 +54,12 @@ function labelNode(node: YAMLMap, labels: Readonly<Record<string, string>>, wher
   labelObject(node, labels, where);
 }
 
-/**
- * Adds `labels` to metadata.labels of every object in the YAML stream
- * (overwriting a chart's own value for the same key: these labels are how
- * Caelus finds its objects, so they must be exact). Empty documents are dropped;
- * comments (`# Source: …`) and formatting of everything else are kept.
- */
-export function addLabels(stream: string, labels: Readonly<Record<string, string>>): string {
+/** The object documents of a rendered stream (failsafe schema: every scalar a string), empty documents dropped. */
+export function parseStream(stream: string): Document[] {
   const docs = parseAllDocuments(stream, { schema: 'failsafe', version: '1.1', uniqueKeys: false });
-  if (!Array.isArray(docs)) {
-    // parseAllDocuments returns an EmptyStream for input without documents.
-    return '';
-  }
-  const out: string[] = [];
+  // parseAllDocuments returns an EmptyStream for input without documents.
+  if (!Array.isArray(docs)) return [];
+  const out: Document[] = [];
   docs.forEach((doc, i) => {
     const where = `document ${i + 1}`;
     if (doc.errors.length > 0) {
@@ -75,8 +68,28 @@ export function addLabels(stream: string, labels: Readonly<Record<string, string
     const root = doc.contents;
     if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) return;
     if (!isMap(root)) throw new PostRenderError(`${where}: not a mapping (a Kubernetes object)`);
-    labelNode(root, labels, where);
-    out.push(doc.toString({ lineWidth: 0, directives: false }));
+    out.push(doc);
   });
-  return out.map((d) => `---\n${d.startsWith('---\n') ? d.slice(4) : d}`).join('');
+  return out;
+}
+
+/**
+ * Adds `labels` to metadata.labels of every object document (overwriting a
+ * chart's own value for the same key: these labels are how Caelus finds its
+ * objects, so they must be exact). Comments (`# Source: …`) and formatting of
+ * everything else are kept.
+ */
+export function labelDocuments(docs: readonly Document[], labels: Readonly<Record<string, string>>): string {
+  return docs
+    .map((doc, i) => {
+      labelNode(doc.contents as YAMLMap, labels, `document ${i + 1}`);
+      const d = doc.toString({ lineWidth: 0, directives: false });
+      return `---\n${d.startsWith('---\n') ? d.slice(4) : d}`;
+    })
+    .join('');
+}
+
+/** Adds `labels` to every object of the YAML stream; empty documents are dropped. */
+export function addLabels(stream: string, labels: Readonly<Record<string, string>>): string {
+  return labelDocuments(parseStream(stream), labels);
 }

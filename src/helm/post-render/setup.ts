@@ -6,7 +6,7 @@
 //           owned by Caelus and point HELM_PLUGINS at it. No `helm plugin
 //           install`: Helm 4 loads any plugin directory found in HELM_PLUGINS,
 //           and writing the file ourselves needs no extra helm process.
-import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ export const POST_RENDERER_PLUGIN_NAME = 'caelus-labels';
  * digest (DESIGN §4 step 7): bump it whenever the transformation changes so
  * every release is re-rendered once.
  */
-export const POST_RENDERER_VERSION = '1.0.0';
+export const POST_RENDERER_VERSION = '2.0.0';
 
 /** The node binary running us and main.ts beside this file (main.js in the tsc build). */
 export function defaultPostRenderer(): PostRendererSpec {
@@ -50,14 +50,26 @@ export function pluginManifest(pr: PostRendererSpec): string {
   });
 }
 
+let workDir: string | undefined;
+
 /**
- * Default plugins directory: under the OS temp dir, keyed by the plugin's
- * content, so checkouts or node versions side by side never overwrite each
- * other's plugin and a rewrite is never needed.
+ * This process's own directory for what helm runs: mkdtemp creates it fresh
+ * (mode 0700, owned by us) under the shared temp dir. A predictable path
+ * there could be created first by another local user, who would then own the
+ * plugin helm executes (or the compile cache node loads). Removed at exit.
  */
-export function defaultPluginsDir(pr: PostRendererSpec): string {
-  const hash = createHash('sha256').update(pluginManifest(pr)).digest('hex').slice(0, 16);
-  return join(tmpdir(), 'caelus-helm-plugins', hash);
+export function privateWorkDir(): string {
+  if (workDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'caelus-helm-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    workDir = dir;
+  }
+  return workDir;
+}
+
+/** Default plugins directory: inside this process's private work dir, so nobody else can write the plugin helm runs. */
+export function defaultPluginsDir(): string {
+  return join(privateWorkDir(), 'plugins');
 }
 
 /**
@@ -68,7 +80,7 @@ export function defaultPluginsDir(pr: PostRendererSpec): string {
  * process.env's own NODE_COMPILE_CACHE wins when set.
  */
 export function defaultCompileCacheDir(): string {
-  return process.env['NODE_COMPILE_CACHE'] || join(tmpdir(), 'caelus-node-compile-cache');
+  return process.env['NODE_COMPILE_CACHE'] || join(privateWorkDir(), 'compile-cache');
 }
 
 /** Writes `<pluginsDir>/<name>/plugin.yaml` unless it already has this content; atomic (temp file + rename). */
@@ -81,7 +93,7 @@ export async function ensurePostRendererPlugin(pluginsDir: string, pr: PostRende
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(tmp, content, { mode: 0o644 });
   await rename(tmp, file);

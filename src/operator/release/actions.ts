@@ -3,14 +3,15 @@
 // and chooses what comes next.
 import { condition, setPhase, stopHere, type DesiredContext, type StepOutcome } from '../context.ts';
 import { ConditionType, DriftMode, INSTANCE_LABEL, Phase, Reason, releaseName } from '../../domain/instance.ts';
+import { tenantUser } from '../../domain/tenant.ts';
 import { describeViolations } from '../../domain/kinds-policy.ts';
 import type { CheckResult, DriftedResource } from '../../drift/checker.ts';
 import type { ManifestObject } from '../../drift/release-manifest.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { ReconcileError } from '../errors.ts';
-import type { StoredManifestVerdict } from '../kinds-policy.ts';
+import { kindsPolicyFor, type KindsPolicyConfig, type StoredManifestVerdict } from '../kinds-policy.ts';
 import type { DriftPort, EventSink, HelmPort, HelmReleaseState, LoopGuardPort } from '../ports.ts';
-import { TAMPERED_RETRY_MS, helmFailure } from './helm-failure.ts';
+import { TAMPERED_RETRY_MS, helmFailure, policyViolations } from './helm-failure.ts';
 import { describeDigest, unlockTarget } from './state.ts';
 
 export interface ReleaseActionDeps {
@@ -19,6 +20,9 @@ export interface ReleaseActionDeps {
   events: EventSink;
   /** Persists the status draft now, so users see Installing/Upgrading while helm runs. */
   writeProgress(ctx: DesiredContext): Promise<void>;
+  /** What the kinds policy allows beyond its defaults: enforced by the post-renderer of the upgrade itself. */
+  policy: KindsPolicyConfig;
+  metrics?: Pick<Metrics, 'policyRefusals'>;
 }
 
 export interface DriftActionDeps {
@@ -58,6 +62,7 @@ async function applyRelease(ctx: DesiredContext, deps: ReleaseActionDeps, instal
   setPhase(ctx, installing ? Phase.Installing : Phase.Upgrading, `${installing ? 'installing' : 'upgrading'} release ${name}`);
   condition(ctx, { type: ConditionType.Ready, status: 'False', reason: Reason.Progressing, message: `helm ${installing ? 'install' : 'upgrade'} running` });
   await deps.writeProgress(ctx);
+  const policy = kindsPolicyFor(deps.policy, ctx.instance, ctx.namespace);
   let result: HelmReleaseState;
   try {
     result = await deps.helm.upgradeInstall({
@@ -69,9 +74,15 @@ async function applyRelease(ctx: DesiredContext, deps: ReleaseActionDeps, instal
       timeoutSeconds: deps.helmTimeoutSeconds,
       description: describeDigest(ctx.desired.digest),
       labels: { [INSTANCE_LABEL]: ctx.instance.metadata.name },
+      policy: { allowedKinds: policy.allowedKinds ?? [], allowedClusterRoles: policy.allowedClusterRoles ?? [], reserved: policy.reserved ?? [] },
       signal: ctx.signal,
     });
   } catch (err) {
+    const violations = policyViolations(err);
+    for (const kind of new Set(violations.map((v) => v.kind))) deps.metrics?.policyRefusals.inc({ kind });
+    if (violations.length > 0) {
+      ctx.log.warn({ violations: violations.map((v) => ({ reason: v.reason, kind: v.kind, name: v.name })) }, 'release refused by the kinds policy');
+    }
     throw helmFailure(err, installing ? Reason.InstallFailed : Reason.UpgradeFailed);
   }
   const reason = installing ? Reason.InstallSucceeded : Reason.UpgradeSucceeded;
@@ -171,7 +182,8 @@ export async function correctDrift(
   hibernated: boolean,
 ): Promise<void> {
   const summary = describeDrift(result.drifted);
-  await deps.checker.correct(result.drifted, objects, { ignoreReplicas: hibernated });
+  // Corrections are the tenant's writes: its role, not the operator's, is the wall.
+  await deps.checker.correct(result.drifted, objects, { ignoreReplicas: hibernated, asUser: tenantUser(ctx.namespace) });
   const correctedAt = ctx.now();
   deps.metrics?.driftCorrections.inc();
   deps.metrics?.driftCorrectionLatency.observe((correctedAt.getTime() - detectedAt.getTime()) / 1000);

@@ -1,5 +1,6 @@
 import { CONTINUE, type DesiredContext, type Step } from '../context.ts';
 import { DriftMode, InstanceState, Reason, releaseName } from '../../domain/instance.ts';
+import { tenantUser } from '../../domain/tenant.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { CheckResult, DriftedResource } from '../../drift/checker.ts';
 import type { ManifestObject } from '../../drift/release-manifest.ts';
@@ -45,16 +46,23 @@ export function driftStep(deps: DriftStepDeps): Step<DesiredContext> {
       let result: CheckResult | undefined;
       const hibernated = spec.state === InstanceState.Hibernated;
       const detectedAt = ctx.now();
+      // Reads and dry runs act as the tenant (corrections too, in correctDrift): its role is the wall, not the operator's.
+      const asUser = tenantUser(ctx.namespace);
       if (mode !== DriftMode.Disabled && revision) {
         try {
-          objects = await deps.manifests.get(name, ctx.namespace, revision);
+          objects = await deps.manifests.get(name, ctx.namespace, revision, { asUser });
         } catch (err) {
           throw helmFailure(err, Reason.ReconcileError);
         }
         verdict = checkStoredManifest(objects, revision, kindsPolicyFor(deps.policy, ctx.instance, ctx.namespace));
         // Even a dry run of a forged object is not sent to the API server.
         if (verdict.trusted) {
-          result = await deps.checker.check(objects, { ignore: spec.driftDetection?.ignore ?? [], ignoreReplicas: hibernated, full: deps.takeFullCheck(ctx.instance.metadata.name) });
+          result = await deps.checker.check(objects, {
+            ignore: spec.driftDetection?.ignore ?? [],
+            ignoreReplicas: hibernated,
+            full: deps.takeFullCheck(ctx.instance.metadata.name),
+            asUser,
+          });
         }
       }
       const drifted = result ? result.drifted.length > 0 : undefined;

@@ -8,16 +8,23 @@ import {
   Reason,
   instanceNamespace,
   releaseName,
+  secretsName,
 } from '../../domain/instance.ts';
-import type { EventSink, HelmPort, InstanceStore, NamespacePort } from '../ports.ts';
+import type { EventSink, GuardrailObjects, HelmPort, InstanceStore, NamespacePort } from '../ports.ts';
 import { helmFailure } from '../release/helm-failure.ts';
+import type { TenantIdentityPort } from './tenant.ts';
+import { namespaceOwnership } from './namespace.ts';
 
 export interface FinalizerDeps {
   helm: HelmPort;
   namespaces: NamespacePort;
   instances: InstanceStore;
   events: EventSink;
+  /** helm uninstalls as the tenant: its identity is put back first in case someone removed it. */
+  tenants?: TenantIdentityPort;
   writeProgress(ctx: ReconcileContext): Promise<void>;
+  /** Deletes the instance's secrets Secret on Retain; absent in the bare pipeline, which never writes it. */
+  objects?: Pick<GuardrailObjects, 'delete'>;
 }
 
 // Namespace deletion is asynchronous (the namespace controller empties it);
@@ -58,10 +65,11 @@ async function finalize(ctx: ReconcileContext, deps: FinalizerDeps) {
   }
 
   const ns = await deps.namespaces.get(namespace);
-  // A namespace that is not ours (label) never had our release in it and is never deleted.
-  const ours = ns !== undefined && ns.labels[INSTANCE_LABEL] === name;
+  // A namespace that is not ours (name and uid labels) never had our release in it and is never touched.
+  const ours = ns !== undefined && namespaceOwnership(ns, instance).owned;
   if (ours && !ns.terminating) {
     try {
+      await deps.tenants?.ensure(namespace, { [INSTANCE_LABEL]: name });
       await deps.helm.uninstall(releaseName(instance), namespace, ctx.signal);
     } catch (err) {
       throw helmFailure(err, Reason.UninstallFailed);
@@ -71,6 +79,10 @@ async function finalize(ctx: ReconcileContext, deps: FinalizerDeps) {
       ctx.log.info({ namespace }, 'deleting namespace');
       return stopHere(NAMESPACE_GONE_POLL_MS);
     }
+    // Retain keeps the tenant's data (PVCs, the namespace), not the credentials Caelus handed it:
+    // they stay in the database, and a retained namespace outlives the instance that may use them.
+    const deleted = await deps.objects?.delete({ apiVersion: 'v1', kind: 'Secret', name: secretsName(instance), namespace });
+    if (deleted) ctx.log.info({ namespace, secret: secretsName(instance) }, 'deleted the secrets Secret of a retained namespace');
   } else if (ours && policy === DeletionPolicy.Delete) {
     return stopHere(NAMESPACE_GONE_POLL_MS);
   }

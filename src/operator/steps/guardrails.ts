@@ -1,26 +1,35 @@
 // Tenant guardrails in the instance namespace (DESIGN §4 step 6): the tier's
-// ResourceQuota and LimitRange, default-deny ingress NetworkPolicies with the
-// allow rules, and the Secret holding the instance's decrypted secrets.
+// ResourceQuota and LimitRange, default-deny NetworkPolicies (ingress and
+// egress) with the allow rules, and the Secret holding the instance's
+// decrypted secrets.
 import { CONTINUE, type PlacedContext, type Step } from '../context.ts';
 import type { GuardrailsConfig } from '../../config/guardrails.ts';
 import { digestOf } from '../../domain/digest.ts';
 import { EventOnlyReason, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, secretsName } from '../../domain/instance.ts';
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
-import { ReconcileError } from '../errors.ts';
+import { ReconcileError, isTransientError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { EventSink, GuardrailObjects, RenderPort, SecretSource, WorkloadPort } from '../ports.ts';
+import type { EventSink, GuardrailObjects, SecretSource, WorkloadPort } from '../ports.ts';
 
 /** Field manager of every object this step applies. */
 export const GUARDRAILS_FIELD_MANAGER = 'caelus-guardrails';
 /** Bump when the objects built here change shape, so every namespace is re-applied once. */
-const GUARDRAILS_VERSION = 1;
+const GUARDRAILS_VERSION = 2;
 
 export const NetworkPolicyName = {
   DefaultDeny: 'caelus-default-deny',
   SameNamespace: 'caelus-allow-same-namespace',
   IngressController: 'caelus-allow-ingress-controller',
+  Dns: 'caelus-allow-dns',
   TemplateRules: 'caelus-template-rules',
+  TemplateEgress: 'caelus-template-egress',
 } as const;
+
+/** Where tenant pods may resolve names: the cluster DNS pods, port 53. */
+export interface DnsTarget {
+  namespace: string;
+  podLabels: Record<string, string>;
+}
 
 export interface GuardrailsStepDeps {
   config: GuardrailsConfig;
@@ -30,34 +39,73 @@ export interface GuardrailsStepDeps {
   metrics?: Pick<Metrics, 'guardrailsApplies'>;
 }
 
-function networkPolicy(name: string, namespace: string, labels: Record<string, string>, ingress: unknown[] | undefined): Record<string, unknown> {
+type PolicyType = 'Ingress' | 'Egress';
+
+function networkPolicy(
+  name: string,
+  namespace: string,
+  labels: Record<string, string>,
+  rules: { ingress?: unknown[]; egress?: unknown[] },
+  policyTypes: PolicyType[],
+): Record<string, unknown> {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name, namespace, labels },
-    spec: { podSelector: {}, policyTypes: ['Ingress'], ...(ingress ? { ingress } : {}) },
+    spec: { podSelector: {}, policyTypes, ...rules },
   };
 }
 
+export interface NetworkPolicyInput {
+  ingressNamespace: string;
+  dns: DnsTarget;
+  /** The template version's extra ingress rules (NetworkPolicyIngressRule objects). */
+  ingressRules?: readonly Record<string, unknown>[] | undefined;
+  /** The template version's egress allows (NetworkPolicyEgressRule objects). */
+  egressRules?: readonly Record<string, unknown>[] | undefined;
+}
+
 /**
- * Policies are additive: the default-deny one selects every pod with no
- * ingress rule (so only what another policy allows gets in), the others each
- * allow one source. Separate objects keep each rule readable in kubectl.
+ * Policies are additive: the default-deny one selects every pod with no rule
+ * in either direction (so only what another policy allows gets in or out:
+ * not the API server, the database, the metadata address, nor another
+ * tenant), the others each allow one thing. Separate objects keep each rule
+ * readable in kubectl.
  */
-export function networkPolicies(
-  namespace: string,
-  labels: Record<string, string>,
-  ingressNamespace: string,
-  templateRules: readonly Record<string, unknown>[] | undefined,
-): Record<string, unknown>[] {
+export function networkPolicies(namespace: string, labels: Record<string, string>, input: NetworkPolicyInput): Record<string, unknown>[] {
   const out = [
-    networkPolicy(NetworkPolicyName.DefaultDeny, namespace, labels, undefined),
-    networkPolicy(NetworkPolicyName.SameNamespace, namespace, labels, [{ from: [{ podSelector: {} }] }]),
-    networkPolicy(NetworkPolicyName.IngressController, namespace, labels, [
-      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ingressNamespace } } }] },
+    networkPolicy(NetworkPolicyName.DefaultDeny, namespace, labels, {}, ['Ingress', 'Egress']),
+    networkPolicy(NetworkPolicyName.SameNamespace, namespace, labels, { ingress: [{ from: [{ podSelector: {} }] }], egress: [{ to: [{ podSelector: {} }] }] }, [
+      'Ingress',
+      'Egress',
     ]),
+    networkPolicy(
+      NetworkPolicyName.IngressController,
+      namespace,
+      labels,
+      { ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': input.ingressNamespace } } }] }] },
+      ['Ingress'],
+    ),
+    networkPolicy(
+      NetworkPolicyName.Dns,
+      namespace,
+      labels,
+      {
+        egress: [
+          {
+            to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': input.dns.namespace } }, podSelector: { matchLabels: { ...input.dns.podLabels } } }],
+            ports: [
+              { protocol: 'UDP', port: 53 },
+              { protocol: 'TCP', port: 53 },
+            ],
+          },
+        ],
+      },
+      ['Egress'],
+    ),
   ];
-  if (templateRules && templateRules.length > 0) out.push(networkPolicy(NetworkPolicyName.TemplateRules, namespace, labels, [...templateRules]));
+  if (input.ingressRules?.length) out.push(networkPolicy(NetworkPolicyName.TemplateRules, namespace, labels, { ingress: [...input.ingressRules] }, ['Ingress']));
+  if (input.egressRules?.length) out.push(networkPolicy(NetworkPolicyName.TemplateEgress, namespace, labels, { egress: [...input.egressRules] }, ['Egress']));
   return out;
 }
 
@@ -83,22 +131,43 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
       const objects = [
         resourceQuotaFor(choice.tier, namespace, labels),
         limitRangeFor(choice.tier, namespace, labels),
-        ...networkPolicies(namespace, labels, deps.config.ingressNamespace, template.networkRules),
+        ...networkPolicies(namespace, labels, {
+          ingressNamespace: deps.config.ingressNamespace,
+          dns: deps.config.dns,
+          ingressRules: template.networkRules,
+          egressRules: template.egressRules,
+        }),
       ];
+      const applied = ctx.instance.status?.guardrails;
       // The fingerprint stands in for the values: status is readable by many, a hash of a weak password is not safe there.
-      const secretFingerprint = (await deps.secrets?.fingerprint(instance)) ?? null;
+      let secretFingerprint: string | null;
+      try {
+        secretFingerprint = (await deps.secrets?.fingerprint(instance)) ?? null;
+      } catch (err) {
+        // The database is down: an instance whose guardrails were applied keeps its Secret as it
+        // is and goes on reconciling (quota and policies re-applied, release, drift); the
+        // Secret catches up once the database answers. A new instance waits (transient error).
+        if (!isTransientError(err) || !applied || ctx.instance.status?.namespace !== namespace) throw err;
+        ctx.log.warn({ namespace, err: err instanceof Error ? err.message : String(err) }, 'instance secrets unavailable; guardrails applied without refreshing the secrets Secret');
+        for (const obj of objects) await deps.objects.apply(obj, GUARDRAILS_FIELD_MANAGER);
+        ctx.status.update({ guardrails: applied });
+        return CONTINUE;
+      }
       const secrets = secretFingerprint === null ? undefined : deps.secrets;
       const digest = digestOf({ v: GUARDRAILS_VERSION, objects, secret: secretFingerprint && { name: secretsName(instance), fingerprint: secretFingerprint } });
       ctx.status.update({ guardrails: { tier: choice.tier.name, appliedDigest: digest } });
 
-      const applied = ctx.instance.status?.guardrails;
       if (applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace) return CONTINUE;
 
       let secretKeys = 0;
       try {
         for (const obj of objects) await deps.objects.apply(obj, GUARDRAILS_FIELD_MANAGER);
-        if (!template.networkRules?.length) {
-          await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: NetworkPolicyName.TemplateRules, namespace });
+        // A rule list the template no longer has must not leave its allow behind.
+        for (const [rules, policy] of [
+          [template.networkRules, NetworkPolicyName.TemplateRules],
+          [template.egressRules, NetworkPolicyName.TemplateEgress],
+        ] as const) {
+          if (!rules?.length) await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: policy, namespace });
         }
         const data = await secrets?.read(instance);
         if (data) {
@@ -129,11 +198,10 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
   };
 }
 
-/** Everything the guardrail steps (guardrails, policy, hibernation) need; the operator works without it (bare pipeline). */
+/** Everything the guardrail steps (guardrails, hibernation) and the release's kinds policy need; the operator works without it (bare pipeline). */
 export interface GuardrailDeps {
   config: GuardrailsConfig;
   objects: GuardrailObjects;
-  render: RenderPort;
   workloads: WorkloadPort;
   secrets?: SecretSource;
 }

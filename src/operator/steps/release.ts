@@ -1,7 +1,8 @@
 import { CONTINUE, type DesiredContext, type Step } from '../context.ts';
 import { Reason, releaseName } from '../../domain/instance.ts';
 import { ReconcileError } from '../errors.ts';
-import { checkStoredManifest, kindsPolicyFor, type KindsPolicyConfig } from '../kinds-policy.ts';
+import { checkStoredManifest, kindsPolicyFor } from '../kinds-policy.ts';
+import { tenantUser } from '../../domain/tenant.ts';
 import type { HelmReleaseState, ReleaseManifestPort } from '../ports.ts';
 import { awaitLeader, findUnlockTarget, install, keepRelease, reportTampered, unlock, upgrade, type ReleaseActionDeps } from '../release/actions.ts';
 import { helmFailure } from '../release/helm-failure.ts';
@@ -10,8 +11,6 @@ import { ReleaseAction, ReleaseState, chooseAction, classifyRelease, provenInSyn
 export interface ReleaseStepDeps extends ReleaseActionDeps {
   /** Stored release manifests (Unlock's rollback target is checked before it is rolled back to). */
   manifests: ReleaseManifestPort;
-  /** What the kinds policy allows beyond its defaults. */
-  policy: KindsPolicyConfig;
   /** True while this process holds the leader lease (stuck releases are only recovered by the leader). */
   isLeader(): boolean;
 }
@@ -34,7 +33,7 @@ async function observe(ctx: DesiredContext, deps: ReleaseStepDeps, known: Known)
   // Unlock would roll back to a stored revision: the policy sees its manifest first.
   const target = await findUnlockTarget(ctx, deps.helm, known.release);
   if (target === undefined) return { observation: { state, leader }, known };
-  const objects = await deps.manifests.get(releaseName(ctx.instance), ctx.namespace, target);
+  const objects = await deps.manifests.get(releaseName(ctx.instance), ctx.namespace, target, { asUser: tenantUser(ctx.namespace) });
   const storedManifest = checkStoredManifest(objects, target, kindsPolicyFor(deps.policy, ctx.instance, ctx.namespace));
   return { observation: { state, leader, storedManifest }, known, target };
 }

@@ -12,7 +12,18 @@ export function resolveStep(catalog: TemplateCatalog): Extender<ReconcileContext
     name: 'resolve',
     async run(ctx) {
       const ref = ctx.instance.spec.productTemplateVersion;
-      const template = await catalog.resolve(ref);
+      let template;
+      try {
+        template = await catalog.resolve(ref);
+      } catch (err) {
+        // The catalog could not answer (the database is down): nothing is wrong with the instance.
+        // Versions resolved before are cached, so only instances new to this process wait here.
+        throw new ReconcileError(
+          Reason.Progressing,
+          `waiting for the template catalog to resolve "${ref}": ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err, transient: true },
+        );
+      }
       if (!template) {
         throw new ReconcileError(Reason.TemplateVersionNotFound, `product template version "${ref}" does not exist`, {
           requeueAfterMs: TEMPLATE_RETRY_MS,

@@ -16,6 +16,24 @@ describe.each(testDatabases())('templates on $name', ({ create }) => {
     await h?.destroy();
   });
 
+  test('egressRules are stored with the version, reach the catalog, and are answered from memory once resolved', async () => {
+    const egressRules = [{ to: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ port: 443, protocol: 'TCP' }] }];
+    const { template, version } = await seedVersion(h.db, { egressRules });
+    expect(version.egressRules).toEqual(egressRules);
+    const catalog = new DbTemplateCatalog(h.db);
+    const first = await catalog.resolve(`${template.name}@1.0.0`);
+    expect(first?.egressRules).toEqual(egressRules);
+    // Immutable versions: a resolved reference needs no query (the cache answers even with the database gone).
+    const queries: string[] = [];
+    const spy = new DbTemplateCatalog(h.db.withPlugin({ transformQuery: (a) => (queries.push(a.node.kind), a.node), transformResult: async (a) => a.result }));
+    await spy.resolve(version.id);
+    const afterFirst = queries.length;
+    expect(await spy.resolve(version.id)).toEqual(first);
+    expect(await spy.resolve(`${template.name}@1.0.0`)).toEqual(first);
+    expect(queries.length).toBe(afterFirst);
+    await expect(createTemplateVersion(h.db, { templateId: template.id, version: '2.0.0', chart: { kind: 'local', path: 'charts/webapp' }, egressRules: {} as never }, ACTOR)).rejects.toBeInstanceOf(ValidationError);
+  });
+
   test('a template is found by id and by name', async () => {
     const t = await createTemplate(h.db, { name: 'found-me', description: 'x' }, ACTOR);
     expect(await getTemplate(h.db, t.id)).toEqual(t);

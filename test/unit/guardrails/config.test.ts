@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guardrailsConfig } from '../../../src/config/guardrails.ts';
+import { DEFAULT_TIER_OBJECTS } from '../../../src/domain/tiers.ts';
 
 describe('guardrailsConfig', () => {
   it('has safe defaults', () => {
@@ -12,11 +13,11 @@ describe('guardrailsConfig', () => {
 
   it('reads tiers from a YAML file, deriving container defaults', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'tiers-')), 'tiers.yaml');
-    writeFileSync(file, 'tiers:\n  - { name: tiny, cpu: 200m, memory: 512Mi }\n  - { name: big, cpu: 4, memory: 8Gi, extraHard: { pods: 50 } }\n');
+    writeFileSync(file, 'tiers:\n  - { name: tiny, cpu: 200m, memory: 512Mi }\n  - { name: big, cpu: 4, memory: 8Gi, storage: 200Gi, persistentVolumeClaims: 30, services: 40, loadBalancers: 2, nodePorts: 1, extraHard: { pods: 50 } }\n');
     const c = guardrailsConfig({ CAELUS_TIERS_FILE: file, CAELUS_DEFAULT_TIER: 'tiny' });
     expect(c.tiers).toEqual([
-      { name: 'tiny', quota: { cpu: '200m', memory: '512Mi' }, defaultLimit: { cpu: '50m', memory: '128Mi' }, defaultRequest: { cpu: '20m', memory: '51Mi' } },
-      { name: 'big', quota: { cpu: '4', memory: '8Gi' }, defaultLimit: { cpu: '1000m', memory: '2048Mi' }, defaultRequest: { cpu: '400m', memory: '819Mi' }, extraHard: { pods: '50' } },
+      { name: 'tiny', quota: { cpu: '200m', memory: '512Mi' }, defaultLimit: { cpu: '50m', memory: '128Mi' }, defaultRequest: { cpu: '20m', memory: '51Mi' }, objects: DEFAULT_TIER_OBJECTS },
+      { name: 'big', quota: { cpu: '4', memory: '8Gi' }, defaultLimit: { cpu: '1000m', memory: '2048Mi' }, defaultRequest: { cpu: '400m', memory: '819Mi' }, objects: { storage: '200Gi', persistentVolumeClaims: 30, services: 40, loadBalancers: 2, nodePorts: 1 }, extraHard: { pods: '50' } },
     ]);
     expect(c.defaultTier).toBe('tiny');
   });
@@ -38,6 +39,9 @@ describe('guardrailsConfig', () => {
     [{ CAELUS_DEFAULT_TIER: 'nope' }, 'CAELUS_DEFAULT_TIER: "nope" is not one of the configured tiers'],
     [{ CAELUS_LIFECYCLE_SCHEDULE: 'soon' }, 'CAELUS_LIFECYCLE_SCHEDULE: "soon" is not a cron expression'],
     [{ CAELUS_ALLOWED_KINDS: 'configmaps' }, 'must look like Kind or group/Kind'],
+    [{ CAELUS_TIERS: '[{"name":"x","cpu":"1","memory":"1Gi","storage":"lots"}]' }, 'tiers[0].storage must be a Kubernetes quantity'],
+    [{ CAELUS_TIERS: '[{"name":"x","cpu":"1","memory":"1Gi","loadBalancers":-1}]' }, 'tiers[0].loadBalancers must be a whole number'],
+    [{ CAELUS_TIERS: '[{"name":"x","cpu":"1","memory":"1Gi","services":"10"}]' }, 'tiers[0].services must be a whole number'],
     [{ CAELUS_TIERS_FILE: '/nonexistent/tiers.yaml' }, 'cannot read /nonexistent/tiers.yaml'],
   ])('names the bad setting: %j', (env, message) => {
     expect(() => guardrailsConfig(env)).toThrow(message);

@@ -78,3 +78,17 @@ describe('checkManifest', () => {
     expect(describeViolations(v)).toMatch(/^the release renders objects a tenant may not install: Namespace\/n1: .*; and 2 more$/);
   });
 });
+
+describe('Helm storage is reserved', () => {
+  it.each([
+    ['a Secret named like a release record', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sh.helm.release.v1.web.v99' } }],
+    ['a Secret labelled owner=helm', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'innocent', labels: { owner: 'helm' } } }],
+    ['a ConfigMap release record (configmap driver)', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sh.helm.release.v1.web.v2' } }],
+  ])('refuses %s', (_what, o) => {
+    expect(checkManifest([o], policy)).toEqual([expect.objectContaining({ reason: 'HelmStorage', kind: o.kind, name: o.metadata.name })]);
+  });
+
+  it('allows ordinary Secrets and other owner labels', () => {
+    expect(checkManifest([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', labels: { owner: 'team-a' } } }], policy)).toEqual([]);
+  });
+});

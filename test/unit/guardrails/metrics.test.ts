@@ -10,8 +10,8 @@ import { runLifecycleOnce } from '../../../src/operator/lifecycle/jobs.ts';
 import type { GuardrailObjects, LifecyclePort, Workload, WorkloadPort } from '../../../src/operator/ports.ts';
 import { guardrailsStep } from '../../../src/operator/steps/guardrails.ts';
 import { hibernationStep } from '../../../src/operator/steps/hibernation.ts';
-import { policyStep } from '../../../src/operator/steps/policy.ts';
-import { fakeContext } from '../../support/fakes.ts';
+import { releaseStep } from '../../../src/operator/steps/release.ts';
+import { FakeHelm, FakeManifests, fakeContext } from '../../support/fakes.ts';
 
 const log = silentLogger();
 const events = { record: () => undefined };
@@ -92,17 +92,30 @@ describe('caelus_lifecycle_actions_total from the hibernation step', () => {
 });
 
 describe('caelus_policy_refusals_total', () => {
-  it('counts a refused release once per forbidden kind', async () => {
+  it('counts a release the post-renderer refused once per forbidden kind', async () => {
     const metrics = createMetrics();
-    const manifest = [
+    const helm = new FakeHelm();
+    helm.manifest = [
       'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {kind: ClusterRole, name: admin}',
       'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: b}\nroleRef: {kind: ClusterRole, name: admin}',
       'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}',
     ].join('\n---\n');
-    const step = policyStep({ config: guardrailsConfig({}), render: { template: async () => manifest }, metrics });
+    const config = guardrailsConfig({});
+    const step = releaseStep({
+      helm,
+      manifests: new FakeManifests(helm),
+      helmTimeoutSeconds: 60,
+      events,
+      isLeader: () => true,
+      writeProgress: async () => undefined,
+      policy: { allowedKinds: config.allowedKinds, allowedClusterRoles: config.allowedClusterRoles },
+      metrics,
+    });
     const err = await step.run(context(instance('i'))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReconcileError);
     expect((err as ReconcileError).reason).toBe('ForbiddenResource');
+    expect((err as ReconcileError).message).toContain('ClusterRoleBinding/a');
+    expect(helm.releases.size).toBe(0);
     expect(await series(metrics, 'caelus_policy_refusals_total')).toEqual([{ labels: { kind: 'ClusterRoleBinding' }, value: 1 }]);
   });
 });

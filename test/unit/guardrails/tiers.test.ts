@@ -21,13 +21,36 @@ describe('chooseTier', () => {
 
 describe('tier objects', () => {
   const micro = DEFAULT_TIERS.find((t) => t.name === 'micro')!;
-  it('turns a tier into a ResourceQuota over requests and limits', () => {
+  it('turns a tier into a ResourceQuota over requests, limits, storage, volumes and Services', () => {
     expect(resourceQuotaFor(micro, 'ns1', { a: 'b' })).toEqual({
       apiVersion: 'v1',
       kind: 'ResourceQuota',
       metadata: { name: 'caelus-quota', namespace: 'ns1', labels: { a: 'b', 'caelus.io/tier': 'micro' } },
-      spec: { hard: { 'requests.cpu': '500m', 'requests.memory': '1Gi', 'limits.cpu': '500m', 'limits.memory': '1Gi' } },
+      spec: {
+        hard: {
+          'requests.cpu': '500m',
+          'requests.memory': '1Gi',
+          'limits.cpu': '500m',
+          'limits.memory': '1Gi',
+          'requests.storage': '5Gi',
+          persistentvolumeclaims: '4',
+          services: '5',
+          'services.loadbalancers': '0',
+          'services.nodeports': '0',
+        },
+      },
     });
+  });
+  it('lets extraHard override an object limit', () => {
+    const rq = resourceQuotaFor({ ...micro, extraHard: { 'services.loadbalancers': '1', pods: '10' } }, 'ns1', {}) as { spec: { hard: Record<string, string> } };
+    expect(rq.spec.hard).toMatchObject({ 'services.loadbalancers': '1', pods: '10', services: '5' });
+  });
+  it('gives no built-in tier a LoadBalancer or NodePort, and more of everything to bigger tiers', () => {
+    expect(DEFAULT_TIERS.map((t) => [t.name, t.objects])).toEqual([
+      ['micro', { storage: '5Gi', persistentVolumeClaims: 4, services: 5, loadBalancers: 0, nodePorts: 0 }],
+      ['small', { storage: '20Gi', persistentVolumeClaims: 8, services: 10, loadBalancers: 0, nodePorts: 0 }],
+      ['large', { storage: '100Gi', persistentVolumeClaims: 20, services: 20, loadBalancers: 0, nodePorts: 0 }],
+    ]);
   });
   it('turns a tier into a LimitRange with container defaults and the tier as max', () => {
     const lr = limitRangeFor(micro, 'ns1', {}) as { spec: { limits: Array<Record<string, unknown>> } };

@@ -46,8 +46,14 @@ describe('upgradeInstallArgs', () => {
       'upgrade', '--install', 'web', 'charts/webapp',
       '--namespace', 'team-a', '--kubeconfig', '/kc',
       '--values', '-', '--reset-values', '--timeout=120s',
+      '--skip-crds',
       '--output', 'json',
     ]);
+  });
+
+  it('Helm 4 takes fields the chart sets from other field managers (--force-conflicts); Helm 3 has no such flag', () => {
+    expect(upgradeInstallArgs(4, base)).toContain('--force-conflicts');
+    expect(upgradeInstallArgs(3, base)).not.toContain('--force-conflicts');
   });
 
   it('Helm 4 without a kubeconfig uses in-cluster config (no --kubeconfig)', () => {
@@ -110,6 +116,29 @@ describe('postRendererArgs', () => {
     expect(() => postRendererArgs(4, pr, { 'caelus.io/instance': '$(rm -rf /)' })).toThrow(/invalid labels/);
   });
 
+  it('passes the kinds policy as the post-renderer\'s own flags, before the labels', () => {
+    const policy = {
+      namespace: 'team-a',
+      allowedKinds: ['monitoring.coreos.com/ServiceMonitor'],
+      allowedClusterRoles: ['view'],
+      reserved: [{ kind: 'Secret', name: 'web-secrets' }],
+      reportFile: '/tmp/caelus-policy-x/violations.json',
+    };
+    expect(postRendererArgs(4, pr, { 'caelus.io/instance': 'demo' }, policy)).toEqual([
+      '--post-renderer', 'caelus-labels',
+      '--post-renderer-args=--namespace=team-a',
+      '--post-renderer-args=--allow-kind=monitoring.coreos.com/ServiceMonitor',
+      '--post-renderer-args=--allow-cluster-role=view',
+      '--post-renderer-args=--reserve=Secret/web-secrets',
+      '--post-renderer-args=--report=/tmp/caelus-policy-x/violations.json',
+      '--post-renderer-args=caelus.io/instance=demo',
+    ]);
+    // A policy alone still runs the post-renderer.
+    expect(postRendererArgs(3, pr, {}, policy)).toContain('--post-renderer-args=--namespace=team-a');
+    expect(() => postRendererArgs(4, pr, {}, { ...policy, allowedKinds: ['$(id)'] })).toThrow(/kinds-policy entry/);
+    expect(() => postRendererArgs(4, pr, {}, { ...policy, reportFile: '/tmp/$HOME/v.json' })).toThrow(/report file/);
+  });
+
   it('is wired into upgrade and template', () => {
     expect(upgradeInstallArgs(4, { ...base, labels })).toContain('caelus-labels');
     expect(templateArgs(3, { ...base, labels })).toContain('/opt/node/bin/node');
@@ -123,6 +152,20 @@ describe('other verbs', () => {
     expect(templateArgs(4, { ...base, includeCrds: true, kubeVersion: '1.35.0' })).toEqual([
       'template', 'web', 'charts/webapp', '--namespace', 'team-a', '--values', '-', '--include-crds', '--kube-version', '1.35.0',
     ]);
+  });
+
+  it('acts as the tenant ServiceAccount with --kube-as-user on every verb that reaches the cluster', () => {
+    const tenant = { ...conn, asUser: 'system:serviceaccount:team-a:caelus-tenant' };
+    for (const args of [
+      upgradeInstallArgs(4, { ...base, ...tenant }),
+      upgradeInstallArgs(3, { ...base, ...tenant }),
+      uninstallArgs('web', tenant),
+      statusArgs('web', tenant),
+      rollbackArgs(4, { ...tenant, release: 'web', revision: 1 }),
+    ]) {
+      expect(args).toContain('--kube-as-user=system:serviceaccount:team-a:caelus-tenant');
+    }
+    expect(() => statusArgs('web', { ...conn, asUser: 'admin' })).toThrow(/ServiceAccount user/);
   });
 
   it('uninstall never waits', () => {

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { addLabels, PostRenderError } from '../../../src/helm/post-render/add-labels.ts';
 import { defaultPostRenderer, pluginManifest } from '../../../src/helm/post-render/setup.ts';
@@ -120,6 +123,34 @@ describe('post-render entry point (the process helm runs)', () => {
     const r = await run(['bad key=x'], 'kind: X\n');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^caelus post-renderer: invalid labels/);
+  });
+
+  it('refuses a manifest the kinds policy forbids: exit 3, violations in the report file, nothing on stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caelus-pr-test-'));
+    const report = join(dir, 'violations.json');
+    const manifest = [
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n',
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: everything\n',
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: sh.helm.release.v1.web.v99\n  labels:\n    owner: helm\n',
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-secrets\n',
+    ].join('---\n');
+    const r = await run(['--namespace=team-a', '--reserve=Secret/web-secrets', `--report=${report}`, 'caelus.io/instance=demo'], manifest);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('ClusterRole/everything');
+    const { violations } = JSON.parse(readFileSync(report, 'utf8')) as { violations: Array<{ reason: string; kind: string; name: string }> };
+    expect(violations.map((v) => [v.reason, `${v.kind}/${v.name}`])).toEqual([
+      ['ClusterScoped', 'ClusterRole/everything'],
+      ['HelmStorage', 'Secret/sh.helm.release.v1.web.v99'],
+      ['Reserved', 'Secret/web-secrets'],
+    ]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes and labels a manifest the policy allows', async () => {
+    const r = await run(['--namespace=team-a', '--report=/nonexistent/never-written.json', 'caelus.io/instance=demo'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n');
+    expect(r.code).toBe(0);
+    expect(objects(r.stdout)[0]!['metadata'].labels).toEqual({ 'caelus.io/instance': 'demo' });
   });
 
   it('is described by a Helm 4 postrenderer/v1 plugin manifest', () => {

@@ -2,7 +2,7 @@
 // in-memory fakes (test/support/fakes.ts): what the user would see in the
 // status, Events and helm's history, without a control plane.
 import { guardrailsConfig } from '../../../src/config/guardrails.ts';
-import { ConditionType, DeletionPolicy, INSTANCE_LABEL, type CaelusInstance, type Condition } from '../../../src/domain/instance.ts';
+import { ConditionType, DeletionPolicy, INSTANCE_LABEL, INSTANCE_UID_LABEL, type CaelusInstance, type Condition } from '../../../src/domain/instance.ts';
 import { StatusDraft, type ReconcileContext } from '../../../src/operator/context.ts';
 import { ReconcileError } from '../../../src/operator/errors.ts';
 import { Reconciler } from '../../../src/operator/reconciler.ts';
@@ -21,6 +21,7 @@ import {
   FakeLoopGuard,
   FakeManifests,
   FakeNamespaces,
+  FakeTenants,
   NOW,
   fakeContext,
   fakeInstance,
@@ -36,6 +37,7 @@ describe('pipeline', () => {
       catalog: { resolve: async () => fakeTemplate },
       helm,
       namespaces: new FakeNamespaces(),
+      tenants: new FakeTenants(),
       instances: new FakeInstances(),
       events: new FakeEvents(),
       validateValues: () => [],
@@ -44,11 +46,10 @@ describe('pipeline', () => {
       writeProgress: async () => undefined,
       drift: { manifests: new FakeManifests(helm), checker: new FakeDrift(), guard: new FakeLoopGuard(), takeFullCheck: () => false },
     };
-    expect(buildPipeline(deps).names).toEqual(['finalizer', 'suspend', 'resolve', 'namespace', 'values', 'release', 'drift']);
+    expect(buildPipeline(deps).names).toEqual(['finalizer', 'suspend', 'resolve', 'namespace', 'tenant', 'values', 'release', 'drift']);
     const guardrails = {
       config: guardrailsConfig({}),
       objects: { apply: async () => undefined, delete: async () => true },
-      render: { template: async () => '' },
       workloads: { list: async () => [], scale: async () => undefined },
     };
     expect(buildPipeline({ ...deps, guardrails }).names).toEqual([
@@ -56,9 +57,9 @@ describe('pipeline', () => {
       'suspend',
       'resolve',
       'namespace',
+      'tenant',
       'guardrails',
       'values',
-      'policy',
       'release',
       'hibernation',
       'drift',
@@ -186,6 +187,18 @@ describe('namespace step', () => {
     expect(namespaces.namespaces.get('web')?.labels[INSTANCE_LABEL]).toBe('web');
   });
 
+  it('records the instance uid on the namespace and refuses a same-named namespace left by an earlier instance', async () => {
+    const namespaces = new FakeNamespaces();
+    await namespaceStep(namespaces).run(ctx(fakeInstance('web')));
+    expect(namespaces.namespaces.get('web')?.labels[INSTANCE_UID_LABEL]).toBe('uid-web');
+    const reborn = fakeInstance('web');
+    reborn.metadata.uid = 'uid-web-2';
+    const err = await failure(namespaceStep(namespaces).run(ctx(reborn)));
+    expect(err.reason).toBe('NamespaceConflict');
+    expect(err.message).toContain('earlier instance named "web" (uid uid-web)');
+    expect(namespaces.namespaces.get('web')?.labels[INSTANCE_UID_LABEL]).toBe('uid-web');
+  });
+
   it('refuses a namespace that belongs to another instance (NamespaceConflict), and never relabels it', async () => {
     const namespaces = new FakeNamespaces();
     await namespaces.create('shared', { [INSTANCE_LABEL]: 'other' });
@@ -197,17 +210,19 @@ describe('namespace step', () => {
 });
 
 describe('finalizer step', () => {
-  function setup(policy: DeletionPolicy, nsOwner = 'web') {
+  function setup(policy: DeletionPolicy, nsOwner = 'web', nsUid = `uid-${nsOwner}`) {
     const helm = new FakeHelm();
     helm.put('web', 'web', { revision: 1, status: 'deployed', description: '', manifest: helm.manifest });
     const namespaces = new FakeNamespaces();
-    namespaces.namespaces.set('web', { name: 'web', labels: { [INSTANCE_LABEL]: nsOwner }, terminating: false });
+    namespaces.namespaces.set('web', { name: 'web', labels: { [INSTANCE_LABEL]: nsOwner, [INSTANCE_UID_LABEL]: nsUid }, terminating: false });
     const deleting: CaelusInstance = { ...fakeInstance('web', { deletionPolicy: policy }), metadata: { ...fakeInstance('web').metadata, deletionTimestamp: '2030-01-01T11:59:00Z' } };
     const instances = new FakeInstances(deleting);
     const events = new FakeEvents();
-    const step = finalizerStep({ helm, namespaces, instances, events, writeProgress: async () => undefined });
+    const deletedObjects: string[] = [];
+    const objects = { delete: async (ref: { kind: string; namespace: string; name: string }) => (deletedObjects.push(`${ref.kind}/${ref.namespace}/${ref.name}`), true) };
+    const step = finalizerStep({ helm, namespaces, instances, events, writeProgress: async () => undefined, objects });
     const context = (): ReconcileContext => ({ instance: deleting, status: new StatusDraft(deleting.status), log: silentLogger(), signal: new AbortController().signal, now: () => NOW });
-    return { helm, namespaces, instances, events, step, context };
+    return { helm, namespaces, instances, events, step, context, deletedObjects };
   }
 
   it('adds the finalizer before anything is created', async () => {
@@ -236,10 +251,20 @@ describe('finalizer step', () => {
     expect(instances.objects.get('web')?.metadata.finalizers).toEqual([]);
   });
 
-  it('Retain: uninstalls and keeps the namespace', async () => {
-    const { helm, namespaces, instances, step, context } = setup(DeletionPolicy.Retain);
+  it('Retain: uninstalls and keeps the namespace, but deletes the secrets Secret', async () => {
+    const { helm, namespaces, instances, step, context, deletedObjects } = setup(DeletionPolicy.Retain);
     expect(await step.run(context())).toEqual({ stop: true });
     expect(helm.calls).toEqual(['uninstall web']);
+    expect(namespaces.namespaces.get('web')?.terminating).toBe(false);
+    expect(deletedObjects).toEqual(['Secret/web/web-secrets']);
+    expect(instances.objects.get('web')?.metadata.finalizers).toEqual([]);
+  });
+
+  it('never touches a namespace retained by an earlier instance of the same name (other uid)', async () => {
+    const { helm, namespaces, instances, step, context, deletedObjects } = setup(DeletionPolicy.Delete, 'web', 'uid-of-an-earlier-web');
+    expect(await step.run(context())).toEqual({ stop: true });
+    expect(helm.calls).toEqual([]);
+    expect(deletedObjects).toEqual([]);
     expect(namespaces.namespaces.get('web')?.terminating).toBe(false);
     expect(instances.objects.get('web')?.metadata.finalizers).toEqual([]);
   });
@@ -340,6 +365,7 @@ describe('reconciler on the fakes: status and Events a user reads', () => {
         catalog: { resolve: async () => fakeTemplate },
         helm,
         namespaces: new FakeNamespaces(),
+        tenants: new FakeTenants(),
         instances,
         events,
         validateValues: () => [],
