@@ -108,6 +108,7 @@ program
   .requiredOption('--role <role>', 'admin or user')
   .option('--user <id>', 'the tenant user the token acts for (required for role user)')
   .option('--name <name>', 'a label for the token')
-  .action((o: { role: 'admin' | 'user'; user?: string; name?: string }) => createTokenCommand(o));
+  .option('--expires <when>', 'a lifetime (90d, 12h, 1h30m) or an RFC 3339 date-time; default: never')
+  .action((o: { role: 'admin' | 'user'; user?: string; name?: string; expires?: string }) => createTokenCommand(o));
 
 await program.parseAsync(process.argv);

@@ -27,7 +27,7 @@ export async function authenticate(db: Kysely<Database>, request: FastifyRequest
   const match = typeof header === 'string' ? BEARER.exec(header) : null;
   if (!match?.[1]) throw unauthorized('send Authorization: Bearer <token> (create one with `caelus token create`)');
   const token = await authenticateApiToken(db, match[1]);
-  if (!token) throw unauthorized('the token is unknown, malformed or revoked');
+  if (!token) throw unauthorized('the token is unknown, malformed, revoked or expired');
   const principal: Principal = { tokenId: token.id, role: token.role, userId: token.userId, actor: `token:${token.id}` };
   principals.set(request, principal);
   return principal;

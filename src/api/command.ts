@@ -1,7 +1,7 @@
 // `caelus api`: opens (and migrates) the database, builds the server, listens,
 // and on SIGINT/SIGTERM stops accepting, lets in-flight requests finish
 // (bounded by the shutdown grace), then closes the database.
-import { apiConfig, type ApiFlags } from '../config/api.ts';
+import { apiConfig, rateLimitOf, type ApiFlags } from '../config/api.ts';
 import { openMigratedDatabase } from '../db/commands.ts';
 import { HelmClient } from '../helm/index.ts';
 import { loadKubeConfig } from '../k8s/client.ts';
@@ -37,6 +37,9 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
       maxInstancesPerUser: config.maxInstancesPerUser,
       bodyLimitBytes: config.bodyLimitBytes,
       idempotencyPurge: { schedule: config.idempotencyPurgeSchedule, retentionMs: config.idempotencyRetentionHours * 3600_000 },
+      domainSuffixes: config.domainSuffixes,
+      rateLimit: rateLimitOf(config),
+      trustProxyHops: config.trustProxyHops,
       ...(liveStatus ? { liveStatus } : {}),
     });
     const url = await app.listen({ port: config.port, host: config.host });

@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ChartChecker } from './chart-check.ts';
 import type { LiveStatusReader } from './live-status.ts';
+import type { RateLimitSettings } from '../config/api.ts';
 
 export interface ApiDeps {
   db: Kysely<Database>;
@@ -23,4 +24,16 @@ export interface ApiDeps {
    * (src/api/idempotency-purge.ts); default hourly, 24 h retention; false: none.
    */
   idempotencyPurge?: { schedule: string; retentionMs: number } | false;
+  /** An Idempotency-Key claim without a response older than this was left by a dead request and is taken over; default 60 s. */
+  idempotencyClaimTtlMs?: number;
+  /** Domain suffixes tenants may use when a template version declares none (CAELUS_DOMAIN_SUFFIXES); default none. */
+  domainSuffixes?: readonly string[];
+  /**
+   * Reverse-proxy hops whose X-Forwarded-For names the client (CAELUS_API_TRUST_PROXY_HOPS);
+   * default 0. Behind an ingress, set it: otherwise every client shares the proxy's
+   * address and so one failed-authentication budget.
+   */
+  trustProxyHops?: number;
+  /** Request limits (src/api/rate-limit.ts); default RATE_LIMIT_DEFAULTS; false: none. */
+  rateLimit?: RateLimitSettings | false;
 }

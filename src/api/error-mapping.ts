@@ -6,15 +6,19 @@ import {
   ConflictError,
   DataError,
   DatabaseUnavailableError,
+  DuplicateDomainError,
   DuplicateError,
+  DuplicateNamespaceError,
+  IdempotencyInProgressError,
+  IdempotencyKeyReusedError,
   InvalidValuesError,
   NotFoundError,
+  QuotaExceededError,
+  RetainedNamespaceError,
   StatementTimeoutError,
   UnknownReferenceError,
   ValidationError,
 } from '../db/errors.ts';
-import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../db/repositories/idempotency.ts';
-import { QuotaExceededError } from '../db/repositories/tenant-instances.ts';
 import { ApiProblem, ProblemType } from './problems.ts';
 import { fieldErrors, jsonPathToPointer } from './validation.ts';
 
@@ -36,6 +40,9 @@ const FIELD_POINTERS: Record<string, string> = {
   tier: '/body/tier',
   id: '/params/id',
 };
+
+/** What a 503 for an unreachable database tells clients to wait: short, the API reconnects on the next request. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 interface FastifyLikeError {
   code?: unknown;
@@ -98,11 +105,20 @@ function fromDataError(err: DataError): ApiProblem {
   if (err instanceof IdempotencyInProgressError) {
     return new ApiProblem(409, ProblemType.IdempotencyInProgress, err.message, { errors: [{ field: '/headers/idempotency-key', message: err.message }] });
   }
+  if (err instanceof DuplicateDomainError) {
+    return new ApiProblem(409, ProblemType.Duplicate, err.message, { errors: [{ field: '/body/domainName', message: 'is already used by another live instance' }] });
+  }
+  if (err instanceof DuplicateNamespaceError) {
+    return new ApiProblem(409, ProblemType.Duplicate, err.message, { errors: [{ field: '/body/namespace', message: 'is already used by another live instance' }] });
+  }
+  if (err instanceof RetainedNamespaceError) {
+    return new ApiProblem(409, ProblemType.Conflict, err.message, { errors: [{ field: '/body/namespace', message: 'is a retained namespace of a deleted instance' }] });
+  }
   if (err instanceof DuplicateError) return new ApiProblem(409, ProblemType.Duplicate, err.message);
   if (err instanceof UnknownReferenceError) return new ApiProblem(422, ProblemType.Validation, err.message);
   if (err instanceof ConflictError) return new ApiProblem(409, ProblemType.Conflict, err.message);
   if (err instanceof DatabaseUnavailableError || err instanceof StatementTimeoutError) {
-    return new ApiProblem(503, ProblemType.Unavailable, 'the database is unavailable; retry later', { cause: err });
+    return new ApiProblem(503, ProblemType.Unavailable, 'the database is unavailable; retry later', { cause: err, retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });
   }
   return new ApiProblem(500, ProblemType.Internal, 'the server failed to process the request; the log has the details', { cause: err });
 }

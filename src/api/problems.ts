@@ -24,6 +24,7 @@ export const ProblemType = {
   UpgradeRefused: 'upgrade-refused',
   IdempotencyKeyReused: 'idempotency-key-reused',
   IdempotencyInProgress: 'idempotency-in-progress',
+  RateLimited: 'rate-limited',
   Unavailable: 'unavailable',
   Internal: 'internal',
 } as const;
@@ -47,6 +48,7 @@ const TITLES: Record<ProblemType, string> = {
   'upgrade-refused': 'Upgrade refused',
   'idempotency-key-reused': 'Idempotency-Key reused with a different request',
   'idempotency-in-progress': 'A request with this Idempotency-Key is in progress',
+  'rate-limited': 'Too many requests',
   unavailable: 'Service unavailable',
   internal: 'Internal server error',
 };
@@ -75,13 +77,21 @@ export class ApiProblem extends Error {
   readonly type: ProblemType;
   readonly errors: FieldError[];
   readonly extensions: Record<string, unknown>;
-  constructor(status: number, type: ProblemType, detail: string, opts: { errors?: FieldError[]; extensions?: Record<string, unknown>; cause?: unknown } = {}) {
+  /** Seconds after which a retry may succeed (429, 503): sent as Retry-After. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(
+    status: number,
+    type: ProblemType,
+    detail: string,
+    opts: { errors?: FieldError[]; extensions?: Record<string, unknown>; cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
     super(detail, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ApiProblem';
     this.status = status;
     this.type = type;
     this.errors = opts.errors ?? [];
     this.extensions = opts.extensions ?? {};
+    this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
 

@@ -8,8 +8,9 @@
 // Routes added by other modules write their schemas the same way, in a
 // schema module of their own.
 import { Type, type Static, type TProperties, type TObject, type TOptional, type TSchema } from 'typebox';
+import { LIFETIME_PATTERN } from '../domain/duration.ts';
 import { DeletionPolicy, InstanceState } from '../domain/instance.ts';
-import { DNS_LABEL_SOURCE, DOMAIN_SOURCE, MAX_DOMAIN, MAX_INSTANCE_NAME } from '../domain/naming.ts';
+import { DNS_LABEL_SOURCE, DOMAIN_SOURCE, DOMAIN_SUFFIX_PATTERN, MAX_DOMAIN, MAX_INSTANCE_NAME } from '../domain/naming.ts';
 import { VERSION_REF_SOURCE } from '../domain/version-ref.ts';
 
 const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
@@ -80,6 +81,10 @@ export const listInstancesQuery = Type.Object(
 
 export const quotaParams = Type.Object({ userId: userIdText }, { additionalProperties: false });
 
+export const namespaceParams = Type.Object({ namespace: Type.String({ maxLength: 63, pattern: DNS_LABEL_63, description: 'a namespace name' }) }, { additionalProperties: false });
+
+export const retainedNamespaceQuery = Type.Object({ userId: Type.Optional(userIdText) }, { additionalProperties: false });
+
 // ---- request bodies -----------------------------------------------------------------
 
 export const createTemplateBody = Type.Object(
@@ -118,6 +123,14 @@ export const createVersionBody = Type.Object(
     defaultValues: Type.Optional(freeObject),
     valuesSchema: Type.Optional(Type.Unsafe<Record<string, unknown> | null>({ type: ['object', 'null'], additionalProperties: true })),
     tier: Type.Optional(nullable(Type.String({ maxLength: 63, pattern: DNS_LABEL_63 }))),
+    domainSuffixes: Type.Optional(
+      nullable(
+        Type.Array(Type.String({ maxLength: MAX_DOMAIN, pattern: DOMAIN_SUFFIX_PATTERN.source, description: 'a host name, optionally starting with "*." (one label), {userId} allowed' }), {
+          maxItems: 64,
+          description: 'hosts tenants may use as domainName, e.g. ["*.apps.example.com", "{userId}.dev.example.com"]; none: the platform default (CAELUS_DOMAIN_SUFFIXES)',
+        }),
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -167,8 +180,10 @@ export const createTokenBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 128, pattern: PRINTABLE, description: 'a label for people, e.g. ci-deployer' }),
     role: stringEnum(['admin', 'user']),
     userId: Type.Optional(Type.String({ ...userIdText, description: 'the tenant a user token acts for (required for role user)' })),
+    expiresIn: Type.Optional(Type.String({ pattern: LIFETIME_PATTERN, description: 'a lifetime such as 90d, 12h or 1h30m (units s, m, h, d)' })),
+    expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'an RFC 3339 date-time in the future' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'at most one of expiresIn and expiresAt; neither: the token never expires' },
 );
 
 // ---- responses ------------------------------------------------------------------------
@@ -197,6 +212,7 @@ export const versionSchema = responseObject({
   defaultValues: freeObject,
   valuesSchema: Type.Unsafe<Record<string, unknown> | null>({ type: ['object', 'null'], additionalProperties: true }),
   tier: nullable(Type.String()),
+  domainSuffixes: nullable(Type.Array(Type.String())),
   createdAt: dateTime,
 });
 
@@ -256,7 +272,16 @@ export const instanceListSchema = responseObject({ items: Type.Array(instanceSch
 
 export const deletedInstanceSchema = responseObject({ id: Type.String(), deletedAt: nullable(Type.String()) });
 
-export const quotaSchema = responseObject({ userId: Type.String(), limit: Type.Integer(), used: Type.Integer(), overridden: Type.Boolean() });
+export const quotaSchema = responseObject({
+  userId: Type.String(),
+  limit: Type.Integer(),
+  used: Type.Integer({ description: 'live instances plus retained namespaces' }),
+  retained: Type.Integer({ description: 'namespaces kept by Retain deletions, not yet released' }),
+  overridden: Type.Boolean(),
+});
+
+export const retainedNamespaceSchema = responseObject({ namespace: Type.String(), userId: Type.String(), instanceId: Type.String(), retainedAt: dateTime });
+export const retainedNamespaceListSchema = responseObject({ items: Type.Array(retainedNamespaceSchema) });
 
 export const tokenSchema = responseObject({
   id: Type.String(),
@@ -266,6 +291,7 @@ export const tokenSchema = responseObject({
   createdAt: dateTime,
   lastUsedAt: nullableDateTime,
   revokedAt: nullableDateTime,
+  expiresAt: { ...nullableDateTime, description: 'null: never expires' },
 });
 
 export const createdTokenSchema = responseObject({

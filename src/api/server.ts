@@ -5,8 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IDEMPOTENCY_PURGE_SCHEDULE, DEFAULT_IDEMPOTENCY_RETENTION_HOURS } from '../config/api.ts';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IDEMPOTENCY_PURGE_SCHEDULE, DEFAULT_IDEMPOTENCY_RETENTION_HOURS, RATE_LIMIT_DEFAULTS } from '../config/api.ts';
 import { authenticate } from './auth.ts';
 import type { ApiDeps } from './context.ts';
 import { toProblem } from './error-mapping.ts';
@@ -19,6 +21,7 @@ import { quotaRoutes } from './routes/quotas.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { requestLimits } from './rate-limit.ts';
 import { validatorCompiler } from './validation.ts';
 
 /** Routes anyone may call: probes, metrics and the API's own description. */
@@ -40,9 +43,14 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     },
     // While closing, new requests get 503 and keep-alive connections are told to go.
     return503OnClosing: true,
+    // request.ip (the failed-authentication budget's key) from X-Forwarded-For only through trusted hops.
+    trustProxy: (_address: string, hop: number) => hop < (deps.trustProxyHops ?? 0),
     forceCloseConnections: 'idle',
   });
   app.setValidatorCompiler(validatorCompiler);
+  // Security headers on every answer (JSON API, /docs and the future /ui/):
+  // helmet's defaults, whose CSP allows only same-origin scripts and styles.
+  await app.register(helmet, { global: true });
 
   await app.register(swagger, {
     openapi: {
@@ -56,11 +64,22 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // staticCSP: the UI's own Content-Security-Policy (hashes of its inline script and style) replaces helmet's on /docs.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  await app.register(rateLimit, { global: false });
+  const limits = deps.rateLimit === false ? undefined : requestLimits(app, deps.rateLimit ?? RATE_LIMIT_DEFAULTS);
 
   app.addHook('onRequest', async (request) => {
     if (isPublic(request.routeOptions.url)) return;
-    await authenticate(deps.db, request);
+    await limits?.beforeAuth(request);
+    try {
+      await authenticate(deps.db, request);
+    } catch (err) {
+      if (err instanceof ApiProblem && err.status === 401) await limits?.authFailed(request);
+      throw err;
+    }
+    await limits?.authenticated(request);
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -102,6 +121,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 export function sendProblem(reply: FastifyReply, problem: ApiProblem, request: FastifyRequest): FastifyReply {
   // Serialised here: fastify would otherwise run the route's response schema for this status.
   if (problem.status === 401) reply.header('www-authenticate', 'Bearer realm="caelus"');
+  if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds));
   return reply
     .code(problem.status)
     .type(PROBLEM_CONTENT_TYPE)

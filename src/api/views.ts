@@ -2,7 +2,7 @@
 // serialiser) so a stored idempotent response replays byte for byte.
 import type { ProductTemplate, ProductTemplateVersion } from '../db/repositories/templates.ts';
 import type { TenantInstance } from '../db/repositories/tenant-instances.ts';
-import { mergeValues, valuesProvenance, type ValueSource } from '../domain/values.ts';
+import { effectiveValues } from '../domain/values.ts';
 import type { LiveStatus } from './live-status.ts';
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
@@ -21,6 +21,7 @@ export function versionView(v: ProductTemplateVersion) {
     defaultValues: v.defaultValues,
     valuesSchema: v.valuesSchema,
     tier: v.tier,
+    domainSuffixes: v.domainSuffixes,
     createdAt: v.createdAt.toISOString(),
   };
 }
@@ -60,7 +61,7 @@ export function instanceView(i: TenantInstance) {
  */
 export function instanceDetailView(i: TenantInstance, defaults: Record<string, unknown>, live: LiveStatus | undefined) {
   const base = instanceView(i);
-  const provenance: Record<string, ValueSource> = valuesProvenance(defaults, i.values);
+  const effective = effectiveValues({ defaults, overrides: i.values, domainName: i.domainName });
   return {
     ...base,
     ...(live?.phase ? { status: live.phase } : {}),
@@ -69,7 +70,7 @@ export function instanceDetailView(i: TenantInstance, defaults: Record<string, u
     conditions: live?.conditions ?? [],
     drift: live?.drift ?? null,
     statusSource: live ? ('cluster' as const) : ('database' as const),
-    effectiveValues: mergeValues(defaults, i.values),
-    valuesProvenance: provenance,
+    effectiveValues: effective.values,
+    valuesProvenance: effective.provenance,
   };
 }

@@ -1,6 +1,7 @@
 // `caelus api` settings: flags win over environment variables, which win over
 // defaults; validated once at start so a typo fails fast with its name.
 import cron from 'node-cron';
+import { DOMAIN_SUFFIX_PATTERN } from '../domain/naming.ts';
 import { ConfigError } from './errors.ts';
 
 export interface ApiConfig {
@@ -20,6 +21,14 @@ export interface ApiConfig {
   idempotencyRetentionHours: number;
   /** node-cron schedule of the purge of expired idempotency keys. */
   idempotencyPurgeSchedule: string;
+  /** Domain suffixes tenants may use when a template version declares none (comma-separated); default none. */
+  domainSuffixes: string[];
+  /** Requests per token per minute (429 beyond); 0 disables request limits. */
+  rateLimitPerMinute: number;
+  /** Failed authentications per client IP per minute (429 beyond). */
+  authFailuresPerMinute: number;
+  /** Reverse-proxy hops in front of the API whose X-Forwarded-For is trusted for the client IP (0: none). */
+  trustProxyHops: number;
 }
 
 export type ApiFlags = Partial<Record<keyof ApiConfig, string | undefined>>;
@@ -35,6 +44,10 @@ const ENV: Record<keyof ApiConfig, string> = {
   shutdownGraceMs: 'CAELUS_API_SHUTDOWN_GRACE_MS',
   idempotencyRetentionHours: 'CAELUS_API_IDEMPOTENCY_RETENTION_HOURS',
   idempotencyPurgeSchedule: 'CAELUS_API_IDEMPOTENCY_PURGE_SCHEDULE',
+  domainSuffixes: 'CAELUS_DOMAIN_SUFFIXES',
+  rateLimitPerMinute: 'CAELUS_API_RATE_LIMIT_PER_MINUTE',
+  authFailuresPerMinute: 'CAELUS_API_AUTH_FAILURES_PER_MINUTE',
+  trustProxyHops: 'CAELUS_API_TRUST_PROXY_HOPS',
 };
 
 export const DEFAULT_API_PORT = 8081;
@@ -43,6 +56,17 @@ export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
 /** Hourly, off the full hour so many installs do not all purge at :00. */
 export const DEFAULT_IDEMPOTENCY_PURGE_SCHEDULE = '17 * * * *';
 export const DEFAULT_IDEMPOTENCY_RETENTION_HOURS = 24;
+
+/** Request limits of the API (src/api/rate-limit.ts). */
+export interface RateLimitSettings {
+  /** Requests per token per window. */
+  perToken: number;
+  /** Failed authentications per client IP per window. */
+  authFailuresPerIp: number;
+  /** Window length, ms. */
+  windowMs: number;
+}
+export const RATE_LIMIT_DEFAULTS: RateLimitSettings = { perToken: 1200, authFailuresPerIp: 30, windowMs: 60_000 };
 
 export function apiConfig(flags: ApiFlags = {}, env: Env = process.env): ApiConfig {
   const p = (k: keyof ApiConfig): string | undefined => {
@@ -70,7 +94,24 @@ export function apiConfig(flags: ApiFlags = {}, env: Env = process.env): ApiConf
     shutdownGraceMs: int('shutdownGraceMs', 10_000, 0, 600_000),
     idempotencyRetentionHours: int('idempotencyRetentionHours', DEFAULT_IDEMPOTENCY_RETENTION_HOURS, 1, 24 * 365),
     idempotencyPurgeSchedule: schedule(p('idempotencyPurgeSchedule') ?? DEFAULT_IDEMPOTENCY_PURGE_SCHEDULE),
+    domainSuffixes: suffixes(p('domainSuffixes')),
+    rateLimitPerMinute: int('rateLimitPerMinute', RATE_LIMIT_DEFAULTS.perToken, 0, 10_000_000),
+    authFailuresPerMinute: int('authFailuresPerMinute', RATE_LIMIT_DEFAULTS.authFailuresPerIp, 1, 10_000_000),
+    trustProxyHops: int('trustProxyHops', 0, 0, 16),
   };
+}
+
+/** The request limits of a config: per minute, none when rateLimitPerMinute is 0. */
+export function rateLimitOf(c: Pick<ApiConfig, 'rateLimitPerMinute' | 'authFailuresPerMinute'>): RateLimitSettings | false {
+  return c.rateLimitPerMinute === 0 ? false : { perToken: c.rateLimitPerMinute, authFailuresPerIp: c.authFailuresPerMinute, windowMs: 60_000 };
+}
+
+function suffixes(raw: string | undefined): string[] {
+  const list = (raw ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+  for (const x of list) {
+    if (!DOMAIN_SUFFIX_PATTERN.test(x)) throw new ConfigError(ENV.domainSuffixes, `"${x}" is not a host name pattern (e.g. *.apps.example.com or {userId}.dev.example.com)`);
+  }
+  return list;
 }
 
 function schedule(raw: string): string {

@@ -59,5 +59,6 @@ function resolved(template: ProductTemplate, v: ProductTemplateVersion): Resolve
     ...(v.podSecurity === null ? {} : { podSecurity: v.podSecurity }),
     ...(v.networkRules === null ? {} : { networkRules: v.networkRules }),
     ...(v.egressRules === null ? {} : { egressRules: v.egressRules }),
+    ...(v.domainSuffixes === null ? {} : { domainSuffixes: v.domainSuffixes }),
   };
 }

@@ -2,7 +2,9 @@
 // do; src/cli.ts only wires arguments to these.
 import { databaseConfigFromEnv, type DatabaseConfig } from '../config/database.ts';
 import { parseEncryptionKeys } from '../config/encryption-keys.ts';
+import { expiryOf } from '../domain/duration.ts';
 import { openDatabase, type DatabaseHandle } from './connect.ts';
+import { ValidationError } from './errors.ts';
 import { migrateDown, migrateUp, migrationStatus } from './migrator.ts';
 import { rotateSecrets } from './repositories/secrets.ts';
 import { createApiToken } from './repositories/tokens.ts';
@@ -64,14 +66,20 @@ export async function rotateSecretsCommand(out: Out = stdout): Promise<void> {
   });
 }
 
-export async function createTokenCommand(opts: { role: TokenRole; user?: string; name?: string }, out: Out = stdout): Promise<void> {
+export async function createTokenCommand(opts: { role: TokenRole; user?: string; name?: string; expires?: string }, out: Out = stdout): Promise<void> {
+  let expiresAt: Date | null = null;
+  if (opts.expires !== undefined) {
+    expiresAt = expiryOf(opts.expires) ?? null;
+    if (!expiresAt) throw new ValidationError('--expires', `"${opts.expires}" is neither a lifetime such as 90d, 12h or 1h30m nor a future RFC 3339 date-time`);
+  }
   await withDatabase(async ({ db }) => {
     const { token, record } = await createApiToken(
       db,
-      { name: opts.name ?? `${opts.role}${opts.user ? `-${opts.user}` : ''}`, role: opts.role, userId: opts.user ?? null },
+      { name: opts.name ?? `${opts.role}${opts.user ? `-${opts.user}` : ''}`, role: opts.role, userId: opts.user ?? null, expiresAt },
       { actor: 'cli' },
     );
-    out(`token ${record.id} (${record.role}${record.userId ? `, user ${record.userId}` : ''}) created; it is shown only this once:`);
+    const expiry = record.expiresAt ? `, expires ${record.expiresAt.toISOString()}` : '';
+    out(`token ${record.id} (${record.role}${record.userId ? `, user ${record.userId}` : ''}${expiry}) created; it is shown only this once:`);
     out(token);
   });
 }

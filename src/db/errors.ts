@@ -68,6 +68,8 @@ export class DuplicateError extends DataError {
   }
 }
 export class DuplicateNamespaceError extends DuplicateError {}
+/** Another live instance already serves this host name (deployment_instance_domain_live_key). */
+export class DuplicateDomainError extends DuplicateError {}
 export class DuplicateTemplateNameError extends DuplicateError {}
 export class DuplicateTemplateVersionError extends DuplicateError {}
 export class DuplicateSecretError extends DuplicateError {}
@@ -88,6 +90,34 @@ export class ConflictError extends DataError {
     super('CONFLICT', message, context);
   }
 }
+
+/** Live instances (and retained namespaces) of `userId` would exceed its quota with one more. */
+export class QuotaExceededError extends ConflictError {
+  readonly limit: number;
+  readonly current: number;
+  constructor(userId: string, limit: number, current: number, retained = 0) {
+    super(
+      `user ${userId} already has ${current} instance(s)${retained > 0 ? ` (${retained} of them retained namespaces of deleted instances)` : ''}; the quota is ${limit}`,
+      { userId, limit, current, retained },
+    );
+    this.limit = limit;
+    this.current = current;
+  }
+}
+
+/** The namespace was kept by a Retain deletion and still holds the old instance's data; an admin releases it. */
+export class RetainedNamespaceError extends ConflictError {
+  readonly namespace: string;
+  constructor(namespace: string) {
+    super(`namespace ${namespace} was retained when its instance was deleted; delete it and release it (DELETE /retained-namespaces/${namespace}) first`, { namespace });
+    this.namespace = namespace;
+  }
+}
+
+/** The Idempotency-Key was used for a different request. */
+export class IdempotencyKeyReusedError extends ConflictError {}
+/** The first request with this Idempotency-Key is still running. */
+export class IdempotencyInProgressError extends ConflictError {}
 
 /** An attempt to change a row that is immutable once created (product_template_version). */
 export class ImmutableRowError extends DataError {

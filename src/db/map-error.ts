@@ -5,6 +5,7 @@
 import {
   DataError,
   DatabaseUnavailableError,
+  DuplicateDomainError,
   DuplicateError,
   DuplicateNamespaceError,
   DuplicateSecretError,
@@ -30,6 +31,8 @@ const UNIQUE: Record<string, ErrorFactory> = {
     new DuplicateTemplateVersionError(`this template already has a version with this number (${d})`, {}, { cause }),
   deployment_instance_namespace_live_key: (d, cause) =>
     new DuplicateNamespaceError(`a live instance already uses this namespace (${d})`, {}, { cause }),
+  deployment_instance_domain_live_key: (d, cause) =>
+    new DuplicateDomainError(`another live instance already uses this domain name (${d})`, { field: 'domainName' }, { cause }),
   instance_secret_pkey: (d, cause) => new DuplicateSecretError(`the instance already has a secret with this name (${d})`, {}, { cause }),
 };
 
@@ -87,7 +90,13 @@ export function mapDatabaseError(err: unknown): Error {
     case '57014':
       return new StatementTimeoutError(`statement cancelled (statement_timeout): ${message}`, { cause: err });
   }
-  if (CONNECTION_CODES.has(code) || code.startsWith('08') || /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message)) {
+  if (
+    CONNECTION_CODES.has(code) ||
+    code.startsWith('08') ||
+    // 55000 at connect time: `ALTER DATABASE … ALLOW_CONNECTIONS false` (maintenance, failover).
+    (code === '55000' && /not currently accepting connections/i.test(message)) ||
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)
+  ) {
     return new DatabaseUnavailableError(`database unavailable: ${message}`, { cause: err });
   }
   return new DataError('DATABASE', `database error${code ? ` ${code}` : ''}: ${message}`, { code }, { cause: err });

@@ -14,6 +14,9 @@ import * as m0010 from '../../migrations/0010_instance_activity_and_quotas.ts';
 import * as m0013 from '../../migrations/0013_instance_sync.ts';
 import * as m0014 from '../../migrations/0014_sync_notify_activity_and_secrets.ts';
 import * as m0015 from '../../migrations/0015_instance_deletion_policy.ts';
+import * as m0016 from '../../migrations/0016_instance_domain_owners.ts';
+import * as m0017 from '../../migrations/0017_retained_namespaces.ts';
+import * as m0018 from '../../migrations/0018_api_token_expiry.ts';
 import * as m0024 from '../../migrations/0024_rollouts.ts';
 import * as m0028 from '../../migrations/0028_template_egress_rules.ts';
 import * as m0029 from '../../migrations/0029_instance_cr_uid.ts';
@@ -30,6 +33,9 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0013_instance_sync': m0013,
   '0014_sync_notify_activity_and_secrets': m0014,
   '0015_instance_deletion_policy': m0015,
+  '0016_instance_domain_owners': m0016,
+  '0017_retained_namespaces': m0017,
+  '0018_api_token_expiry': m0018,
   '0024_rollouts': m0024,
   '0028_template_egress_rules': m0028,
   '0029_instance_cr_uid': m0029,

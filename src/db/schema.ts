@@ -2,6 +2,9 @@
 // against them. Keep in step with the migrations (a new migration that changes
 // a table changes its interface here in the same commit).
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import { DeletionPolicy, InstanceState } from '../domain/instance.ts';
+
+export type { DeletionPolicy, InstanceState };
 
 /** A JSON document stored as jsonb: read as parsed JSON, written through `jsonb()` (src/db/json.ts). */
 export type Json = ColumnType<JsonValue, unknown, unknown>;
@@ -12,13 +15,11 @@ type CreatedAt = ColumnType<Date, Date | undefined, never>;
 type Timestamp = ColumnType<Date, Date, Date>;
 type Bytes = ColumnType<Uint8Array, Uint8Array, Uint8Array>;
 
-export const INSTANCE_STATES = ['Running', 'Hibernated'] as const;
-export type InstanceState = (typeof INSTANCE_STATES)[number];
+export const INSTANCE_STATES = Object.values(InstanceState);
 export const INSTANCE_SOURCES = ['api', 'cluster'] as const;
 export type InstanceSource = (typeof INSTANCE_SOURCES)[number];
 /** What deleting an instance does to its namespace (CaelusInstance spec.deletionPolicy). */
-export const DELETION_POLICIES = ['Delete', 'Retain'] as const;
-export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
+export const DELETION_POLICIES = Object.values(DeletionPolicy);
 export const TOKEN_ROLES = ['admin', 'user'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
 
@@ -46,6 +47,8 @@ export interface ProductTemplateVersionTable {
   egress_rules: Json | null;
   /** Tiers an instance may choose with spec.tier besides `tier` (JSON array of names). Migration 0007. */
   allowed_tiers: Json | null;
+  /** Domain suffixes instances may use (JSON array of patterns, src/domain/naming.ts); null = none declared. Migration 0016. */
+  domain_suffixes: Json | null;
   created_at: CreatedAt;
 }
 
@@ -100,6 +103,8 @@ export interface ApiTokenTable {
   created_at: CreatedAt;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  /** null = never expires. Migration 0018. */
+  expires_at: Timestamp | null;
 }
 
 export interface AuditEventTable {
@@ -117,7 +122,8 @@ export interface IdempotencyKeyTable {
   request_hash: string;
   /** null while the first request is still being processed. */
   response: Json | null;
-  created_at: CreatedAt;
+  /** When the key was claimed; reset when an abandoned claim is taken over. */
+  created_at: ColumnType<Date, Date | undefined, Date>;
 }
 
 /** An admin's per-user override of the default instance quota (migration 0010). */
@@ -125,6 +131,14 @@ export interface UserQuotaTable {
   user_id: string;
   max_instances: number;
   updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** A namespace kept by a Retain deletion; counts toward its owner's quota until released (migration 0017). */
+export interface RetainedNamespaceTable {
+  namespace: string;
+  user_id: string;
+  instance_id: string;
+  retained_at: CreatedAt;
 }
 
 export interface Database {
@@ -139,6 +153,7 @@ export interface Database {
   rollout_strategy: RolloutStrategyTable;
   rollout: RolloutTable;
   rollout_instance: RolloutInstanceTable;
+  retained_namespace: RetainedNamespaceTable;
 }
 
 /** A named, reusable rollout strategy (migration 0024). */

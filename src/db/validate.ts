@@ -1,15 +1,14 @@
 // Runtime checks of repository inputs. TypeScript types vanish at run time and
 // repository callers pass along API payloads, so every input is checked here
 // and rejected with a ValidationError that names the field, before any SQL.
+import semverPackage from 'semver';
+import { DNS_LABEL } from '../domain/naming.ts';
 import { ValidationError } from './errors.ts';
 import type { JsonObject } from './schema.ts';
 
 /** DNS-1123 label: template names and namespaces (also enforced by check constraints). */
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export { DNS_LABEL };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// semver.org's regular expression (2.0.0), without a leading "v".
-const SEMVER =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 // No control characters (NUL in particular is rejected by Postgres text).
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
@@ -43,8 +42,12 @@ export function dnsLabel(field: string, value: unknown): string {
   return text(field, value, { max: 63, pattern: DNS_LABEL, patternHint: 'must be a DNS label: lower-case letters, digits and "-", at most 63, starting and ending alphanumeric' });
 }
 
+/** A semantic version exactly as written (no leading "v", no coercion), checked by the `semver` package npm itself uses. */
 export function semver(field: string, value: unknown): string {
-  return text(field, value, { max: 128, pattern: SEMVER, patternHint: 'must be a semantic version such as 1.2.3' });
+  const v = text(field, value, { max: 128 });
+  // semver also takes a leading "v" or "=": a version as stored starts with its major number.
+  if (!/^\d\S*$/.test(v) || semverPackage.valid(v) === null) throw new ValidationError(field, 'must be a semantic version such as 1.2.3');
+  return v;
 }
 
 export function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {

@@ -10,7 +10,7 @@ import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promise
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { apiConfig } from '../config/api.ts';
+import { apiConfig, rateLimitOf } from '../config/api.ts';
 import { databaseConfigFromEnv, type DatabaseConfig } from '../config/database.ts';
 import { ENCRYPTION_KEYS_ENV } from '../config/encryption-keys.ts';
 import { operatorConfig } from '../config/operator.ts';
@@ -160,6 +160,9 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
         chartChecker: new HelmChartChecker(new HelmClient({ binary: helm, metrics, logger: log })),
         maxInstancesPerUser: apiCfg.maxInstancesPerUser,
         bodyLimitBytes: apiCfg.bodyLimitBytes,
+        domainSuffixes: apiCfg.domainSuffixes,
+        rateLimit: rateLimitOf(apiCfg),
+        trustProxyHops: apiCfg.trustProxyHops,
         liveStatus: new ClusterLiveStatusReader(loaded.kc, log),
       });
       try {

@@ -27,6 +27,8 @@ export interface ResolvedTemplateVersion {
   allowedTiers?: string[];
   /** Pod Security Admission level of the instance namespace; restricted when unset. */
   podSecurity?: PodSecurityLevel;
+  /** Domain suffix patterns the instances' domainName must fall under (src/domain/naming.ts domainAllowed). */
+  domainSuffixes?: string[];
   /** Extra NetworkPolicy ingress rules (networking.k8s.io/v1 NetworkPolicyIngressRule objects) for the namespace. */
   networkRules?: Record<string, unknown>[];
   /**

@@ -62,3 +62,29 @@ export function generateNamespace(userId: string, random: () => string = () => r
   stem = stem.slice(0, room).replace(/-+$/g, '');
   return `${stem || 'u'}-${suffix}`;
 }
+
+/**
+ * A domain suffix pattern a template version declares: a host name in which
+ * `{userId}` stands for the owner's user id, optionally starting with `*.`
+ * (exactly one more DNS label in front, like a wildcard certificate).
+ */
+export const DOMAIN_SUFFIX_PATTERN = /^(\*\.)?(([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|\{userId\})\.)*([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?|\{userId\})$/;
+
+/**
+ * Whether `domain` falls under one of `suffixes` for the instance owner
+ * `userId`. `{userId}` is replaced by the user id in lower case; a user id
+ * that is not a DNS label makes that pattern match nothing, so no other
+ * tenant's name can be forged through it.
+ */
+export function domainAllowed(domain: string, suffixes: readonly string[], userId: string): boolean {
+  if (!DOMAIN.test(domain)) return false;
+  const user = userId.toLowerCase();
+  const userIsLabel = DNS_LABEL.test(user);
+  return suffixes.some((pattern) => {
+    if (pattern.includes('{userId}') && !userIsLabel) return false;
+    const host = pattern.replaceAll('{userId}', user);
+    if (!host.startsWith('*.')) return domain === host;
+    const parent = host.slice(1); // ".apps.example.com"
+    return domain.endsWith(parent) && DNS_LABEL.test(domain.slice(0, -parent.length));
+  });
+}

@@ -5,6 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { isPodSecurityLevel, type ChartReference, type ResolvedTemplateVersion, type TemplateCatalog } from '../domain/catalog.ts';
 import { digestOf } from '../domain/digest.ts';
+import { DOMAIN_SUFFIX_PATTERN } from '../domain/naming.ts';
 import { parseVersionRef } from '../domain/version-ref.ts';
 import { parseChartReference } from '../db/chart-reference.ts';
 
@@ -20,6 +21,7 @@ import { parseChartReference } from '../db/chart-reference.ts';
  *         tier: small                      # optional
  *         allowedTiers: [micro, large]     # optional: what spec.tier may pick besides tier
  *         podSecurity: baseline            # optional: restricted (default) or baseline
+ *         domainSuffixes: ["*.apps.example.com", "{userId}.dev.example.com"]  # optional: hosts instances may use
  *         networkRules:                    # optional: extra NetworkPolicy ingress rules
  *           - from: [{ namespaceSelector: { matchLabels: { team: monitoring } } }]
  *         egressRules:                     # optional: egress allowed beyond the namespace and DNS
@@ -48,6 +50,7 @@ interface FileVersion {
   podSecurity?: unknown;
   networkRules?: unknown;
   egressRules?: unknown;
+  domainSuffixes?: unknown;
   defaultValues?: unknown;
   valuesSchema?: unknown;
 }
@@ -103,6 +106,9 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
       if (v.allowedTiers !== undefined && !(Array.isArray(v.allowedTiers) && v.allowedTiers.every((t) => typeof t === 'string'))) {
         throw new CatalogFileError(file, `${where}.allowedTiers must be a list of tier names`);
       }
+      if (v.domainSuffixes !== undefined && !(Array.isArray(v.domainSuffixes) && v.domainSuffixes.every((d) => typeof d === 'string' && DOMAIN_SUFFIX_PATTERN.test(d)))) {
+        throw new CatalogFileError(file, `${where}.domainSuffixes must be a list of host names, optionally starting with "*." and using {userId}`);
+      }
       if (v.networkRules !== undefined && !(Array.isArray(v.networkRules) && v.networkRules.every(isObject))) {
         throw new CatalogFileError(file, `${where}.networkRules must be a list of NetworkPolicy ingress rules`);
       }
@@ -124,6 +130,7 @@ export function parseCatalog(file: string, text: string): ResolvedTemplateVersio
         ...(isPodSecurityLevel(v.podSecurity) ? { podSecurity: v.podSecurity } : {}),
         ...(v.networkRules ? { networkRules: v.networkRules as Record<string, unknown>[] } : {}),
         ...(v.egressRules ? { egressRules: v.egressRules as Record<string, unknown>[] } : {}),
+        ...(v.domainSuffixes ? { domainSuffixes: v.domainSuffixes as string[] } : {}),
       });
     });
   });

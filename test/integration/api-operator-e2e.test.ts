@@ -75,6 +75,7 @@ describeWithPostgres('API + sync + operator end to end (PostgreSQL)', () => {
   let api: ApiHarness;
   let op: TestOperator;
   let alice: string;
+  let aliceId: string;
   let instanceId: string;
   let ns: string;
   let pvcUid: string | undefined;
@@ -83,7 +84,8 @@ describeWithPostgres('API + sync + operator end to end (PostgreSQL)', () => {
     db = await postgres!.create();
     api = await startApi(db, { liveStatus: new ClusterLiveStatusReader(testKubeConfig(), silentLogger()) });
     op = await startTestOperator(shard, {}, { databaseUrl: db.url! });
-    alice = await api.userToken(uniqueName('alice'));
+    aliceId = uniqueName('alice');
+    alice = await api.userToken(aliceId);
   });
 
   afterAll(async () => {
@@ -275,8 +277,15 @@ describeWithPostgres('API + sync + operator end to end (PostgreSQL)', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.field).toBe('/body/deletionPolicy');
 
-    const created = await api.call('POST', '/instances', { token: alice, body: { templateVersionId: `${template}@1.0.0`, deletionPolicy: 'Retain' } });
-    expectOk(created, 201, 'POST /instances (Retain)');
+    // Retain is admin-only: a retained namespace outlives the instance (and counts toward the quota).
+    const tenantRetain = await api.call('POST', '/instances', { token: alice, body: { templateVersionId: `${template}@1.0.0`, deletionPolicy: 'Retain' } });
+    expect(tenantRetain.status).toBe(403);
+    expect(tenantRetain.body.field).toBe('/body/deletionPolicy');
+    const created = await api.call('POST', '/instances', {
+      token: api.admin,
+      body: { templateVersionId: `${template}@1.0.0`, userId: aliceId, deletionPolicy: 'Retain' },
+    });
+    expectOk(created, 201, 'POST /instances (Retain, admin for alice)');
     expect(created.body.deletionPolicy).toBe('Retain');
     const id: string = created.body.id;
     const kept: string = created.body.namespace;
@@ -317,6 +326,10 @@ describeWithPostgres('API + sync + operator end to end (PostgreSQL)', () => {
       expect(ns?.metadata?.deletionTimestamp).toBeUndefined();
       const pvc = await core().readNamespacedPersistentVolumeClaim({ name: `${kept}-data`, namespace: kept });
       expect(pvc.metadata?.deletionTimestamp).toBeUndefined();
+      // The kept namespace still counts toward alice's quota until an admin releases it.
+      const quota = await api.call('GET', `/users/${aliceId}/quota`, { token: api.admin });
+      expect(quota.body.retained).toBe(1);
+      expectOk(await api.call('DELETE', `/retained-namespaces/${kept}`, { token: api.admin }), 200, 'release the retained namespace');
     } finally {
       // The retained namespace is ours to clean up (nothing in Caelus will).
       await core()

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { HelmChartChecker, type ChartChecker } from '../../src/api/chart-check.ts';
 import type { LiveStatusReader } from '../../src/api/live-status.ts';
+import type { RateLimitSettings } from '../../src/config/api.ts';
 import { buildApiServer } from '../../src/api/server.ts';
 import { createApiToken } from '../../src/db/repositories/tokens.ts';
 import { HelmClient } from '../../src/helm/index.ts';
@@ -56,7 +57,15 @@ export function realChartChecker(): ChartChecker {
 
 export async function startApi(
   h: TestDatabase,
-  opts: { maxInstancesPerUser?: number; chartChecker?: ChartChecker; liveStatus?: LiveStatusReader } = {},
+  opts: {
+    maxInstancesPerUser?: number;
+    chartChecker?: ChartChecker;
+    liveStatus?: LiveStatusReader;
+    /** Platform default domain suffixes; tests default to *.example.com. */
+    domainSuffixes?: string[];
+    rateLimit?: RateLimitSettings | false;
+    trustProxyHops?: number;
+  } = {},
 ): Promise<ApiHarness> {
   const metrics = createMetrics();
   const app = await buildApiServer({
@@ -66,6 +75,9 @@ export async function startApi(
     chartChecker: opts.chartChecker ?? realChartChecker(),
     maxInstancesPerUser: opts.maxInstancesPerUser ?? 10,
     ...(opts.liveStatus ? { liveStatus: opts.liveStatus } : {}),
+    domainSuffixes: opts.domainSuffixes ?? ['*.example.com'],
+    ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
+    ...(opts.trustProxyHops === undefined ? {} : { trustProxyHops: opts.trustProxyHops }),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const admin = (await createApiToken(h.db, { name: 'test-admin', role: 'admin' }, { actor: 'test' })).token;

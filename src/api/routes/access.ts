@@ -2,10 +2,8 @@
 // the API may change.
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import { InvalidValuesError } from '../../db/errors.ts';
 import { getScopedInstance, type TenantInstance } from '../../db/repositories/tenant-instances.ts';
 import type { Database } from '../../db/schema.ts';
-import { validateValues } from '../../domain/values-schema.ts';
 import { ownerScope, principalOf, type Principal } from '../auth.ts';
 import { ApiProblem, ProblemType, notFound } from '../problems.ts';
 
@@ -28,13 +26,6 @@ export function assertApiManaged(instance: TenantInstance): void {
       { extensions: { source: instance.source } },
     );
   }
-}
-
-/** Overrides against the version's values_schema, reported per JSON path (422) before anything is written. */
-export function checkValues(schema: Record<string, unknown> | null, values: Record<string, unknown>): void {
-  if (!schema) return;
-  const result = validateValues(schema, values);
-  if (!result.ok) throw new InvalidValuesError(result.violations);
 }
 
 /** The instance after a write, as the caller sees it. */

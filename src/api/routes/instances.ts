@@ -3,13 +3,14 @@
 // the caller in the query (src/db/repositories/tenant-instances.ts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { markInstanceDeleted, updateInstanceSpec, type SpecPatch } from '../../db/repositories/instances.ts';
+import { createInstance, markInstanceDeleted, updateInstanceSpec, type SpecPatch } from '../../db/repositories/instances.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from '../../db/repositories/idempotency.ts';
 import { getTemplateVersion } from '../../db/repositories/templates.ts';
-import { createInstanceWithinQuota, listScopedInstances } from '../../db/repositories/tenant-instances.ts';
+import { listScopedInstances } from '../../db/repositories/tenant-instances.ts';
 import { ownerScope, principalOf, type Principal } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { assertMayWrite, checkDomain, checkNamespace } from '../instance-policy.ts';
 import { ApiProblem, badRequest, ProblemType } from '../problems.ts';
 import {
   createInstanceBody,
@@ -28,16 +29,13 @@ import {
 import { generateNamespace } from '../../domain/naming.ts';
 import { resolveVersionRef } from '../versions.ts';
 import { instanceDetailView, instanceView } from '../views.ts';
-import { assertApiManaged, checkValues, rereadInstance, visibleInstance } from './access.ts';
+import { assertApiManaged, rereadInstance, visibleInstance } from './access.ts';
 
 /** What an idempotent POST stores and replays. */
 interface StoredResponse {
   status: number;
   body: Record<string, unknown>;
 }
-
-const adminOnlyField = (field: string): ApiProblem =>
-  new ApiProblem(403, ProblemType.Forbidden, `${field} may only be set with an admin token`, { errors: [{ field, message: 'is admin only' }] });
 
 export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { db } = deps;
@@ -58,12 +56,17 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       const p = principalOf(request);
       const body = request.body;
       // Refused before the idempotency claim: a refused request must leave no row at all.
-      if (p.role !== 'admin' && body.namespace !== undefined) throw adminOnlyField('/body/namespace');
-      if (p.role !== 'admin' && body.userId !== undefined) throw adminOnlyField('/body/userId');
+      assertMayWrite(p, body);
+      if (body.namespace !== undefined) checkNamespace(body.namespace);
       const key = request.headers['idempotency-key'];
-      if (typeof key !== 'string') return send(reply, await create(p, body));
+      if (key === undefined) return send(reply, await create(p, body));
 
-      const claim = await claimIdempotencyKey(db, { actor: p.actor, key, requestHash: requestHash('POST', '/instances', body) });
+      const claim = await claimIdempotencyKey(db, {
+        actor: p.actor,
+        key,
+        requestHash: requestHash('POST', '/instances', body),
+        ...(deps.idempotencyClaimTtlMs === undefined ? {} : { claimTtlMs: deps.idempotencyClaimTtlMs }),
+      });
       if (claim.kind === 'replay') {
         const stored = claim.response as unknown as StoredResponse;
         return send(reply.header('idempotent-replayed', 'true'), stored);
@@ -85,21 +88,21 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
     const owner = p.role === 'admin' ? (body.userId ?? p.userId) : p.userId;
     if (!owner) throw badRequest('/body/userId', 'is required with an admin token that acts for no user');
     const { version } = await resolveVersionRef(db, body.templateVersionId);
-    const values = body.values ?? {};
-    checkValues(version.valuesSchema, values);
-    const instance = await createInstanceWithinQuota(
+    if (body.domainName !== undefined) checkDomain(p, body.domainName, owner, version.domainSuffixes, deps.domainSuffixes ?? []);
+    // Values are validated against the version's schema in the same transaction as the insert (createInstance).
+    const created = await createInstance(
       db,
       {
         userId: owner,
         productTemplateVersionId: version.id,
         namespace: body.namespace ?? generateNamespace(owner),
         domainName: body.domainName ?? null,
-        values,
+        values: body.values ?? {},
         ...(body.deletionPolicy === undefined ? {} : { deletionPolicy: body.deletionPolicy }),
       },
       { actor: p.actor, quota: { defaultMaxInstances: deps.maxInstancesPerUser } },
     );
-    return { status: 201, body: instanceView(instance) };
+    return { status: 201, body: instanceView(await rereadInstance(db, created.id, p)) };
   }
 
   function send(reply: FastifyReply, r: StoredResponse): FastifyReply {
@@ -161,16 +164,17 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         summary: 'change values overrides, state, domain name or deletion policy',
         params: idParams,
         body: patchInstanceBody,
-        response: { 200: instanceSchema, ...problems(404, 409, 413, 422) },
+        response: { 200: instanceSchema, ...problems(403, 404, 409, 413, 422) },
       },
     },
     async (request) => {
       const { principal, instance } = await visibleInstance(db, request);
       assertApiManaged(instance);
       const body = request.body;
-      if (body.values !== undefined) {
+      assertMayWrite(principal, body);
+      if (typeof body.domainName === 'string' && body.domainName !== instance.domainName) {
         const version = await getTemplateVersion(db, instance.productTemplateVersionId);
-        checkValues(version?.valuesSchema ?? null, body.values);
+        checkDomain(principal, body.domainName, instance.userId, version?.domainSuffixes ?? null, deps.domainSuffixes ?? []);
       }
       const patch: SpecPatch = {
         ...(body.values === undefined ? {} : { values: body.values }),

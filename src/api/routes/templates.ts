@@ -101,6 +101,7 @@ export const templateRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
           defaultValues: body.defaultValues ?? {},
           valuesSchema: body.valuesSchema ?? null,
           tier: body.tier ?? null,
+          domainSuffixes: body.domainSuffixes ?? null,
         },
         { actor: p.actor },
       );

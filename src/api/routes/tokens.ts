@@ -5,13 +5,23 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from '../../db/repositories/tokens.ts';
 import { principalOf, requireAdmin } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
-import { badRequest } from '../problems.ts';
+import { expiryOf } from '../../domain/duration.ts';
+import { badRequest, ProblemType, unprocessable } from '../problems.ts';
 import { createTokenBody, createdTokenSchema, idParams, problems, tokenListSchema, tokenSchema } from '../schemas.ts';
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
 function tokenView(t: ApiToken) {
-  return { id: t.id, name: t.name, role: t.role, userId: t.userId, createdAt: t.createdAt.toISOString(), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) };
+  return {
+    id: t.id,
+    name: t.name,
+    role: t.role,
+    userId: t.userId,
+    createdAt: t.createdAt.toISOString(),
+    lastUsedAt: iso(t.lastUsedAt),
+    revokedAt: iso(t.revokedAt),
+    expiresAt: iso(t.expiresAt),
+  };
 }
 
 export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
@@ -25,14 +35,20 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
       requireAdmin(p);
       const body = request.body;
       if (body.role === 'user' && body.userId === undefined) throw badRequest('/body/userId', 'is required for a user token');
-      const { token, record } = await createApiToken(deps.db, { name: body.name, role: body.role, userId: body.userId ?? null }, { actor: p.actor });
+      if (body.expiresIn !== undefined && body.expiresAt !== undefined) throw badRequest('/body/expiresAt', 'give expiresIn or expiresAt, not both');
+      const expires = body.expiresIn ?? body.expiresAt;
+      const expiresAt = expires === undefined ? null : expiryOf(expires);
+      if (expiresAt === undefined) {
+        throw unprocessable(ProblemType.Validation, body.expiresIn === undefined ? '/body/expiresAt' : '/body/expiresIn', 'must lie in the future');
+      }
+      const { token, record } = await createApiToken(deps.db, { name: body.name, role: body.role, userId: body.userId ?? null, expiresAt }, { actor: p.actor });
       return reply.code(201).header('cache-control', 'no-store').send({ ...tokenView(record), token });
     },
   );
 
   app.get(
     '/tokens',
-    { schema: { tags, summary: 'list API tokens, revoked ones included (admin); never the tokens themselves', response: { 200: tokenListSchema, ...problems(403) } } },
+    { schema: { tags, summary: 'list API tokens, revoked and expired ones included (admin); never the tokens themselves', response: { 200: tokenListSchema, ...problems(403) } } },
     async (request) => {
       requireAdmin(principalOf(request));
       return { items: (await listApiTokens(deps.db)).map(tokenView) };

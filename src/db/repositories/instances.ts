@@ -1,9 +1,10 @@
 // deployment_instance. Every spec change bumps spec_version and writes an
 // audit row in the same transaction; status updates from the operator do
 // neither (they are observations, not changes of intent).
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { DOMAIN } from '../../domain/naming.ts';
 import { validateValues } from '../../domain/values-schema.ts';
-import { ConflictError, InvalidValuesError, NotFoundError, UnknownTemplateVersionError } from '../errors.ts';
+import { ConflictError, InvalidValuesError, NotFoundError, QuotaExceededError, RetainedNamespaceError, UnknownTemplateVersionError } from '../errors.ts';
 import { jsonb } from '../json.ts';
 import { translateErrors } from '../map-error.ts';
 import {
@@ -86,7 +87,6 @@ export interface StatusUpdate {
   reconciledAt?: Date;
 }
 
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const PHASE = /^[A-Z][A-Za-z]{0,31}$/;
 
 function userId(value: unknown): string {
@@ -96,7 +96,29 @@ function domainName(value: unknown): string | null {
   return optionalText('domainName', value, { max: 253, pattern: DOMAIN, patternHint: 'must be a lower-case DNS name' });
 }
 
-export async function createInstance(db: Kysely<Database>, input: NewInstance, opts: { actor: string }): Promise<Instance> {
+export interface QuotaLimits {
+  /** Applies unless user_quota has a row for the user. */
+  defaultMaxInstances: number;
+}
+
+export interface CreateOptions {
+  actor: string;
+  /**
+   * Enforce the owner's instance quota (API creates). Live instances and
+   * namespaces retained from deleted ones count. Race-safe: a
+   * transaction-scoped advisory lock keyed by the user serialises concurrent
+   * creates of one user on PostgreSQL (count and insert happen under it),
+   * while different users never wait for each other; PGlite is serial anyway.
+   */
+  quota?: QuotaLimits;
+}
+
+/**
+ * The one way an instance row is created (API, adoption of GitOps CRs, dev
+ * registration): inputs checked, overrides validated against the version's
+ * values schema once, quota when asked, audit row, one transaction.
+ */
+export async function createInstance(db: Kysely<Database>, input: NewInstance, opts: CreateOptions): Promise<Instance> {
   const row = {
     user_id: userId(input?.userId),
     product_template_version_id: uuid('productTemplateVersionId', input.productTemplateVersionId),
@@ -108,8 +130,12 @@ export async function createInstance(db: Kysely<Database>, input: NewInstance, o
     expires_at: optionalDate('expiresAt', input.expiresAt),
     deletion_policy: input.deletionPolicy === undefined ? 'Delete' : oneOf('deletionPolicy', input.deletionPolicy, DELETION_POLICIES),
   } as const;
+  const defaultMax = opts.quota && nonNegativeInt('defaultMaxInstances', opts.quota.defaultMaxInstances);
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
+      if (defaultMax !== undefined) await checkQuota(trx, row.user_id, defaultMax);
+      const retained = await trx.selectFrom('retained_namespace').select('namespace').where('namespace', '=', row.namespace).executeTakeFirst();
+      if (retained) throw new RetainedNamespaceError(row.namespace);
       await checkValuesAgainstVersion(trx, row.product_template_version_id, row.values);
       const created = await trx
         .insertInto('deployment_instance')
@@ -120,11 +146,28 @@ export async function createInstance(db: Kysely<Database>, input: NewInstance, o
         actor: opts.actor,
         action: 'instance.create',
         instanceId: created.id,
-        detail: { namespace: row.namespace, productTemplateVersionId: row.product_template_version_id, source: row.source },
+        detail: { namespace: row.namespace, productTemplateVersionId: row.product_template_version_id, userId: row.user_id, source: row.source },
       });
       return toInstance(created);
     }),
   );
+}
+
+/** What counts toward a user's quota: live instances and retained namespaces. */
+export async function quotaUsage(db: Kysely<Database>, user: string): Promise<{ live: number; retained: number }> {
+  const [live, retained] = await Promise.all([
+    db.selectFrom('deployment_instance').select((eb) => eb.fn.countAll<string>().as('n')).where('user_id', '=', user).where('deleted_at', 'is', null).executeTakeFirstOrThrow(),
+    db.selectFrom('retained_namespace').select((eb) => eb.fn.countAll<string>().as('n')).where('user_id', '=', user).executeTakeFirstOrThrow(),
+  ]);
+  return { live: Number(live.n), retained: Number(retained.n) };
+}
+
+async function checkQuota(trx: Transaction<Database>, user: string, defaultMax: number): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`caelus.instance-quota:${user}`}, 0))`.execute(trx);
+  const override = await trx.selectFrom('user_quota').select('max_instances').where('user_id', '=', user).executeTakeFirst();
+  const limit = override?.max_instances ?? defaultMax;
+  const used = await quotaUsage(trx, user);
+  if (used.live + used.retained >= limit) throw new QuotaExceededError(user, limit, used.live + used.retained, used.retained);
 }
 
 export async function getInstance(db: Kysely<Database>, id: string, opts: { includeDeleted?: boolean } = {}): Promise<Instance | undefined> {
@@ -259,8 +302,45 @@ export async function markInstanceDeleted(db: Kysely<Database>, id: string, opts
         .returningAll()
         .executeTakeFirst();
       if (!row) throw new NotFoundError('instance', { id: key });
-      await recordAudit(trx, { actor: opts.actor, action: 'instance.delete', instanceId: key, detail: { namespace: row.namespace } });
+      // A retained namespace keeps the tenant's volumes: it stays on the owner's quota until released.
+      if (row.deletion_policy === 'Retain') {
+        await trx
+          .insertInto('retained_namespace')
+          .values({ namespace: row.namespace, user_id: row.user_id, instance_id: row.id })
+          .onConflict((oc) => oc.column('namespace').doNothing())
+          .execute();
+      }
+      await recordAudit(trx, { actor: opts.actor, action: 'instance.delete', instanceId: key, detail: { namespace: row.namespace, deletionPolicy: row.deletion_policy } });
       return toInstance(row);
+    }),
+  );
+}
+
+export interface RetainedNamespace {
+  namespace: string;
+  userId: string;
+  instanceId: string;
+  retainedAt: Date;
+}
+
+/** Namespaces kept by Retain deletions, optionally of one user, oldest first. */
+export async function listRetainedNamespaces(db: Kysely<Database>, filter: { userId?: string } = {}): Promise<RetainedNamespace[]> {
+  return translateErrors(async () => {
+    let q = db.selectFrom('retained_namespace').selectAll().orderBy('retained_at').orderBy('namespace');
+    if (filter.userId !== undefined) q = q.where('user_id', '=', userId(filter.userId));
+    return (await q.execute()).map((r) => ({ namespace: r.namespace, userId: r.user_id, instanceId: r.instance_id, retainedAt: r.retained_at }));
+  });
+}
+
+/** Releases a retained namespace (its owner's quota and its name become free); audited. */
+export async function releaseRetainedNamespace(db: Kysely<Database>, namespace: string, opts: { actor: string }): Promise<RetainedNamespace> {
+  const ns = dnsLabel('namespace', namespace);
+  return translateErrors(() =>
+    db.transaction().execute(async (trx) => {
+      const r = await trx.deleteFrom('retained_namespace').where('namespace', '=', ns).returningAll().executeTakeFirst();
+      if (!r) throw new NotFoundError('retained namespace', { namespace: ns });
+      await recordAudit(trx, { actor: opts.actor, action: 'namespace.release', instanceId: r.instance_id, detail: { namespace: ns, userId: r.user_id } });
+      return { namespace: r.namespace, userId: r.user_id, instanceId: r.instance_id, retainedAt: r.retained_at };
     }),
   );
 }

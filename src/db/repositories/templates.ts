@@ -3,6 +3,7 @@
 import type { Kysely } from 'kysely';
 import { isPodSecurityLevel, type ChartReference, type PodSecurityLevel } from '../../domain/catalog.ts';
 import { checkValuesSchema } from '../../domain/values-schema.ts';
+import { DOMAIN_SUFFIX_PATTERN } from '../../domain/naming.ts';
 import { parseVersionRef } from '../../domain/version-ref.ts';
 import { encodeChartReference, parseChartReference } from '../chart-reference.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
@@ -32,6 +33,8 @@ export interface ProductTemplateVersion {
   networkRules: JsonObject[] | null;
   egressRules: JsonObject[] | null;
   allowedTiers: string[] | null;
+  /** Domain suffix patterns instances may use (src/domain/naming.ts); null = none declared. */
+  domainSuffixes: string[] | null;
   createdAt: Date;
 }
 
@@ -52,6 +55,7 @@ export interface NewTemplateVersion {
   networkRules?: Record<string, unknown>[] | null;
   egressRules?: Record<string, unknown>[] | null;
   allowedTiers?: string[] | null;
+  domainSuffixes?: string[] | null;
 }
 
 export interface WriteOptions {
@@ -102,6 +106,7 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
   }
   const tier = optionalText('tier', input.tier, { max: 63, pattern: TIER, patternHint: 'must be a lower-case tier name such as small' });
   const guardrails = guardrailInput(input);
+  const domainSuffixes = domainSuffixInput(input.domainSuffixes);
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
       const row = await trx
@@ -118,6 +123,7 @@ export async function createTemplateVersion(db: Kysely<Database>, input: NewTemp
           network_rules: guardrails.networkRules === null ? null : jsonb(guardrails.networkRules),
           egress_rules: guardrails.egressRules === null ? null : jsonb(guardrails.egressRules),
           allowed_tiers: guardrails.allowedTiers === null ? null : jsonb(guardrails.allowedTiers),
+          domain_suffixes: domainSuffixes === null ? null : jsonb(domainSuffixes),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -240,6 +246,14 @@ function guardrailInput(input: NewTemplateVersion): {
   return { podSecurity, networkRules, egressRules, allowedTiers };
 }
 
+function domainSuffixInput(value: unknown): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value) || value.length > 64) throw new ValidationError('domainSuffixes', 'must be a list of at most 64 domain patterns');
+  return value.map((p, i) =>
+    text(`domainSuffixes[${i}]`, p, { max: 253, pattern: DOMAIN_SUFFIX_PATTERN, patternHint: 'must be a host name, optionally starting with "*." and using {userId}' }),
+  );
+}
+
 function toTemplate(row: ProductTemplateRow): ProductTemplate {
   return { id: row.id, name: row.name, description: row.description, createdAt: row.created_at };
 }
@@ -258,6 +272,7 @@ export function toVersion(row: ProductTemplateVersionRow): ProductTemplateVersio
     networkRules: (row.network_rules as JsonObject[] | null) ?? null,
     egressRules: (row.egress_rules as JsonObject[] | null) ?? null,
     allowedTiers: (row.allowed_tiers as string[] | null) ?? null,
+    domainSuffixes: (row.domain_suffixes as string[] | null) ?? null,
     createdAt: row.created_at,
   };
 }

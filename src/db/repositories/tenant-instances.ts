@@ -3,14 +3,12 @@
 // so a row of another tenant is simply not found: there is no fetch-then-check
 // step that a forgotten `if` could turn into a leak.
 import { sql, type Kysely } from 'kysely';
-import { validateValues } from '../../domain/values-schema.ts';
-import { ConflictError, InvalidValuesError, NotFoundError, UnknownTemplateVersionError } from '../errors.ts';
-import { jsonb } from '../json.ts';
+import { NotFoundError } from '../errors.ts';
 import { translateErrors } from '../map-error.ts';
-import { DELETION_POLICIES, type Database, type DeletionPolicy, type DeploymentInstanceRow, type JsonObject } from '../schema.ts';
-import { dnsLabel, jsonObject, nonNegativeInt, oneOf, optionalText, text, uuid } from '../validate.ts';
+import type { Database, DeploymentInstanceRow } from '../schema.ts';
+import { nonNegativeInt, text, uuid } from '../validate.ts';
 import { recordAudit } from './audit.ts';
-import { toInstance, type Instance } from './instances.ts';
+import { quotaUsage, toInstance, type Instance } from './instances.ts';
 
 /** Whose instances a caller may see: everyone's (admin) or one user's. */
 export type OwnerScope = { kind: 'all' } | { kind: 'user'; userId: string };
@@ -89,91 +87,6 @@ export async function listScopedInstances(db: Kysely<Database>, scope: OwnerScop
   });
 }
 
-export interface QuotaLimits {
-  /** Applies unless user_quota has a row for the user. */
-  defaultMaxInstances: number;
-}
-
-/** Live instances of `userId` would exceed its quota with one more. */
-export class QuotaExceededError extends ConflictError {
-  readonly limit: number;
-  readonly current: number;
-  constructor(userId: string, limit: number, current: number) {
-    super(`user ${userId} already has ${current} live instance(s); the quota is ${limit}`, { userId, limit, current });
-    this.limit = limit;
-    this.current = current;
-  }
-}
-
-export interface NewTenantInstance {
-  userId: string;
-  productTemplateVersionId: string;
-  namespace: string;
-  domainName?: string | null;
-  values?: Record<string, unknown>;
-  /** Default Delete. */
-  deletionPolicy?: DeletionPolicy;
-}
-
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/**
- * Inserts an API-managed instance if the user is under quota, with its audit
- * row, in one transaction. Race-safety: a transaction-scoped advisory lock
- * keyed by the user serialises concurrent creates of the same user on
- * PostgreSQL (count and insert happen under it), while different users never
- * wait for each other. PGlite has one connection, so it is serial anyway.
- */
-export async function createInstanceWithinQuota(
-  db: Kysely<Database>,
-  input: NewTenantInstance,
-  opts: { actor: string; quota: QuotaLimits },
-): Promise<TenantInstance> {
-  const row = {
-    user_id: text('userId', input?.userId, { max: 256 }),
-    product_template_version_id: uuid('productTemplateVersionId', input.productTemplateVersionId),
-    namespace: dnsLabel('namespace', input.namespace),
-    domain_name: optionalText('domainName', input.domainName, { max: 253, pattern: DOMAIN, patternHint: 'must be a lower-case DNS name' }),
-    values: jsonObject('values', input.values ?? {}),
-    deletion_policy: input.deletionPolicy === undefined ? ('Delete' as const) : oneOf('deletionPolicy', input.deletionPolicy, DELETION_POLICIES),
-  };
-  const defaultMax = nonNegativeInt('defaultMaxInstances', opts.quota.defaultMaxInstances);
-  return translateErrors(() =>
-    db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`caelus.instance-quota:${row.user_id}`}, 0))`.execute(trx);
-      const override = await trx.selectFrom('user_quota').select('max_instances').where('user_id', '=', row.user_id).executeTakeFirst();
-      const limit = override?.max_instances ?? defaultMax;
-      const { count } = await trx
-        .selectFrom('deployment_instance')
-        .select((eb) => eb.fn.countAll<string>().as('count'))
-        .where('user_id', '=', row.user_id)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirstOrThrow();
-      if (Number(count) >= limit) throw new QuotaExceededError(row.user_id, limit, Number(count));
-
-      const version = await trx.selectFrom('product_template_version').select('values_schema').where('id', '=', row.product_template_version_id).executeTakeFirst();
-      if (!version) throw new UnknownTemplateVersionError(`unknown product template version ${row.product_template_version_id}`, { productTemplateVersionId: row.product_template_version_id });
-      if (version.values_schema !== null) {
-        const result = validateValues(version.values_schema as JsonObject, row.values);
-        if (!result.ok) throw new InvalidValuesError(result.violations);
-      }
-      const created = await trx
-        .insertInto('deployment_instance')
-        .values({ ...row, values: jsonb(row.values), status: 'Pending', state: 'Running', source: 'api' })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await recordAudit(trx, {
-        actor: opts.actor,
-        action: 'instance.create',
-        instanceId: created.id,
-        detail: { namespace: row.namespace, productTemplateVersionId: row.product_template_version_id, userId: row.user_id, source: 'api' },
-      });
-      const back = await joined(trx).where('i.id', '=', created.id).executeTakeFirstOrThrow();
-      return toTenantInstance(back);
-    }),
-  );
-}
-
 /**
  * Records that the instance was in use now (idle tracking). Not a spec change:
  * spec_version stays, so the sync has nothing to re-apply; audited like every
@@ -198,18 +111,17 @@ export async function recordInstanceActivity(db: Kysely<Database>, id: string, o
   );
 }
 
-/** The quota of `userId`: its override, else the default. */
-export async function userQuota(db: Kysely<Database>, userId: string, defaultMaxInstances: number): Promise<{ limit: number; overridden: boolean; used: number }> {
+/** The quota of `userId`: its override, else the default; `used` counts live instances and retained namespaces. */
+export async function userQuota(
+  db: Kysely<Database>,
+  userId: string,
+  defaultMaxInstances: number,
+): Promise<{ limit: number; overridden: boolean; used: number; retained: number }> {
   const user = text('userId', userId, { max: 256 });
   return translateErrors(async () => {
     const override = await db.selectFrom('user_quota').select('max_instances').where('user_id', '=', user).executeTakeFirst();
-    const { count } = await db
-      .selectFrom('deployment_instance')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('user_id', '=', user)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirstOrThrow();
-    return { limit: override?.max_instances ?? defaultMaxInstances, overridden: override !== undefined, used: Number(count) };
+    const used = await quotaUsage(db, user);
+    return { limit: override?.max_instances ?? defaultMaxInstances, overridden: override !== undefined, used: used.live + used.retained, retained: used.retained };
   });
 }
 

@@ -4,11 +4,11 @@
 // random value is infeasible at any hash speed, and a fast hash lets every
 // API request be authenticated by one indexed lookup.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { translateErrors } from '../map-error.ts';
 import { TOKEN_ROLES, type ApiTokenRow, type Database, type TokenRole } from '../schema.ts';
-import { oneOf, optionalText, text, uuid } from '../validate.ts';
+import { oneOf, optionalDate, optionalText, text, uuid } from '../validate.ts';
 import { recordAudit } from './audit.ts';
 
 /** Recognisable prefix: secret scanners and humans can tell what leaked. */
@@ -23,6 +23,8 @@ export interface ApiToken {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+  /** null: never expires. */
+  expiresAt: Date | null;
 }
 
 export interface NewApiToken {
@@ -30,6 +32,8 @@ export interface NewApiToken {
   role: TokenRole;
   /** Required for role `user`: the tenant the token acts for. */
   userId?: string | null;
+  /** After this the token authenticates nothing; null/absent: never. */
+  expiresAt?: Date | null;
 }
 
 export function hashToken(token: string): string {
@@ -42,29 +46,34 @@ export async function createApiToken(db: Kysely<Database>, input: NewApiToken, o
   const role = oneOf('role', input.role, TOKEN_ROLES);
   const userId = optionalText('userId', input.userId, { max: 256 });
   if (role === 'user' && userId === null) throw new ValidationError('userId', 'is required for a user token');
+  const expiresAt = optionalDate('expiresAt', input.expiresAt);
+  if (expiresAt && expiresAt.getTime() <= Date.now()) throw new ValidationError('expiresAt', 'must be in the future');
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
       const row = await trx
         .insertInto('api_token')
-        .values({ name, role, user_id: userId, token_hash: hashToken(token) })
+        .values({ name, role, user_id: userId, token_hash: hashToken(token), expires_at: expiresAt })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await recordAudit(trx, { actor: opts.actor, action: 'token.create', detail: { tokenId: row.id, name, role, userId } });
+      await recordAudit(trx, { actor: opts.actor, action: 'token.create', detail: { tokenId: row.id, name, role, userId, expiresAt: expiresAt?.toISOString() ?? null } });
       return { token, record: toToken(row) };
     }),
   );
 }
 
 /**
- * The live token record for a presented token, or undefined (unknown, revoked
- * or malformed). Records last_used_at at most once a minute per token, so a
+ * The live token record for a presented token, or undefined (unknown, revoked,
+ * expired or malformed). Records last_used_at at most once a minute per token, so a
  * busy client does not turn every request into a write.
  */
 export async function authenticateApiToken(db: Kysely<Database>, token: unknown): Promise<ApiToken | undefined> {
   if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return undefined;
   return translateErrors(async () => {
-    const row = await db.selectFrom('api_token').selectAll().where('token_hash', '=', hashToken(token)).where('revoked_at', 'is', null).executeTakeFirst();
+    const row = await db.selectFrom('api_token').selectAll().where('token_hash', '=', hashToken(token))
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+      .executeTakeFirst();
     if (!row) return undefined;
     const now = new Date();
     if (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() > 60_000) {
@@ -106,5 +115,6 @@ function toToken(row: ApiTokenRow): ApiToken {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    expiresAt: row.expires_at,
   };
 }

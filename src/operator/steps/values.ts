@@ -1,7 +1,7 @@
 import type { DesiredContext, Extender, PlacedContext } from '../context.ts';
 import { digestOf } from '../../domain/digest.ts';
 import { Reason, instanceNamespace, releaseName } from '../../domain/instance.ts';
-import { mergeValues, type Values } from '../../domain/values.ts';
+import { effectiveValues } from '../../domain/values.ts';
 import { ReconcileError } from '../errors.ts';
 import type { ValuesValidator } from '../ports.ts';
 
@@ -26,10 +26,8 @@ export function valuesStep(validate: ValuesValidator): Extender<PlacedContext, D
           });
         }
       }
-      // Caelus-provided values sit between the template defaults and the
-      // tenant's overrides, so a template can rely on them being present.
-      const provided: Values = spec.domainName ? { domainName: spec.domainName } : {};
-      const values = mergeValues(template.defaultValues, provided, overrides);
+      // The one effective-values rule (src/domain/values.ts), the same the API shows.
+      const { values } = effectiveValues({ defaults: template.defaultValues, overrides, domainName: spec.domainName });
       const digest = digestOf({
         chart: template.chart,
         chartVersion: template.chartVersion ?? null,

@@ -1,13 +1,18 @@
 // Secrets at rest, key rotation, API tokens and idempotency keys, on both dialects.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import { ConflictError, SecretDecryptionError, UnknownInstanceError, UnknownKeyError } from '../../../src/db/errors.ts';
+import {
+  ConflictError,
+  IdempotencyInProgressError,
+  IdempotencyKeyReusedError,
+  SecretDecryptionError,
+  UnknownInstanceError,
+  UnknownKeyError,
+} from '../../../src/db/errors.ts';
 import { createInstance } from '../../../src/db/repositories/instances.ts';
 import {
   claimIdempotencyKey,
   completeIdempotencyKey,
-  IdempotencyInProgressError,
-  IdempotencyKeyReusedError,
   releaseIdempotencyKey,
   requestHash,
 } from '../../../src/db/repositories/idempotency.ts';
@@ -159,5 +164,18 @@ describe.each(testDatabases())('secrets and tokens on $name', ({ create }) => {
     expect(await claimIdempotencyKey(h.db, { actor: 'user:bob', key: 'k-1', requestHash: other })).toEqual({ kind: 'claimed' });
     await releaseIdempotencyKey(h.db, { actor: 'user:bob', key: 'k-1' });
     expect(await claimIdempotencyKey(h.db, { actor: 'user:bob', key: 'k-1', requestHash: other })).toEqual({ kind: 'claimed' });
+  });
+
+  test('a claim left by a request that died is taken over after the claim TTL, by exactly one retry', async () => {
+    const actor = 'user:carol';
+    const hash = requestHash('POST', '/instances', { a: 3 });
+    expect(await claimIdempotencyKey(h.db, { actor, key: 'crashed', requestHash: hash })).toEqual({ kind: 'claimed' });
+    // The process died here: no complete, no release. Within the TTL the key is still in progress…
+    await expect(claimIdempotencyKey(h.db, { actor, key: 'crashed', requestHash: hash })).rejects.toBeInstanceOf(IdempotencyInProgressError);
+    // …and once the claim is older than the TTL, a retry takes it over (once), not only after the 24 h purge.
+    await sql`update idempotency_key set created_at = now() - interval '2 minutes' where actor = ${actor} and key = 'crashed'`.execute(h.db);
+    const retries = await Promise.allSettled([1, 2, 3].map(() => claimIdempotencyKey(h.db, { actor, key: 'crashed', requestHash: hash, claimTtlMs: 60_000 })));
+    expect(retries.filter((r) => r.status === 'fulfilled').map((r) => r.value)).toEqual([{ kind: 'claimed' }]);
+    expect(retries.filter((r) => r.status === 'rejected').every((r) => r.reason instanceof IdempotencyInProgressError)).toBe(true);
   });
 });

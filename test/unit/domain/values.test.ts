@@ -1,4 +1,4 @@
-import { mergeValues, valuesProvenance } from '../../../src/domain/values.ts';
+import { effectiveValues, mergeValues } from '../../../src/domain/values.ts';
 
 describe('values merge', () => {
   it('deep-merges maps, lets later layers win, and replaces lists', () => {
@@ -13,13 +13,26 @@ describe('values merge', () => {
     expect(defaults).toEqual({ a: { b: 1 } });
   });
 
-  it('tells where each leaf came from', () => {
-    const p = valuesProvenance({ image: { repository: 'nginx', tag: '1' }, 'a/b': 1 }, { image: { tag: '2' }, extra: [1] });
-    expect(p).toEqual({
+  it('tells where each leaf came from: template, instance or caelus', () => {
+    const { provenance } = effectiveValues({ defaults: { image: { repository: 'nginx', tag: '1' }, 'a/b': 1 }, overrides: { image: { tag: '2' }, extra: [1] } });
+    expect(provenance).toEqual({
       '/image/repository': 'template',
       '/image/tag': 'instance',
       '/a~1b': 'template',
       '/extra': 'instance',
+      '/domainName': 'caelus',
     });
+  });
+
+  it('merges the values Caelus provides last: a tenant cannot choose the host through values.domainName', () => {
+    const { values, provenance } = effectiveValues({
+      defaults: { domainName: '', replicaCount: 1 },
+      overrides: { domainName: 'victim.example.com', replicaCount: 2 },
+      domainName: 'mine.apps.example.com',
+    });
+    expect(values).toEqual({ domainName: 'mine.apps.example.com', replicaCount: 2 });
+    expect(provenance).toEqual({ '/domainName': 'caelus', '/replicaCount': 'instance' });
+    // Without a domain of its own the instance gets none, whatever its values say.
+    expect(effectiveValues({ defaults: {}, overrides: { domainName: 'victim.example.com' } }).values).toEqual({ domainName: '' });
   });
 });
