@@ -8,6 +8,7 @@ import { log, startBenchEnv, type BenchEnv } from './lib/env.ts';
 import { finishMachineInfo, logDir, machineInfo, writeResult } from './lib/results.ts';
 import { runApi } from './scenarios/api.ts';
 import { runDrift } from './scenarios/drift.ts';
+import { runRollout } from './scenarios/rollout.ts';
 import { runScale } from './scenarios/scale.ts';
 import { runSteady } from './scenarios/steady.ts';
 
@@ -85,6 +86,15 @@ async function api(o: ApiOpts): Promise<string> {
   return report('api', r, machine, { logs: dir });
 }
 
+async function rollout(o: ScaleOpts): Promise<string> {
+  const machine = machineInfo();
+  const dir = logDir('rollout');
+  return withEnv(async (env) => {
+    const r = await runRollout(env, { databaseUrl: process.env['DATABASE_URL'], n: o.n, concurrency: o.concurrency, logDir: dir });
+    return report('rollout', r, machine, { helm: env.helmVersion, logs: dir });
+  });
+}
+
 const program = new Command('bench').description('Caelus benchmarks (DESIGN §8): figures printed and written as JSON, never asserted');
 const concurrency = () => new Option('--concurrency <n>', 'operator concurrency (instances reconciled at once)').argParser(int('concurrency')).default(8);
 const cpuProf = () => new Option('--cpu-prof', 'write a V8 CPU profile of the operator (node --cpu-prof) next to the logs');
@@ -125,6 +135,13 @@ program
   .addOption(new Option('--ops <n>', 'operations (edit, scale, delete in turn)').argParser(int('ops')).default(100))
   .addOption(concurrency())
   .action((o: DriftOpts) => main(() => drift(o)));
+
+program
+  .command('rollout')
+  .description('N instances on 1.0.0, then fleet rollouts through POST /rollouts (default strategy; bakeSeconds 0 + maxConcurrent 16) → time to Succeeded, helm per instance, operator CPU/RSS (needs DATABASE_URL)')
+  .addOption(nOpt())
+  .addOption(concurrency())
+  .action((o: ScaleOpts) => main(() => rollout(o)));
 
 const apiOptions = (c: Command) =>
   c

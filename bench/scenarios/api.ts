@@ -34,7 +34,7 @@ export interface ApiOptions {
 }
 
 /** A database of its own on the server at adminUrl, dropped by the cleanup. */
-async function throwawayDatabase(adminUrl: string): Promise<string> {
+export async function throwawayDatabase(adminUrl: string): Promise<string> {
   const name = `caelus_bench_${randomBytes(6).toString('hex')}`;
   const admin = () => new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }) });
   const a = admin();

@@ -1,11 +1,12 @@
-// The operator runtime (src/operator) with the DB ↔ CR sync (src/sync) as a
-// leader task: how `caelus operator` and `caelus dev` both run them. It lives
-// in its own level below cli and dev (DESIGN §3: cli → dev → compose → api |
-// operator | sync) because operator and sync are peers that must not import
-// each other, and dev must not import cli.
+// The operator runtime (src/operator) with the DB ↔ CR sync (src/sync) and the
+// fleet rollout runner (src/rollout) as leader tasks: how `caelus operator`
+// and `caelus dev` both run them. It lives in its own level below cli and dev
+// (DESIGN §3: cli → dev → compose → api | operator | sync | rollout) because
+// those are peers that must not import each other, and dev must not import cli.
 import type { OperatorConfig } from '../config/operator.ts';
 import { createOperatorRuntime, type LeaderTask, type LeaderTaskContext, type OperatorRuntime, type RuntimeOptions } from '../operator/run-operator.ts';
 import { createOperatorSync } from '../sync/runtime.ts';
+import { rolloutLeaderTasks } from '../rollout/leader-task.ts';
 
 /** The DB ↔ CR sync as a leader task: none with a file catalog (GitOps only) or CAELUS_SYNC=false. */
 export function syncLeaderTasks(opts: Pick<RuntimeOptions, 'log' | 'metrics' | 'labelSelector' | 'env'>) {
@@ -27,7 +28,9 @@ export function syncLeaderTasks(opts: Pick<RuntimeOptions, 'log' | 'metrics' | '
   };
 }
 
-/** The operator as `caelus operator` and `caelus dev` run it: reconciler, lifecycle jobs and, while leading, the sync. */
+/** The operator as `caelus operator` and `caelus dev` run it: reconciler, lifecycle jobs and, while leading, the sync and the rollout runner. */
 export function createOperatorWithSync(config: OperatorConfig, opts: Omit<RuntimeOptions, 'leaderTasks'>): Promise<OperatorRuntime> {
-  return createOperatorRuntime(config, { ...opts, leaderTasks: syncLeaderTasks(opts) });
+  const sync = syncLeaderTasks(opts);
+  const rollouts = rolloutLeaderTasks(opts);
+  return createOperatorRuntime(config, { ...opts, leaderTasks: (context) => [...sync(context), ...rollouts(context)] });
 }

@@ -19,6 +19,7 @@ import * as m0017 from '../../migrations/0017_retained_namespaces.ts';
 import * as m0018 from '../../migrations/0018_api_token_expiry.ts';
 import * as m0020 from '../../migrations/0020_instance_secret_versions.ts';
 import * as m0021 from '../../migrations/0021_chart_pins_and_declared_secrets.ts';
+import * as m0024 from '../../migrations/0024_rollouts.ts';
 import * as m0028 from '../../migrations/0028_template_egress_rules.ts';
 import * as m0029 from '../../migrations/0029_instance_cr_uid.ts';
 
@@ -39,6 +40,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0018_api_token_expiry': m0018,
   '0020_instance_secret_versions': m0020,
   '0021_chart_pins_and_declared_secrets': m0021,
+  '0024_rollouts': m0024,
   '0028_template_egress_rules': m0028,
   '0029_instance_cr_uid': m0029,
 };

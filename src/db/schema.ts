@@ -180,7 +180,60 @@ export interface Database {
   user_quota: UserQuotaTable;
   chart_package: ChartPackageTable;
   chart_credential: ChartCredentialTable;
+  rollout_strategy: RolloutStrategyTable;
+  rollout: RolloutTable;
+  rollout_instance: RolloutInstanceTable;
   retained_namespace: RetainedNamespaceTable;
+}
+
+/** A named, reusable rollout strategy (migration 0024). */
+export interface RolloutStrategyTable {
+  id: Generated<string>;
+  name: string;
+  strategy: Json;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** A fleet rollout run (migration 0024; states in src/domain/rollout.ts). */
+export interface RolloutTable {
+  id: Generated<string>;
+  template_id: string;
+  target_version_id: string;
+  state: ColumnType<string, string | undefined, string>;
+  /** The resolved strategy the run uses (every knob explicit). */
+  strategy: Json;
+  strategy_name: string | null;
+  selector: Json;
+  include_hibernated: ColumnType<boolean, boolean | undefined, boolean>;
+  current_wave: ColumnType<number, number | undefined, number>;
+  wave_count: ColumnType<number, number | undefined, number>;
+  approved_at: Timestamp | null;
+  rollback_requested_at: Timestamp | null;
+  message: string | null;
+  created_by: string;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+/** One selected instance of a rollout, with its source version and progress (migration 0024). */
+export interface RolloutInstanceTable {
+  rollout_id: string;
+  instance_id: string;
+  position: number;
+  wave: number | null;
+  source_version_id: string;
+  state: string;
+  reason: string | null;
+  before_revision: number | null;
+  target_generation: number | null;
+  started_at: Timestamp | null;
+  baking_since: Timestamp | null;
+  finished_at: Timestamp | null;
+  rollback_started_at: Timestamp | null;
+  rollback_generation: number | null;
 }
 
 export type ProductTemplateRow = Selectable<ProductTemplateTable>;

@@ -7,20 +7,26 @@ import { toKubeApiError } from './errors.ts';
 import { installTenantRole } from './tenant.ts';
 
 export const CRD_FILE = fileURLToPath(new URL('../../crds/caelusinstance.yaml', import.meta.url));
+/** Every CRD Caelus serves: CaelusInstance and the read-only CaelusRollout mirror of fleet rollouts. */
+export const CRD_FILES = [CRD_FILE, fileURLToPath(new URL('../../crds/caelusrollout.yaml', import.meta.url))];
 
 /**
- * Server-side applies the CaelusInstance CRD and the pre-made caelus-tenant
- * ClusterRole helm acts under, and waits until the CRD is Established
- * (served). Used by `caelus dev`, tests and benchmarks; a cluster install gets
- * both from the deploy chart instead.
+ * Server-side applies each CRD of crds/ (CaelusInstance, the read-only
+ * CaelusRollout) and the pre-made caelus-tenant ClusterRole helm acts under,
+ * and waits until each CRD is Established (served). Used by `caelus dev`,
+ * tests and benchmarks; a cluster install gets them from the deploy chart.
  */
 export async function installCrds(kc: KubeConfig, log: Logger, timeoutMs = 30_000): Promise<void> {
+  for (const file of CRD_FILES) await installCrd(kc, log, file, timeoutMs);
+  await installTenantRole(kc);
+}
+
+async function installCrd(kc: KubeConfig, log: Logger, file: string, timeoutMs: number): Promise<void> {
   // loadYaml deserializes into client-node's typed model; the request path
   // serializes through that model, which would silently drop JSON keys it
   // names differently (`default`, `x-kubernetes-*`) if given plain YAML.
-  const crd = loadYaml<V1CustomResourceDefinition & { apiVersion: string; kind: string }>(await readFile(CRD_FILE, 'utf8'));
+  const crd = loadYaml<V1CustomResourceDefinition & { apiVersion: string; kind: string }>(await readFile(file, 'utf8'));
   await new ObjectClient(kc, { logger: log }).apply(crd, { fieldManager: 'caelus-installer', force: true });
-  await installTenantRole(kc);
   const ext = kc.makeApiClient(ApiextensionsV1Api);
   const name = crd.metadata!.name!;
   const deadline = Date.now() + timeoutMs;

@@ -105,6 +105,32 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['result'] as const,
       registers,
     }),
+    rolloutInstances: new Gauge({
+      name: 'caelus_rollout_instances',
+      help: 'Instances of a fleet rollout run, by run and instance state (Pending, Upgrading, Baking, Succeeded, Failed, Skipped, Deferred, RolledBack)',
+      labelNames: ['rollout', 'state'] as const,
+      registers,
+    }),
+    rolloutWave: new Gauge({
+      name: 'caelus_rollout_wave',
+      help: 'The wave a fleet rollout run is in (1 = canary)',
+      labelNames: ['rollout'] as const,
+      registers,
+    }),
+    rolloutInstanceDuration: new Histogram({
+      name: 'caelus_rollout_instance_duration_seconds',
+      help: 'From writing the target version of an instance to its proof after the bake (or its failure), by result',
+      labelNames: ['result'] as const,
+      buckets: [1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
+      registers,
+    }),
+    rolloutDuration: new Histogram({
+      name: 'caelus_rollout_duration_seconds',
+      help: 'From the start of a fleet rollout run to its end, by final state',
+      labelNames: ['state'] as const,
+      buckets: [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600],
+      registers,
+    }),
     apiRequestDuration: new Histogram({
       name: 'caelus_api_request_duration_seconds',
       help: 'REST API request duration, by route and status',

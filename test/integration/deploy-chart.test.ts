@@ -38,12 +38,12 @@ describe('deploy/caelus chart', () => {
     const objs = objects(stdout);
     const kinds = objs.map((o) => o.kind).sort();
     expect(kinds).toEqual([
-      'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment', 'Deployment',
+      'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Deployment',
       'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor',
     ]);
-    // The CRD comes from crds/caelusinstance.yaml through the chart's symlink.
-    const crd = objs.find((o) => o.kind === 'CustomResourceDefinition');
-    expect(crd).toEqual(parse(readFileSync(join(root, 'crds/caelusinstance.yaml'), 'utf8')));
+    // The CRDs come from crds/ through the chart's symlinks.
+    const crds = objs.filter((o) => o.kind === 'CustomResourceDefinition').sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+    expect(crds).toEqual(['caelusinstance.yaml', 'caelusrollout.yaml'].map((f) => parse(readFileSync(join(root, 'crds', f), 'utf8'))));
     expect(objs.find((o) => o.kind === 'ClusterRole')?.metadata?.name).toContain('rel');
     // The chart's copy of the tenant role is exactly the kinds policy's allow-list (src/domain/tenant.ts).
     const tenantRole = objs.find((o) => o.kind === 'ClusterRole' && o.metadata?.name === 'caelus-tenant') as k8s.V1ClusterRole;
@@ -166,6 +166,7 @@ describe('deploy/caelus chart', () => {
         ['create caelusinstances (DB→CR sync)', { group: 'caelus.io', resource: 'caelusinstances', verb: 'create' }],
         ['delete caelusinstances (sync, TTL)', { group: 'caelus.io', resource: 'caelusinstances', verb: 'delete' }],
         ['update caelusinstances/finalizers', { group: 'caelus.io', resource: 'caelusinstances', subresource: 'finalizers', verb: 'update' }],
+        ['patch caelusrollouts (rollout mirror)', { group: 'caelus.io', resource: 'caelusrollouts', verb: 'patch' }],
         ['create namespaces', { resource: 'namespaces', verb: 'create' }],
         ['delete namespaces', { resource: 'namespaces', verb: 'delete' }],
         ['create events', { resource: 'events', verb: 'create', namespace: 'default' }],

@@ -1,5 +1,5 @@
 // DESIGN §3: dependencies point one way, cli → dev → compose → api |
-// operator | sync → domain + db + k8s + helm + drift; domain imports nothing
+// operator | sync | rollout → domain + db + k8s + helm + drift; domain imports nothing
 // of ours; adapters never import operator or api. Checked on the import
 // statements of src/.
 import { readdir, readFile } from 'node:fs/promises';
@@ -13,7 +13,7 @@ const SRC = fileURLToPath(new URL('../../src', import.meta.url));
  * with the sync (src/compose/). Each imports only levels below it.
  */
 const COMPOSITION = ['cli', 'dev', 'compose'];
-const PEERS = ['api', 'operator', 'sync'];
+const PEERS = ['api', 'operator', 'sync', 'rollout'];
 const BELOW = ['domain', 'db', 'k8s', 'helm', 'charts', 'drift', 'config', 'observability'];
 
 /** The src/ folder (or top-level file without .ts) a path belongs to; undefined outside src/. */
@@ -83,7 +83,7 @@ describe('src/ dependency direction (DESIGN §3)', () => {
     expect(all.filter((e) => e.from === 'domain').map(show)).toEqual([]);
   });
 
-  it('api, operator and sync import neither each other nor the composition levels', () => {
+  it('api, operator, sync and rollout import neither each other nor the composition levels', () => {
     expect(all.filter((e) => PEERS.includes(e.from) && (PEERS.includes(e.to) || COMPOSITION.includes(e.to))).map(show)).toEqual([]);
   });
 

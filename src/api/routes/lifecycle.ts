@@ -13,6 +13,7 @@ import semver from 'semver';
 import { resolveVersionRef } from '../versions.ts';
 import { instanceView } from '../views.ts';
 import { assertApiManaged, rereadInstance, visibleInstance } from './access.ts';
+import { assertNotInRollout } from './rollouts.ts';
 
 export const lifecycleRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { db } = deps;
@@ -34,6 +35,7 @@ export const lifecycleRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asy
       const { principal, instance } = await visibleInstance(db, request);
       requireAdmin(principal);
       assertApiManaged(instance);
+      await assertNotInRollout(db, instance.id);
       const body = request.body;
       const target = await resolveVersionRef(db, body.templateVersionId);
       if (target.template.id !== instance.templateId) {
