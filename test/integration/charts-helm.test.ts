@@ -168,6 +168,8 @@ describe('the example catalog charts/catalog.yaml', () => {
     chart: relative(root, (v.chart as { path: string }).path),
     tiers: [v.tier ?? DEFAULT_TIER_NAME, ...(v.allowedTiers ?? [])],
     defaults: v.defaultValues,
+    // Keys Caelus guarantees in <release>-secrets (generated at creation or required before install).
+    declared: (v.secrets ?? []).map((d) => d.name),
   }));
   let dir: string;
   beforeAll(async () => {
@@ -181,7 +183,7 @@ describe('the example catalog charts/catalog.yaml', () => {
     expect(cases.map((c) => c.chart).sort()).toEqual(chartDirs.filter((c) => c.startsWith('charts/')).sort());
   });
 
-  describe.each(cases)('$ref', ({ ref, chart, tiers, defaults }) => {
+  describe.each(cases)('$ref', ({ ref, chart, tiers, defaults, declared }) => {
     // Rendered the way Caelus does: the version's defaultValues plus the domain name.
     let objs: k8s.KubernetesObject[];
     beforeAll(async () => {
@@ -279,12 +281,15 @@ describe('the example catalog charts/catalog.yaml', () => {
       }
     });
 
-    it('reads secrets only from the optional contract Secret <release>-secrets and never renders it', () => {
+    it('reads secrets only from the contract Secret <release>-secrets (optional unless the version declares the key) and never renders it', () => {
       expect(objs.filter((o) => o.kind === 'Secret').map((o) => o.metadata?.name)).not.toContain('rel-secrets');
       for (const { pod } of podSpecs(objs)) {
         for (const c of pod.containers) {
           for (const from of c.envFrom ?? []) if (from.secretRef) expect(from.secretRef).toEqual({ name: 'rel-secrets', optional: true });
-          for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) expect(e.valueFrom.secretKeyRef).toMatchObject({ name: 'rel-secrets', optional: true });
+          for (const e of c.env ?? []) {
+            const ref = e.valueFrom?.secretKeyRef;
+            if (ref) expect(ref).toMatchObject({ name: 'rel-secrets', ...(declared.includes(ref.key) ? {} : { optional: true }) });
+          }
         }
       }
     });

@@ -86,8 +86,8 @@ describe('deploy/caelus chart', () => {
     const apiEnv = Object.fromEntries((ac.env ?? []).map((e) => [e.name, e]));
     expect(apiEnv['DATABASE_URL']?.valueFrom?.secretKeyRef).toEqual({ name: 'db', key: 'DATABASE_URL' });
     expect(apiEnv['CAELUS_API_PORT']?.value).toBe('8080');
-    // The API never decrypts instance secrets: it does not get the key ring.
-    expect(Object.keys(apiEnv)).not.toContain('CAELUS_ENCRYPTION_KEYS');
+    // The API seals instance secrets and chart credentials: it needs the key ring, from the Secret.
+    expect(apiEnv['CAELUS_ENCRYPTION_KEYS']?.valueFrom?.secretKeyRef).toEqual({ name: 'enc', key: expect.any(String) });
     expect(ac.readinessProbe?.httpGet?.path).toBe('/readyz');
     expect(ac.securityContext?.readOnlyRootFilesystem).toBe(true);
     const svc = objs.find((o) => o.kind === 'Service' && o.metadata?.name === 'rel-caelus-api') as k8s.V1Service;

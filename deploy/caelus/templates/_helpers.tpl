@@ -102,7 +102,7 @@ seccompProfile:
   value: /usr/local/bin/helm
 {{- end -}}
 
-{{- /* The key ring decrypts instance secrets: only the operator (which writes them into namespaces) gets it. */}}
+{{- /* The key ring: the operator decrypts instance secrets into namespaces; the API seals the secrets and chart credentials it is given (PUT /instances/{id}/secrets, POST /chart-credentials). */}}
 {{- define "caelus.encryptionEnv" -}}
 {{- if .Values.encryption.existingSecret }}
 - name: CAELUS_ENCRYPTION_KEYS
