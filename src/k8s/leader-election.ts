@@ -196,6 +196,10 @@ export class LeaderElector {
       if (this.#releaseOnCancel) await this.#release();
     } else {
       this.#log.error({ reason: lostReason }, 'lost leadership: stopped leading at once');
+      // The work was told to stop at once; wait for it all the same, so that
+      // a next term of this replica (run() again, possibly re-acquiring the
+      // lease it just missed renewing) never overlaps the last one's work.
+      await work;
     }
     try {
       await callbacks.onStoppedLeading?.();

@@ -219,14 +219,18 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   const lead = async (signal: AbortSignal): Promise<void> => {
     const job = startLifecycleJob(config.guardrails.lifecycleSchedule, lifecycle);
     // Leader tasks (the sync writes CRs and rows) run only while leading; one failing must not end the term.
+    // They also end with the reconciler: a term whose reconciler failed must not go on syncing without it.
+    const term = new AbortController();
+    const taskSignal = AbortSignal.any([signal, term.signal]);
     const tasks = leaderTasks.map((task) =>
       Promise.resolve()
-        .then(() => task(signal))
+        .then(() => task(taskSignal))
         .catch((err: unknown) => log.error({ err }, 'leader task failed')),
     );
     try {
       await operator.lead(signal);
     } finally {
+      term.abort(signal.aborted ? signal.reason : new Error('the reconciler stopped leading'));
       await job.stop();
       await Promise.all(tasks);
     }

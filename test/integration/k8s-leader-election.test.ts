@@ -117,6 +117,32 @@ describe('LeaderElector against the control plane', () => {
     expect(after.spec?.holderIdentity).toBe('thief');
   });
 
+  it('a leader that lost its lease returns from run() only after its work has wound down (no overlapping terms)', async () => {
+    const name = uniqueName('lease');
+    const elector = new LeaderElector(kc, { logger, namespace: 'default', ...timing, name, identity: 'slow' });
+    let workEnded: number | undefined;
+    const run = elector.run({
+      // Work that takes a moment to stop after its signal aborts, as an operator cancelling helm does.
+      onStartedLeading: (signal) =>
+        new Promise<void>((resolve) => {
+          signal.addEventListener('abort', () => setTimeout(() => ((workEnded = Date.now()), resolve()), 800), { once: true });
+        }),
+    });
+    cleanup.push({ elector, run });
+    await eventually(async () => (elector.isLeader() ? true : undefined), 10_000, 20);
+    const lease = await coord.readNamespacedLease({ name, namespace: 'default' });
+    await coord.replaceNamespacedLease({
+      name,
+      namespace: 'default',
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'thief', renewTime: new k8s.V1MicroTime(Date.now()) } },
+    });
+    await run;
+    const returned = Date.now();
+    // Without this a replica that campaigns again could start a new term while the old one still runs.
+    expect(workEnded).toBeDefined();
+    expect(returned).toBeGreaterThanOrEqual(workEnded!);
+  });
+
   it('a leader that cannot reach the API stops within the renew deadline; another takes over after expiry', async () => {
     const name = uniqueName('lease');
     const server = new URL(kc.getCurrentCluster()!.server);
