@@ -6,7 +6,10 @@ import { Command, Option } from 'commander';
 import { cleanupAll, installSignalHandlers } from './lib/cleanup.ts';
 import { log, startBenchEnv, type BenchEnv } from './lib/env.ts';
 import { finishMachineInfo, logDir, machineInfo, writeResult } from './lib/results.ts';
+import { compareRows } from './lib/compare.ts';
+import { formatTable } from './lib/table.ts';
 import { runApi } from './scenarios/api.ts';
+import { runFlux } from './scenarios/flux.ts';
 import { runDrift } from './scenarios/drift.ts';
 import { runRollout } from './scenarios/rollout.ts';
 import { runScale } from './scenarios/scale.ts';
@@ -70,6 +73,45 @@ async function steady(o: ScaleOpts): Promise<string[]> {
   });
 }
 
+async function flux(o: ScaleOpts): Promise<string> {
+  const machine = machineInfo();
+  const dir = logDir('flux');
+  return withEnv(async (env) => {
+    const r = await runFlux(env, { n: o.n, concurrency: o.concurrency, logDir: dir });
+    await r.stop();
+    return report('flux', r, machine, { logs: dir });
+  });
+}
+
+/** The Caelus scale scenario and the Flux one back to back, each on a fresh control plane, then both with Caelus ÷ Flux. */
+async function compare(o: ScaleOpts): Promise<string> {
+  const machine = machineInfo();
+  const dir = logDir('compare');
+  const caelus = await withEnv(async (env) => {
+    const r = await runScale(env, { n: o.n, concurrency: o.concurrency, logDir: dir });
+    await r.fleet.operator.stop();
+    return { result: r.result, table: r.table, helm: env.helmVersion, loadAverage: machineInfo().loadAverageStart };
+  });
+  process.stdout.write(`\n== compare: Caelus scale ==\n${caelus.table}\n`);
+  const fluxRun = await withEnv(async (env) => {
+    const r = await runFlux(env, { n: o.n, concurrency: o.concurrency, logDir: dir });
+    await r.stop();
+    return { result: r.result, table: r.table, loadAverage: machineInfo().loadAverageStart };
+  });
+  process.stdout.write(`\n== compare: Flux ==\n${fluxRun.table}\n`);
+  const rows = compareRows(caelus.result, fluxRun.result);
+  const table = formatTable(
+    [`${o.n} instances, concurrency ${o.concurrency}`, 'Caelus', 'Flux', 'Caelus ÷ Flux'],
+    rows.map((r) => [r.measure, r.caelus, r.flux, r.ratio]),
+    2,
+  );
+  const load = `load average (1/5/15 min): start ${machine.loadAverageStart.join(' ')}, after Caelus ${caelus.loadAverage.join(' ')}, after Flux ${fluxRun.loadAverage.join(' ')}`;
+  return report('compare', { result: { rows, caelus: caelus.result, flux: fluxRun.result, loadAfterCaelus: caelus.loadAverage, loadAfterFlux: fluxRun.loadAverage }, table: `${table}\n${load}` }, machine, {
+    helm: caelus.helm,
+    logs: dir,
+  });
+}
+
 async function drift(o: DriftOpts): Promise<string> {
   const machine = machineInfo();
   const dir = logDir('drift');
@@ -119,6 +161,20 @@ program
   .addOption(concurrency())
   .addOption(cpuProf())
   .action((o: ScaleOpts) => main(() => scale(o)));
+
+program
+  .command('flux')
+  .description('the scale scenario with Flux helm-controller + source-controller (built by hack/build-flux.sh): N namespaces + HelmReleases → time until all Ready, CPU and peak RSS of each controller, API-server requests')
+  .addOption(nOpt())
+  .addOption(new Option('--concurrency <n>', 'helm-controller --concurrent').argParser(int('concurrency')).default(8))
+  .action((o: ScaleOpts) => main(() => flux(o)));
+
+program
+  .command('compare')
+  .description('scale (Caelus) and flux back to back, each on a fresh control plane; prints both and Caelus ÷ Flux per measure')
+  .addOption(nOpt())
+  .addOption(concurrency())
+  .action((o: ScaleOpts) => main(() => compare(o)));
 
 program
   .command('steady')

@@ -59,8 +59,16 @@ export interface ReadyTracker {
   stop(): void;
 }
 
-/** Follows the run's instances by watch; `since` is the time zero of readyAt. */
-export async function trackReady(kc: k8s.KubeConfig, run: string, since: () => number): Promise<ReadyTracker> {
+/** A custom resource with a `Ready` condition (CaelusInstance, Flux's HelmRelease); namespaced ones are followed across namespaces. */
+export interface TrackedResource {
+  group: string;
+  version: string;
+  plural: string;
+}
+const INSTANCES: TrackedResource = { group: GROUP, version: VERSION, plural: PLURAL };
+
+/** Follows the run's objects (label `caelus.io/bench-run=<run>`) by watch; `since` is the time zero of readyAt. */
+export async function trackReady(kc: k8s.KubeConfig, run: string, since: () => number, resource: TrackedResource = INSTANCES): Promise<ReadyTracker> {
   const readyAt = new Map<string, number>();
   const notReady = new Map<string, string>();
   let waiters: Array<() => void> = [];
@@ -82,14 +90,15 @@ export async function trackReady(kc: k8s.KubeConfig, run: string, since: () => n
   const labelSelector = `${BENCH_LABEL}=${run}`;
   const start = async (): Promise<void> => {
     requests++;
-    const list = (await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, labelSelector })) as {
+    const { group, version, plural } = resource;
+    const list = (await api.listClusterCustomObject({ group, version, plural, labelSelector })) as {
       items: CaelusInstance[];
       metadata: { resourceVersion: string };
     };
     list.items.forEach(see);
     requests++;
     controller = await new k8s.Watch(kc).watch(
-      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      `/apis/${group}/${version}/${plural}`,
       { labelSelector, resourceVersion: list.metadata.resourceVersion, allowWatchBookmarks: false },
       (phase, obj: CaelusInstance) => {
         if (phase === 'ADDED' || phase === 'MODIFIED') see(obj);

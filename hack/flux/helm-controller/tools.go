@@ -1,0 +1,8 @@
+//go:build tools
+
+// Package tools pins helm-controller's main package so the module keeps its dependencies.
+package tools
+
+import (
+	_ "github.com/fluxcd/helm-controller"
+)
