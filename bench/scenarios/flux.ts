@@ -4,7 +4,7 @@
 // HelmRelease per instance created at once → time until all Ready, CPU and
 // peak RSS of each controller, API-server requests; measured as runScale does.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { parse } from 'yaml';
@@ -76,6 +76,8 @@ export async function runFlux(env: BenchEnv, o: FluxOptions) {
   const custom = env.kc.makeApiClient(k8s.CustomObjectsApi);
   await core.createNamespace({ body: { metadata: { name: FLUX_NAMESPACE } } });
   const entry = catalogEntry(readFileSync(CATALOG, 'utf8'), dirname(CATALOG));
+  // The catalog's version is the template's; the HelmRelease asks for the chart's own.
+  const chart = parse(readFileSync(join(entry.chartDir, 'Chart.yaml'), 'utf8')) as { name: string; version: string };
   const repo = await serveChartRepo(env, entry.chartDir);
   const source = await startFluxController(env, {
     name: 'source-controller',
@@ -83,6 +85,7 @@ export async function runFlux(env: BenchEnv, o: FluxOptions) {
     logFile: join(o.logDir, 'source-controller.log'),
     args: (p) => {
       const storage = join(env.cp.dir, 'flux-storage');
+      mkdirSync(storage, { recursive: true });
       return ['--watch-all-namespaces', '--enable-leader-election=false', `--storage-path=${storage}`, `--storage-addr=127.0.0.1:${p.storage}`, `--storage-adv-addr=127.0.0.1:${p.storage}`, `--metrics-addr=127.0.0.1:${p.metrics}`, `--health-addr=127.0.0.1:${p.health}`];
     },
   });
@@ -113,7 +116,7 @@ export async function runFlux(env: BenchEnv, o: FluxOptions) {
   t0 = Date.now();
   await pool(names, 32, async (name) => {
     await core.createNamespace({ body: { metadata: { name, labels: { [BENCH_LABEL]: run } } } });
-    await custom.createNamespacedCustomObject({ ...HELMRELEASES, namespace: name, body: helmRelease(name, run, entry.name, entry.version, entry.values) });
+    await custom.createNamespacedCustomObject({ ...HELMRELEASES, namespace: name, body: helmRelease(name, run, chart.name, chart.version, entry.values) });
   });
   const created = 2 * o.n;
   const createdMs = Date.now() - t0;
@@ -155,6 +158,8 @@ export async function runFlux(env: BenchEnv, o: FluxOptions) {
     createSeconds: round(createdMs / 1000, 2),
     instancesPerSecond: round(o.n / (wallMs / 1000), 2),
     readySeconds: roundSummary(summarize(readySeconds), 2),
+    /** When each instance became Ready, in order (instances Ready over time). */
+    readyTimeline: readySeconds.map((x) => round(x, 2)).sort((a, b) => a - b),
     controllers: perController,
     total: { cpuSeconds: round(hc.cpuSeconds + sc.cpuSeconds, 2), peakRssMiB: round(hc.peakRssMiB + sc.peakRssMiB, 1) },
     controlPlaneCpuSeconds: { apiserver: round(cpAfter.apiserver - cpBefore.apiserver, 2), etcd: round(cpAfter.etcd - cpBefore.etcd, 2) },

@@ -73,6 +73,8 @@ export async function runScale(env: BenchEnv, o: ScaleOptions) {
     createSeconds: round(createdMs / 1000, 2),
     instancesPerSecond: round(o.n / (wallMs / 1000), 2),
     readySeconds: roundSummary(summarize(readySeconds), 2),
+    /** When each instance became Ready, in order (instances Ready over time). */
+    readyTimeline: readySeconds.map((x) => round(x, 2)).sort((a, b) => a - b),
     operator: {
       peakRssMiB: round(mem.peakRssBytes / MiB, 1),
       idleRssMiB: round(idle.mem.rssBytes / MiB, 1),
