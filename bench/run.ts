@@ -2,11 +2,13 @@
 // control plane, `caelus operator`, `caelus api`, a throw-away database),
 // prints a table, writes bench/results/<scenario>-<timestamp>.json and stops
 // everything again, also on Ctrl-C or a failure. DESIGN §8; never part of npm test.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { cleanupAll, installSignalHandlers } from './lib/cleanup.ts';
 import { log, startBenchEnv, type BenchEnv } from './lib/env.ts';
 import { finishMachineInfo, logDir, machineInfo, writeResult } from './lib/results.ts';
 import { compareRows } from './lib/compare.ts';
+import { readyChart } from './lib/svg.ts';
 import { formatTable } from './lib/table.ts';
 import { runApi } from './scenarios/api.ts';
 import { runFlux } from './scenarios/flux.ts';
@@ -105,11 +107,21 @@ async function compare(o: ScaleOpts): Promise<string> {
     rows.map((r) => [r.measure, r.caelus, r.flux, r.ratio]),
     2,
   );
+  const result = { rows, caelus: caelus.result, flux: fluxRun.result, loadAfterCaelus: caelus.loadAverage, loadAfterFlux: fluxRun.loadAverage };
   const load = `load average (1/5/15 min): start ${machine.loadAverageStart.join(' ')}, after Caelus ${caelus.loadAverage.join(' ')}, after Flux ${fluxRun.loadAverage.join(' ')}`;
-  return report('compare', { result: { rows, caelus: caelus.result, flux: fluxRun.result, loadAfterCaelus: caelus.loadAverage, loadAfterFlux: fluxRun.loadAverage }, table: `${table}\n${load}` }, machine, {
-    helm: caelus.helm,
-    logs: dir,
-  });
+  const path = report('compare', { result, table: `${table}\n${load}` }, machine, { helm: caelus.helm, logs: dir });
+  const svg = path.replace(/\.json$/, '.svg');
+  writeFileSync(svg, compareChart(result));
+  process.stdout.write(`→ ${svg}\n`);
+  return path;
+}
+
+/** Instances Ready over time, Caelus and Flux on one chart. */
+function compareChart(r: { caelus: { n: number; concurrency: number; readyTimeline: number[] }; flux: { readyTimeline: number[] } }): string {
+  return readyChart(`${r.caelus.n} instances, concurrency ${r.caelus.concurrency}, same machine`, [
+    { label: 'Caelus', color: '#1f77b4', timeline: r.caelus.readyTimeline },
+    { label: 'Flux helm-controller', color: '#ff7f0e', timeline: r.flux.readyTimeline },
+  ]);
 }
 
 async function drift(o: DriftOpts): Promise<string> {
@@ -175,6 +187,13 @@ program
   .addOption(nOpt())
   .addOption(concurrency())
   .action((o: ScaleOpts) => main(() => compare(o)));
+
+program
+  .command('chart')
+  .description('the instances-Ready-over-time SVG of a compare JSON (e.g. bench/results/latest/compare-100.json)')
+  .argument('<json>', 'a compare result')
+  .argument('<svg>', 'where to write the chart')
+  .action((json: string, svg: string) => writeFileSync(svg, compareChart((JSON.parse(readFileSync(json, 'utf8')) as { result: Parameters<typeof compareChart>[0] }).result)));
 
 program
   .command('steady')

@@ -1,5 +1,6 @@
 import { compareRows, type CaelusFigures, type FluxFigures } from '../../../bench/lib/compare.ts';
 import { parseEnvFile } from '../../../bench/lib/flux.ts';
+import { niceMax, readyChart } from '../../../bench/lib/svg.ts';
 import { catalogEntry } from '../../../bench/scenarios/flux.ts';
 
 describe('parseEnvFile', () => {
@@ -66,5 +67,24 @@ describe('compareRows', () => {
     const row = compareRows(caelus, flux).find((r) => r.measure === 'API-server requests')!;
     expect(row.caelus).toBe(4000);
     expect(row.ratio).toBeNaN();
+  });
+});
+
+describe('readyChart', () => {
+  it('draws one step line per run up to its instance count, with a legend naming when all were Ready', () => {
+    const svg = readyChart('3 instances', [
+      { label: 'Caelus', color: '#1f77b4', timeline: [3, 1, 2] },
+      { label: 'Flux <helm-controller>', color: '#ff7f0e', timeline: [1.5] },
+    ]);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    const lines = [...svg.matchAll(/<polyline[^>]*points="([^"]*)"/g)].map((m) => m[1]!.split(' '));
+    // origin + two points per instance
+    expect(lines.map((l) => l.length)).toEqual([7, 3]);
+    expect(svg).toContain('Caelus (all in 3.0 s)');
+    expect(svg).toContain('Flux &lt;helm-controller&gt; (all in 1.5 s)');
+  });
+
+  it('rounds axes up to 1, 2 or 5 × 10^k', () => {
+    expect([niceMax(0), niceMax(3), niceMax(31.7), niceMax(100), niceMax(101)]).toEqual([1, 5, 50, 100, 200]);
   });
 });
