@@ -4,17 +4,18 @@
 // (their RSS and CPU from /proc like the operator's) and the bench chart
 // served from a local Helm repository over HTTP.
 import { createServer, type Server } from 'node:http';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { loadAllYaml, type KubeConfig, type KubernetesObject, ApiextensionsV1Api } from '@kubernetes/client-node';
 import { ObjectClient } from '../../src/k8s/apply.ts';
 import { cacheRoot } from '../../src/k8s/testenv/cache.ts';
 import { freePort } from '../../src/k8s/testenv/free-port.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { onCleanup } from './cleanup.ts';
+import { startChild } from './child.ts';
 import type { BenchEnv } from './env.ts';
 import { log } from './env.ts';
 import { readCpu, readMemory, type ProcCpu, type ProcMemory } from './proc.ts';
@@ -128,50 +129,15 @@ export async function startFluxController(
   o: { name: string; binary: string; args: (ports: FluxPorts) => string[]; logFile: string; extraEnv?: Record<string, string> },
 ): Promise<FluxController> {
   const ports: FluxPorts = { metrics: await freePort(), health: await freePort(), storage: await freePort() };
-  const out = createWriteStream(o.logFile, { flags: 'a' });
-  const child: ResultPromise = execa(o.binary, o.args(ports), {
+  const { pid, stop } = await startChild({
+    label: o.name,
+    file: o.binary,
+    args: o.args(ports),
     env: { HOME: env.cp.dir, PATH: process.env['PATH'] ?? '', KUBECONFIG: env.cp.kubeconfigPath, RUNTIME_NAMESPACE: FLUX_NAMESPACE, ...o.extraEnv },
-    extendEnv: false,
-    detached: true,
-    reject: false,
-    all: true,
-    buffer: false,
-    stdin: 'ignore',
+    logFile: o.logFile,
+    readyUrl: `http://127.0.0.1:${ports.health}/readyz`,
+    killGraceMs: 10_000,
   });
-  child.all?.pipe(out);
-  const pid = child.pid!;
-  let exited = false;
-  void child.then(() => (exited = true));
-  const kill = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  const stop = onCleanup(`${o.name} ${pid}`, async () => {
-    if (!exited) {
-      kill('SIGTERM');
-      const timer = setTimeout(() => kill('SIGKILL'), 10_000);
-      await child;
-      clearTimeout(timer);
-    }
-    await new Promise<void>((r) => out.end(r));
-  });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exited) throw new Error(`${o.name} exited during start; see ${o.logFile}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${ports.health}/readyz`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${o.name} not ready within 60 s; see ${o.logFile}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
   return { name: o.name, pid, logFile: o.logFile, cpu: () => readCpu(pid), memory: () => readMemory(pid), stop };
 }
 

@@ -1,11 +1,9 @@
 // `caelus operator` as a child process, so its RSS and CPU (and, through
 // cutime/cstime, that of the helm processes it reaps) are its own.
-import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
 import { freePort } from '../../src/k8s/testenv/free-port.ts';
 import type { BenchEnv } from './env.ts';
-import { onCleanup } from './cleanup.ts';
+import { startChild } from './child.ts';
 import { parseMetrics, sumOf, groupBy, type Sample } from './prom.ts';
 import { readCpu, readMemory, type ProcCpu, type ProcMemory } from './proc.ts';
 
@@ -36,72 +34,31 @@ export interface BenchOperator {
 
 export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<BenchOperator> {
   const port = await freePort();
-  const out = createWriteStream(o.logFile, { flags: 'a' });
   const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
-  const child: ResultPromise = execa(
-    process.execPath,
-    [...nodeArgs, CLI, 'operator', '--no-leader-election', '--instance-selector', `${BENCH_LABEL}=${o.run}`, '--concurrency', String(o.concurrency)],
-    {
-      env: {
-        ...env.helmEnv,
-        // helm keeps its discovery cache under $HOME/.kube: without HOME it lands in the working directory.
-        HOME: env.cp.dir,
-        PATH: process.env['PATH'] ?? '',
-        KUBECONFIG: env.cp.kubeconfigPath,
-        HELM_BIN: env.helm,
-        CAELUS_CATALOG: CATALOG,
-        CAELUS_METRICS_PORT: String(port),
-        CAELUS_METRICS_HOST: '127.0.0.1',
-        // No kubelets here: a readiness wait would never end.
-        CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
-        LOG_LEVEL: 'info',
-        ...o.env,
-      },
-      extendEnv: false,
-      // Its own process group: Ctrl-C reaches the bench, which stops it (and its helm children) in order.
-      detached: true,
-      reject: false,
-      all: true,
-      buffer: false,
-      stdin: 'ignore',
-    },
-  );
-  child.all?.pipe(out);
-  const pid = child.pid!;
-  let exited = false;
-  void child.then(() => (exited = true));
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
-  const kill = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  const stop = onCleanup(`operator ${pid}`, async () => {
-    if (!exited) {
-      kill('SIGTERM');
-      const timer = setTimeout(() => kill('SIGKILL'), 30_000);
-      await child;
-      clearTimeout(timer);
-    }
-    await new Promise<void>((r) => out.end(r));
+  const { pid, stop } = await startChild({
+    label: 'caelus operator',
+    file: process.execPath,
+    args: [...nodeArgs, CLI, 'operator', '--no-leader-election', '--instance-selector', `${BENCH_LABEL}=${o.run}`, '--concurrency', String(o.concurrency)],
+    env: {
+      ...env.helmEnv,
+      // helm keeps its discovery cache under $HOME/.kube: without HOME it lands in the working directory.
+      HOME: env.cp.dir,
+      PATH: process.env['PATH'] ?? '',
+      KUBECONFIG: env.cp.kubeconfigPath,
+      HELM_BIN: env.helm,
+      CAELUS_CATALOG: CATALOG,
+      CAELUS_METRICS_PORT: String(port),
+      CAELUS_METRICS_HOST: '127.0.0.1',
+      // No kubelets here: a readiness wait would never end.
+      CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
+      LOG_LEVEL: 'info',
+      ...o.env,
+    },
+    logFile: o.logFile,
+    readyUrl: `http://127.0.0.1:${port}/readyz`,
+    killGraceMs: 30_000,
   });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exited) throw new Error(`caelus operator exited during start; see ${o.logFile}`);
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (r.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`caelus operator not ready within 60 s; see ${o.logFile}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
   return {
     pid,
     metricsUrl,
