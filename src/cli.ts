@@ -57,7 +57,8 @@ program
   .option('--helm-timeout-seconds <n>', 'helm --timeout (default 300)')
   .option('--resync-seconds <n>', 're-check every instance this often (default 600)')
   .option('--metrics-port <port>', '/metrics, /healthz, /readyz port (default 8080; 0 = any free)')
-  .option('--instance-selector <selector>', 'only reconcile CaelusInstances matching this label selector (sharding)')
+  .option('--shard <name>', 'run this shard of CAELUS_SHARDS: only its instances, its own Lease [CAELUS_SHARD]')
+  .option('--instance-selector <selector>', 'only reconcile CaelusInstances matching this label selector (besides the shard\'s)')
   .action(async (o: Record<string, string | boolean | undefined>) => {
     await operatorCommand(
       {
@@ -71,6 +72,7 @@ program
         helmTimeoutSeconds: o['helmTimeoutSeconds'],
         resyncSeconds: o['resyncSeconds'],
         metricsPort: o['metricsPort'],
+        ...(typeof o['shard'] === 'string' ? { shard: o['shard'] } : {}),
         ...(typeof o['instanceSelector'] === 'string' ? { instanceSelector: o['instanceSelector'] } : {}),
       },
       stopSignal(),

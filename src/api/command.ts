@@ -14,19 +14,25 @@ import { chartPinningFromEnv } from '../charts/pin.ts';
 import { ENCRYPTION_KEYS_ENV, parseEncryptionKeys } from '../config/encryption-keys.ts';
 import { SecretBox } from '../db/secret-box.ts';
 import type { FastifyInstance } from 'fastify';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE, shardingConfig } from '../config/shards.ts';
+import { apiSharding } from './shard-status.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<void> {
   const log = createLogger({ name: 'caelus-api' });
   const config = apiConfig(flags);
+  const sharding = shardingConfig(process.env);
   const metrics = createMetrics();
   const handle = await openMigratedDatabase((line) => log.info(line));
   try {
     let liveStatus: LiveStatusReader | undefined;
+    let kc: KubeConfig | undefined;
     // Cluster access is optional: an explicit kubeconfig, or the pod's service account in a cluster.
     if (config.kubeconfig || process.env['KUBERNETES_SERVICE_HOST']) {
       const loaded = loadKubeConfig(config.kubeconfig);
       log.info({ source: loaded.source, server: loaded.server }, 'live instance status from the cluster');
+      kc = loaded.kc;
       liveStatus = new ClusterLiveStatusReader(loaded.kc, log);
     } else {
       log.info('no kubeconfig: instance status, conditions and drift come from the database');
@@ -49,6 +55,7 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
       ...(liveStatus ? { liveStatus } : {}),
       ...(keys ? { secretBox: new SecretBox(parseEncryptionKeys(keys)) } : {}),
       charts: chartPinningFromEnv(config.helmBin),
+      sharding: apiSharding(sharding, { leaseNamespace: DEFAULT_LEASE_NAMESPACE, baseLeaseName: DEFAULT_LEASE_NAME }, kc),
     });
     const url = await app.listen({ port: config.port, host: config.host });
     log.info({ url, docs: `${url}/docs` }, 'caelus api listening');

@@ -8,6 +8,7 @@ import type { LiveStatusReader } from './live-status.ts';
 import type { SecretBox } from '../db/secret-box.ts';
 import type { ChartPinning } from '../charts/pin.ts';
 import type { RateLimitSettings } from '../config/api.ts';
+import type { ApiSharding } from './shard-status.ts';
 
 export interface ApiDeps {
   db: Kysely<Database>;
@@ -42,4 +43,6 @@ export interface ApiDeps {
   trustProxyHops?: number;
   /** Request limits (src/api/rate-limit.ts); default RATE_LIMIT_DEFAULTS; false: none. */
   rateLimit?: RateLimitSettings | false;
+  /** CAELUS_SHARDS (new instances are assigned a shard) and the Leases GET /shards reads; default: not sharded. */
+  sharding?: ApiSharding;
 }

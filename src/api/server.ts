@@ -23,6 +23,7 @@ import { templateRoutes } from './routes/templates.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { secretRoutes } from './routes/secrets.ts';
 import { chartCredentialRoutes } from './routes/chart-credentials.ts';
+import { shardRoutes } from './routes/shards.ts';
 import { requestLimits } from './rate-limit.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -105,7 +106,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // Route modules are plugins; they inherit the hooks, validator and error handler set above.
-  for (const routes of [healthRoutes, templateRoutes, instanceRoutes, lifecycleRoutes, quotaRoutes, tokenRoutes, secretRoutes, chartCredentialRoutes, rolloutRoutes]) await app.register(routes, { deps });
+  for (const routes of [healthRoutes, templateRoutes, instanceRoutes, lifecycleRoutes, quotaRoutes, tokenRoutes, secretRoutes, chartCredentialRoutes, rolloutRoutes, shardRoutes]) await app.register(routes, { deps });
   if (deps.idempotencyPurge !== false) {
     // Bound to the server's life: `caelus api` and `caelus dev` both get it, app.close() stops it.
     const purge = startIdempotencyPurge({

@@ -1,8 +1,10 @@
 // `caelus operator` settings: flags win over environment variables, which win
 // over defaults; validated once at start so a typo fails fast with its name.
 import { hostname } from 'node:os';
+import { shardLeaseName, type ShardList } from '../domain/shard.ts';
 import { ConfigError } from './errors.ts';
 import { guardrailsConfig, type GuardrailsConfig } from './guardrails.ts';
+import { DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE, operatorShard } from './shards.ts';
 
 export interface OperatorConfig {
   kubeconfig: string | undefined;
@@ -10,7 +12,10 @@ export interface OperatorConfig {
   concurrency: number;
   leaderElection: boolean;
   leaseNamespace: string;
+  /** The Lease this process's replicas compete for: CAELUS_LEASE_NAME, per shard derived from it (src/domain/shard.ts). */
   leaseName: string;
+  /** The shard this process runs (`--shard` / CAELUS_SHARD) and all shards (CAELUS_SHARDS); undefined = not sharded. */
+  shard: { name: string; shards: ShardList } | undefined;
   /** This replica's name in the Lease. */
   identity: string;
   /** YAML/JSON template catalog; without it the database is the catalog. */
@@ -42,9 +47,9 @@ export interface OperatorConfig {
 }
 
 /** Settings that have a flag/env pair of their own. */
-type SettingKey = Exclude<keyof OperatorConfig, 'guardrails'>;
+type SettingKey = Exclude<keyof OperatorConfig, 'guardrails' | 'shard'>;
 
-export type OperatorFlags = Partial<Record<SettingKey, string | boolean | undefined>>;
+export type OperatorFlags = Partial<Record<SettingKey, string | boolean | undefined>> & { shard?: string | undefined };
 type Env = Record<string, string | undefined>;
 
 const ENV: Record<SettingKey, string> = {
@@ -100,12 +105,15 @@ export function operatorConfig(flags: OperatorFlags = {}, env: Env = process.env
   const backoffBaseMs = int('backoffBaseMs', p('backoffBaseMs'), 1_000, 1, 600_000);
   const backoffMaxMs = int('backoffMaxMs', p('backoffMaxMs'), 300_000, 1, 3_600_000);
   if (backoffMaxMs < backoffBaseMs) throw new ConfigError('CAELUS_BACKOFF_MAX_MS', 'must not be below CAELUS_BACKOFF_BASE_MS');
+  const sharding = operatorShard(flags.shard, env);
+  const baseLeaseName = text(p('leaseName')) ?? DEFAULT_LEASE_NAME;
   return {
     kubeconfig: text(p('kubeconfig')),
     concurrency: int('concurrency', p('concurrency'), 8, 1, 256),
     leaderElection: bool('leaderElection', p('leaderElection'), true),
-    leaseNamespace: text(p('leaseNamespace')) ?? 'caelus-system',
-    leaseName: text(p('leaseName')) ?? 'caelus-operator',
+    leaseNamespace: text(p('leaseNamespace')) ?? DEFAULT_LEASE_NAMESPACE,
+    leaseName: sharding ? shardLeaseName(baseLeaseName, sharding.shard, sharding.shards) : baseLeaseName,
+    shard: sharding && { name: sharding.shard, shards: sharding.shards },
     identity: text(p('identity')) ?? `${hostname()}-${process.pid}`,
     catalogFile: text(p('catalogFile')),
     helmBin: text(p('helmBin')) ?? 'helm',

@@ -87,6 +87,8 @@ export interface DeploymentInstanceTable {
   deletion_policy: ColumnType<DeletionPolicy, DeletionPolicy | undefined, DeletionPolicy>;
   /** metadata.uid of the CaelusInstance bound to the row (src/sync); null = none yet. Migration 0029. */
   cr_uid: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The shard (caelus.io/shard) the instance was assigned to; null = the default shard. Migration 0035. */
+  shard: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface InstanceSecretTable {

@@ -3,6 +3,7 @@
 // and rejected with a ValidationError that names the field, before any SQL.
 import semverPackage from 'semver';
 import { DNS_LABEL } from '../domain/naming.ts';
+import { SHARD_NAME_PATTERN } from '../domain/shard.ts';
 import { ValidationError } from './errors.ts';
 import type { JsonObject } from './schema.ts';
 
@@ -40,6 +41,10 @@ export function optionalText(field: string, value: unknown, opts: Parameters<typ
 
 export function dnsLabel(field: string, value: unknown): string {
   return text(field, value, { max: 63, pattern: DNS_LABEL, patternHint: 'must be a DNS label: lower-case letters, digits and "-", at most 63, starting and ending alphanumeric' });
+}
+
+export function shardName(value: unknown, field = 'shard'): string {
+  return text(field, value, { max: 40, pattern: SHARD_NAME_PATTERN, patternHint: 'must be a shard name: lower-case letters, digits and "-", at most 40, starting and ending alphanumeric' });
 }
 
 /** A semantic version exactly as written (no leading "v", no coercion), checked by the `semver` package npm itself uses. */

@@ -86,6 +86,8 @@ export const Reason = {
   ChartDigestMismatch: 'ChartDigestMismatch',
   /** Secrets the template version requires have no value yet: the instance waits in Pending. */
   SecretsMissing: 'SecretsMissing',
+  /** The caelus.io/shard label names no configured shard: reported by the default shard, never reconciled. */
+  UnknownShard: 'UnknownShard',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -343,3 +343,23 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** Holder, renewal and duration of every Lease in `namespace`, by name (GET /shards: which shards are live). */
+export async function readLeases(kc: KubeConfig, namespace: string): Promise<Map<string, { holder: string | undefined; renewTime: Date | undefined; durationSeconds: number | undefined }>> {
+  let list;
+  try {
+    list = await kc.makeApiClient(CoordinationV1Api).listNamespacedLease({ namespace });
+  } catch (err) {
+    throw toKubeApiError(err, { operation: 'list leases', apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace });
+  }
+  const out = new Map<string, { holder: string | undefined; renewTime: Date | undefined; durationSeconds: number | undefined }>();
+  for (const lease of list.items) {
+    const renew = lease.spec?.renewTime;
+    out.set(lease.metadata?.name ?? '', {
+      holder: lease.spec?.holderIdentity || undefined,
+      renewTime: renew === undefined ? undefined : new Date(renew as unknown as string),
+      durationSeconds: lease.spec?.leaseDurationSeconds,
+    });
+  }
+  return out;
+}

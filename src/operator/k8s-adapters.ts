@@ -1,5 +1,6 @@
 // Kubernetes adapters for the guardrail, hibernation and lifecycle ports
 // (ports.ts): thin, so the steps stay testable without a cluster.
+import { shardOf, type ShardList } from '../domain/shard.ts';
 import { AppsV1Api, CustomObjectsApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, InstanceState, KIND, PLURAL, VERSION, type CaelusInstance, type CaelusInstanceSpec, type CaelusInstanceStatus } from '../domain/instance.ts';
 import { ObjectClient } from '../k8s/apply.ts';
@@ -89,13 +90,21 @@ export function workloadPort(kc: KubeConfig): WorkloadPort {
   };
 }
 
-/** The lifecycle job's view of CaelusInstances (sharded by the same label selector as the informer). */
-export function lifecyclePort(kc: KubeConfig, log: Logger, labelSelector?: string): LifecyclePort {
+/**
+ * The lifecycle job's view of CaelusInstances: the informer's label selector,
+ * and when sharded never a CR naming an unknown shard (the default shard's
+ * selector lets those through so they can be reported; they are not its to
+ * delete or hibernate).
+ */
+export function lifecyclePort(kc: KubeConfig, log: Logger, labelSelector?: string, shards?: ShardList): LifecyclePort {
   const client = new InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>(kc, { logger: log });
   const custom = kc.makeApiClient(CustomObjectsApi);
   const raw = new RawObjectClient(kc);
   return {
-    list: async () => (await client.list(labelSelector ? { labelSelector } : {})) as unknown as CaelusInstance[],
+    list: async () => {
+      const all = (await client.list(labelSelector ? { labelSelector } : {})) as unknown as CaelusInstance[];
+      return shards ? all.filter((cr) => shardOf(cr.metadata.labels, shards).known) : all;
+    },
     async delete(name) {
       try {
         await custom.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, name });

@@ -22,6 +22,7 @@ import { ReleaseManifests } from '../drift/release-manifest.ts';
 import { DEFAULT_WATCHED, DriftWatches, parseWatchedKinds } from '../drift/watches.ts';
 import { RawObjectClient } from '../k8s/raw-objects.ts';
 import { Reconciler } from './reconciler.ts';
+import type { ShardList } from '../domain/shard.ts';
 
 export interface OperatorOptions {
   kc: KubeConfig;
@@ -50,6 +51,8 @@ export interface OperatorOptions {
   backoff: { baseDelayMs: number; maxDelayMs: number };
   /** Reconcile only instances matching this label selector (sharding; isolates test runs). */
   labelSelector?: string;
+  /** All configured shards when sharded: CRs labelled for none of them are reported, not reconciled (steps/shard.ts). */
+  shards?: ShardList;
   /** How long a shutdown waits for in-flight reconciles (helm runs) before aborting them. */
   shutdownTimeoutMs?: number;
 }

@@ -10,6 +10,8 @@ import { namespaceStep } from './steps/namespace.ts';
 import { releaseStep } from './steps/release.ts';
 import { resolveStep } from './steps/resolve.ts';
 import { suspendStep } from './steps/suspend.ts';
+import { shardStep } from './steps/shard.ts';
+import type { ShardList } from '../domain/shard.ts';
 import { valuesStep } from './steps/values.ts';
 import { guardrailsStep, type GuardrailDeps } from './steps/guardrails.ts';
 import { hibernationStep } from './steps/hibernation.ts';
@@ -39,6 +41,8 @@ export interface PipelineDeps {
   charts?: ChartPort;
   /** Generated and required secrets of template versions (the database); without it declared secrets keep instances Pending. */
   declaredSecrets?: DeclaredSecretsPort;
+  /** All configured shards when this operator runs one of them; CRs naming another shard are reported, not reconciled. */
+  shards?: ShardList;
 }
 
 type Reached<C> = { stop: true; requeueAfterMs?: number } | { stop: false; ctx: C };
@@ -101,7 +105,8 @@ export function buildPipeline(deps: PipelineDeps): Pipeline<DesiredContext> {
   const metrics = deps.metrics ? { metrics: deps.metrics } : {};
   // Stored release manifests are checked against the same policy as new renders.
   const policy: KindsPolicyConfig = g ? { allowedKinds: g.config.allowedKinds, allowedClusterRoles: g.config.allowedClusterRoles } : {};
-  let r = Pipeline.start()
+  const start = deps.shards ? Pipeline.start().then(shardStep(deps.shards)) : Pipeline.start();
+  let r = start
     .then(finalizerStep({ ...deps, ...(g ? { objects: g.objects } : {}) }))
     .then(suspendStep())
     .extend(resolveStep(deps.catalog));

@@ -34,6 +34,7 @@ import { startLifecycleJob } from './lifecycle/jobs.ts';
 import type { HelmPort, HelmReleaseState, InstanceStore, SecretSource } from './ports.ts';
 import type { CaelusInstance, CaelusInstanceSpec, CaelusInstanceStatus, EventReason } from '../domain/instance.ts';
 import type { HelmRelease } from '../helm/index.ts';
+import { shardSelector } from '../domain/shard.ts';
 
 export interface OperatorRuntime {
   readonly operator: Operator;
@@ -59,6 +60,7 @@ export interface LeaderTaskContext {
 export interface RuntimeOptions {
   log: Logger;
   metrics: Metrics;
+  /** `--instance-selector`: only instances matching it (test isolation, hand-made sharding); the shard's own selector is added to it. */
   labelSelector?: string;
   env?: NodeJS.ProcessEnv;
   /** Use this catalog instead of the file/database one named by the config (caelus dev). */
@@ -138,8 +140,16 @@ function instanceStore(client: InstanceClient<CaelusInstanceSpec, CaelusInstance
   };
 }
 
+/** The CaelusInstances this process sees: the instance selector and, when sharded, its shard's (src/domain/shard.ts). */
+export function instanceSelector(config: Pick<OperatorConfig, 'shard'>, labelSelector: string | undefined): string | undefined {
+  const parts = [labelSelector?.trim(), config.shard && shardSelector(config.shard.name, config.shard.shards)].filter((s): s is string => Boolean(s));
+  return parts.length > 0 ? parts.join(',') : undefined;
+}
+
 export async function createOperatorRuntime(config: OperatorConfig, opts: RuntimeOptions): Promise<OperatorRuntime> {
-  const { log, metrics } = opts;
+  const log = config.shard ? opts.log.child({ shard: config.shard.name }) : opts.log;
+  const { metrics } = opts;
+  const selector = instanceSelector(config, opts.labelSelector);
   const loaded = loadKubeConfig(config.kubeconfig);
   const kc = loaded.kc;
   log.info({ kubeconfig: loaded.source, server: loaded.server }, 'kubeconfig loaded');
@@ -198,7 +208,8 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     driftFullCheckSchedule: config.driftFullCheckSchedule,
     driftWatchedKinds: config.driftWatchedKinds,
     backoff: { baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs },
-    ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+    ...(selector ? { labelSelector: selector } : {}),
+    ...(config.shard ? { shards: config.shard.shards } : {}),
     guardrails: {
       config: config.guardrails,
       objects: guardrailObjects(kc, log),
@@ -209,7 +220,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     ...(secrets instanceof DbSecretSource ? { declaredSecrets: secrets } : {}),
   });
   const lifecycle = {
-    instances: lifecyclePort(kc, log.child({ component: 'lifecycle' }), opts.labelSelector),
+    instances: lifecyclePort(kc, log.child({ component: 'lifecycle' }), selector, config.shard?.shards),
     activity: annotationActivity,
     events: { record: (obj: CaelusInstance, type: 'Normal' | 'Warning', reason: EventReason, message: string) => events.event(obj, type, reason, message) },
     log: log.child({ component: 'lifecycle' }),
@@ -283,7 +294,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
       });
       await operator.startInformer();
       loop = leadLoop().catch((err: unknown) => log.error({ err }, 'operator stopped with an error'));
-      log.info({ identity: config.identity, leaderElection: config.leaderElection, health: health.url }, 'operator started');
+      log.info({ identity: config.identity, leaderElection: config.leaderElection, lease: config.leaseName, instanceSelector: selector, health: health.url }, 'operator started');
     },
     async stop() {
       stopping.abort();

@@ -4,6 +4,7 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Kysely } from 'kysely';
 import { API_VERSION, GROUP, INSTANCE_ID_ANNOTATION, KIND, PLURAL, SyncReason, VERSION, type CaelusInstance, type CaelusInstanceSpec } from '../domain/instance.ts';
+import { SHARD_LABEL } from '../domain/shard.ts';
 import { DataError, NotFoundError } from '../db/errors.ts';
 import { recordAudit } from '../db/repositories/audit.ts';
 import { bindCr, getSyncedInstance, recordSyncedSpec, type SyncedInstance } from '../db/repositories/instance-sync.ts';
@@ -100,12 +101,15 @@ export class SyncActions {
   /** Server-side applies the row's spec to CR `name`, records it as synced and binds the CR to the row. */
   async apply(name: string, row: SyncedInstance, before: CaelusInstance | undefined): Promise<SyncedInstance> {
     const spec = specFromRow(row);
+    // The shard is chosen once, when the instance is created (the API records
+    // it in the row); a CR keeps the label it has, so only an admin moves it.
+    const shard = before?.metadata.labels?.[SHARD_LABEL] ?? row.shard ?? undefined;
     const body = {
       apiVersion: API_VERSION,
       kind: KIND,
       metadata: {
         name,
-        labels: { ...this.#d.labels, [USER_ID_LABEL]: userIdLabelValue(spec.userId) },
+        labels: { ...this.#d.labels, ...(shard ? { [SHARD_LABEL]: shard } : {}), [USER_ID_LABEL]: userIdLabelValue(spec.userId) },
         annotations: { [SPEC_VERSION_ANNOTATION]: String(row.specVersion), [INSTANCE_ID_ANNOTATION]: row.id },
       },
       spec: crSpecFor(spec),
@@ -215,6 +219,7 @@ export class SyncActions {
           source: 'cluster',
           expiresAt: spec.expiresAt === null ? null : new Date(spec.expiresAt),
           deletionPolicy: spec.deletionPolicy,
+          shard: cr.metadata.labels?.[SHARD_LABEL] || null,
         },
         { actor: `manager:${manager}` },
       );

@@ -16,9 +16,11 @@ import {
   getSyncedInstance,
   getSyncedInstanceByNamespace,
   listSyncNamespaces,
+  setInstanceShard,
   type SyncedInstance,
 } from '../db/repositories/instance-sync.ts';
 import type { Database } from '../db/schema.ts';
+import { defaultShard, shardOf, type ShardList } from '../domain/shard.ts';
 import { isUuid } from '../db/validate.ts';
 import { ObjectClient } from '../k8s/apply.ts';
 import { Informer } from '../k8s/informer.ts';
@@ -35,6 +37,12 @@ import { annotatedSpecVersion, specFromCr, specFromRow, storedSyncedSpec } from 
 
 export type { SyncEventSink } from './events.ts';
 
+/** The shard this sync mirrors (its process's) and all configured shards. */
+export interface ShardAssignment {
+  name: string;
+  shards: ShardList;
+}
+
 export interface InstanceSyncOptions {
   db: Kysely<Database>;
   kc: KubeConfig;
@@ -50,6 +58,12 @@ export interface InstanceSyncOptions {
   labelSelector?: string;
   /** Labels put on every CR the sync applies (so an operator restricted by labelSelector sees them). */
   labels?: Record<string, string>;
+  /**
+   * When sharded: the sync mirrors only its shard's instances. A CR belongs
+   * to the shard its caelus.io/shard label names (none: the default shard);
+   * a row without a CR to the shard recorded in the row (none: the default).
+   */
+  shard?: ShardAssignment;
   /** Keys handled at once (distinct namespaces never race). Default 4. */
   concurrency?: number;
   /**
@@ -140,7 +154,12 @@ export class InstanceSync {
     const queue = this.#queue;
     if (!queue) return;
     try {
-      const namespaces = await listSyncNamespaces(this.#o.db, new Date(Date.now() - DELETED_ROW_SWEEP_MS));
+      const shard = this.#o.shard;
+      const namespaces = await listSyncNamespaces(
+        this.#o.db,
+        new Date(Date.now() - DELETED_ROW_SWEEP_MS),
+        shard && { shard: shard.name, withUnassigned: shard.name === defaultShard(shard.shards) },
+      );
       for (const ns of namespaces) queue.add(ns);
       for (const cr of caelusInstances(this.#informer?.list() ?? [])) queue.add(instanceNamespace(cr));
       this.#log.debug({ rows: namespaces.length }, 'sweep queued');
@@ -157,8 +176,10 @@ export class InstanceSync {
     }
     try {
       const row = isUuid(id) ? await getSyncedInstance(this.#o.db, id) : undefined;
-      if (row) this.#namespaceOf.set(row.id, row.namespace);
-      if (row) this.#queue?.add(row.namespace);
+      if (!row) return;
+      // Another shard's row matters here only while its CR is in this shard (relabelled, the row not yet following).
+      if (this.#ownsRow(row)) this.#namespaceOf.set(row.id, row.namespace);
+      if (this.#ownsRow(row) || this.#cachedCr(row.namespace)) this.#queue?.add(row.namespace);
     } catch (err) {
       this.#log.warn({ err, id }, 'could not look up a changed row; the next sweep picks it up');
     }
@@ -166,12 +187,17 @@ export class InstanceSync {
 
   async #handle(ns: string): Promise<{ requeueAfter: number } | void> {
     const cached = this.#cachedCr(ns);
+    // The default shard's watch also holds CRs of unknown shards (the operator reports them): not ours to sync.
+    if (cached && !this.#ownsCr(cached)) return;
     let observed = await this.#observe(ns, cached);
+    if (!cached && observed.row && !this.#ownsRow(observed.row)) return;
     let decision = decide(rowView(observed.row), observed.crView);
     if (decision.action !== SyncAction.Nothing) {
       // The cache may lag behind our own last write; act only on what the API server says now.
       let cr = await this.#getCr(cached?.metadata.name ?? ns);
       if (cr && instanceNamespace(cr) !== ns) cr = undefined;
+      // Outside our watch, the CR is another shard's (or one nobody may sync): it decides, not us.
+      if (cr && !this.#ownsCr(cr)) return;
       observed = await this.#observe(ns, cr);
       decision = decide(rowView(observed.row), observed.crView);
     }
@@ -189,9 +215,35 @@ export class InstanceSync {
     if (row && cr && !row.deletedAt && !cr.metadata.deletionTimestamp) {
       // Rows bound before uids were recorded (or whose CR decide() found in sync) get it now.
       if (row.crUid === null && cr.metadata.uid) await bindCr(this.#o.db, row.id, cr.metadata.uid);
+      await this.#followShardLabel(row, cr);
       await this.#mirror.copyStatus(row, cr);
       return this.#mirror.syncAnnotations(row, cr, cr.metadata.annotations?.[INSTANCE_ID_ANNOTATION] === row.id);
     }
+  }
+
+  /** Whether this sync mirrors a CR: one of its shard (unlabelled: the default shard), never one naming an unknown shard. */
+  #ownsCr(cr: CaelusInstance): boolean {
+    const shard = this.#o.shard;
+    if (!shard) return true;
+    const of = shardOf(cr.metadata.labels, shard.shards);
+    return of.known && of.shard === shard.name;
+  }
+
+  /** Whether this sync mirrors a row that has no CR (yet): the row's shard, unassigned rows belonging to the default shard. */
+  #ownsRow(row: SyncedInstance): boolean {
+    const shard = this.#o.shard;
+    return !shard || (row.shard ?? defaultShard(shard.shards)) === shard.name;
+  }
+
+  /**
+   * An admin moves an instance by relabelling its CR (README: sharding); the
+   * row follows, so the sweep of the shard it left stops listing it.
+   */
+  async #followShardLabel(row: SyncedInstance, cr: CaelusInstance): Promise<void> {
+    const shard = this.#o.shard;
+    if (!shard) return;
+    const labelled = shardOf(cr.metadata.labels, shard.shards).shard;
+    if ((row.shard ?? defaultShard(shard.shards)) !== labelled) await setInstanceShard(this.#o.db, row.id, labelled);
   }
 
   async #observe(namespace: string, cr: CaelusInstance | undefined) {

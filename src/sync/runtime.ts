@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { PGliteChangeFeed, PgChangeFeed, type ChangeFeed } from './change-feed.ts';
 import { labelsFromSelector } from './spec.ts';
-import { InstanceSync } from './loop.ts';
+import { InstanceSync, type ShardAssignment } from './loop.ts';
 import type { SyncEventSink } from './events.ts';
 
 export interface SyncConfig {
@@ -48,8 +48,12 @@ export interface OperatorSyncDeps {
   events: SyncEventSink;
   log: Logger;
   metrics: Metrics;
-  /** The operator's instance selector: the sync watches the same CRs and labels the CRs it creates to match. */
+  /** The operator's instance selector (`--instance-selector`): the CRs the sync creates get its labels. */
   labelSelector: string | undefined;
+  /** The CRs the sync watches: the instance selector and the shard's (the operator's informer's selector). */
+  watchSelector?: string | undefined;
+  /** This process's shard and all shards: the sync mirrors only the instances of its shard. */
+  shard?: ShardAssignment | undefined;
   env: Record<string, string | undefined>;
 }
 
@@ -77,7 +81,8 @@ export function createOperatorSync(deps: OperatorSyncDeps): InstanceSync | undef
     metrics: deps.metrics,
     sweepIntervalMs: config.sweepIntervalMs,
     activityGranularityMs: config.activityGranularityMs,
-    ...(deps.labelSelector ? { labelSelector: deps.labelSelector } : {}),
+    ...((deps.watchSelector ?? deps.labelSelector) ? { labelSelector: deps.watchSelector ?? deps.labelSelector } : {}),
     ...(labels ? { labels } : {}),
+    ...(deps.shard ? { shard: deps.shard } : {}),
   });
 }

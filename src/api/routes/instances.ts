@@ -2,6 +2,7 @@
 // (live status, effective values), change, delete. Every lookup is scoped to
 // the caller in the query (src/db/repositories/tenant-instances.ts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { assignShard } from '../../domain/shard.ts';
 import type { FastifyReply } from 'fastify';
 import { createInstance, markInstanceDeleted, updateInstanceSpec, type SpecPatch } from '../../db/repositories/instances.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from '../../db/repositories/idempotency.ts';
@@ -89,13 +90,17 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
     if (!owner) throw badRequest('/body/userId', 'is required with an admin token that acts for no user');
     const { version } = await resolveVersionRef(db, body.templateVersionId);
     if (body.domainName !== undefined) checkDomain(p, body.domainName, owner, version.domainSuffixes, deps.domainSuffixes ?? []);
+    const namespace = body.namespace ?? generateNamespace(owner);
+    const shards = deps.sharding?.shards;
     // Values are validated against the version's schema in the same transaction as the insert (createInstance).
     const created = await createInstance(
       db,
       {
         userId: owner,
         productTemplateVersionId: version.id,
-        namespace: body.namespace ?? generateNamespace(owner),
+        namespace,
+        // The namespace, not the id: it is known before the insert and is the key the sync and the CR share.
+        ...(shards ? { shard: assignShard(namespace, shards) } : {}),
         domainName: body.domainName ?? null,
         values: body.values ?? {},
         ...(body.deletionPolicy === undefined ? {} : { deletionPolicy: body.deletionPolicy }),

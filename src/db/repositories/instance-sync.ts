@@ -10,7 +10,7 @@ import { INSTANCE_ID_ANNOTATION, instanceNamespace, type CaelusInstance } from '
 import { jsonb } from '../json.ts';
 import { translateErrors } from '../map-error.ts';
 import type { Database, DeploymentInstanceRow, JsonObject } from '../schema.ts';
-import { dnsLabel, isUuid, nonNegativeInt, uuid } from '../validate.ts';
+import { dnsLabel, isUuid, nonNegativeInt, shardName, uuid } from '../validate.ts';
 import { toInstance, type Instance } from './instances.ts';
 
 /** The instance row together with what the sync last pushed or imported. */
@@ -21,10 +21,12 @@ export interface SyncedInstance extends Instance {
   lastActivityAt: Date | null;
   /** metadata.uid of the CR bound to the row; null until the sync first binds one. */
   crUid: string | null;
+  /** The shard the instance was assigned to; null = the default shard (src/domain/shard.ts). */
+  shard: string | null;
 }
 
 function toSynced(row: DeploymentInstanceRow): SyncedInstance {
-  return { ...toInstance(row), syncedSpec: (row.synced_spec as JsonObject | null) ?? null, lastActivityAt: row.last_activity_at, crUid: row.cr_uid };
+  return { ...toInstance(row), syncedSpec: (row.synced_spec as JsonObject | null) ?? null, lastActivityAt: row.last_activity_at, crUid: row.cr_uid, shard: row.shard };
 }
 
 /** What binding compares of a row. */
@@ -91,6 +93,13 @@ export async function bindCr(db: Kysely<Database>, id: string, uid: string): Pro
   await translateErrors(() => db.updateTable('deployment_instance').set({ cr_uid: uid }).where('id', '=', key).where('cr_uid', 'is', null).execute());
 }
 
+/** Records the shard an admin moved the instance's CR to (no notification: nothing to push). */
+export async function setInstanceShard(db: Kysely<Database>, id: string, shard: string): Promise<void> {
+  const key = uuid('id', id);
+  const value = shardName(shard);
+  await translateErrors(() => db.updateTable('deployment_instance').set({ shard: value }).where('id', '=', key).execute());
+}
+
 /** The row with this id, deleted or not. */
 export async function getSyncedInstance(db: Kysely<Database>, id: string): Promise<SyncedInstance | undefined> {
   const key = uuid('id', id);
@@ -120,14 +129,15 @@ export async function getSyncedInstanceByNamespace(db: Kysely<Database>, namespa
 }
 
 /** Namespaces of every live row, and of rows deleted after `deletedSince` (for the periodic sweep). */
-export async function listSyncNamespaces(db: Kysely<Database>, deletedSince: Date): Promise<string[]> {
+export async function listSyncNamespaces(db: Kysely<Database>, deletedSince: Date, only?: { shard: string; withUnassigned: boolean }): Promise<string[]> {
   return translateErrors(async () => {
-    const rows = await db
+    let q = db
       .selectFrom('deployment_instance')
       .select('namespace')
       .distinct()
-      .where((eb) => eb.or([eb('deleted_at', 'is', null), eb('deleted_at', '>', deletedSince)]))
-      .execute();
+      .where((eb) => eb.or([eb('deleted_at', 'is', null), eb('deleted_at', '>', deletedSince)]));
+    if (only) q = q.where((eb) => (only.withUnassigned ? eb.or([eb('shard', '=', only.shard), eb('shard', 'is', null)]) : eb('shard', '=', only.shard)));
+    const rows = await q.execute();
     return rows.map((r) => r.namespace);
   });
 }

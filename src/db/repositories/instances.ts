@@ -18,7 +18,7 @@ import {
   type InstanceState,
   type JsonObject,
 } from '../schema.ts';
-import { dnsLabel, jsonObject, nonNegativeInt, oneOf, optionalDate, optionalText, text, uuid } from '../validate.ts';
+import { dnsLabel, jsonObject, nonNegativeInt, oneOf, optionalDate, optionalText, shardName, text, uuid } from '../validate.ts';
 import { recordAudit } from './audit.ts';
 
 export interface Instance {
@@ -56,6 +56,8 @@ export interface NewInstance {
   expiresAt?: Date | null;
   /** Default Delete. */
   deletionPolicy?: DeletionPolicy;
+  /** The shard the instance is assigned to (src/domain/shard.ts); default none = the default shard. */
+  shard?: string | null;
 }
 
 export interface SpecPatch {
@@ -129,6 +131,7 @@ export async function createInstance(db: Kysely<Database>, input: NewInstance, o
     source: input.source === undefined ? 'api' : oneOf('source', input.source, INSTANCE_SOURCES),
     expires_at: optionalDate('expiresAt', input.expiresAt),
     deletion_policy: input.deletionPolicy === undefined ? 'Delete' : oneOf('deletionPolicy', input.deletionPolicy, DELETION_POLICIES),
+    shard: input.shard == null ? null : shardName(input.shard),
   } as const;
   const defaultMax = opts.quota && nonNegativeInt('defaultMaxInstances', opts.quota.defaultMaxInstances);
   return translateErrors(() =>
