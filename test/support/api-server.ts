@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from '../../src/observability/metrics.ts'
 import type { TestDatabase } from './database.ts';
 import type { SecretBox } from '../../src/db/secret-box.ts';
 import type { ChartPinning } from '../../src/charts/pin.ts';
+import type { ApiSharding } from '../../src/api/shard-status.ts';
 import { helmBin } from './kube.ts';
 
 export const WEBAPP_CHART = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
@@ -70,6 +71,7 @@ export async function startApi(
     secretBox?: SecretBox;
     charts?: ChartPinning;
     logger?: Logger;
+    sharding?: ApiSharding;
   } = {},
 ): Promise<ApiHarness> {
   const metrics = createMetrics();
@@ -85,6 +87,7 @@ export async function startApi(
     domainSuffixes: opts.domainSuffixes ?? ['*.example.com'],
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...(opts.trustProxyHops === undefined ? {} : { trustProxyHops: opts.trustProxyHops }),
+    ...(opts.sharding ? { sharding: opts.sharding } : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const admin = (await createApiToken(h.db, { name: 'test-admin', role: 'admin' }, { actor: 'test' })).token;

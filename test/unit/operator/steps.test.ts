@@ -8,6 +8,7 @@ import { ReconcileError } from '../../../src/operator/errors.ts';
 import { Reconciler } from '../../../src/operator/reconciler.ts';
 import { describeDigest } from '../../../src/operator/release/state.ts';
 import { buildPipeline } from '../../../src/operator/pipeline.ts';
+import { SHARD_LABEL, type ShardList } from '../../../src/domain/shard.ts';
 import { driftStep } from '../../../src/operator/steps/drift.ts';
 import { finalizerStep } from '../../../src/operator/steps/finalizer.ts';
 import { namespaceStep } from '../../../src/operator/steps/namespace.ts';
@@ -359,9 +360,11 @@ describe('drift step: modes, loop guard, and the stored manifest checked first',
 });
 
 describe('reconciler on the fakes: status and Events a user reads', () => {
-  function world() {
+  function world(shard?: { label: string; shards: ShardList }) {
     const helm = new FakeHelm();
-    const instances = new FakeInstances(fakeInstance('web'));
+    const web = fakeInstance('web');
+    if (shard) web.metadata.labels = { [SHARD_LABEL]: shard.label };
+    const instances = new FakeInstances(web);
     const events = new FakeEvents();
     const checker = new FakeDrift();
     const reconciler: Reconciler = new Reconciler(
@@ -377,6 +380,7 @@ describe('reconciler on the fakes: status and Events a user reads', () => {
         isLeader: () => true,
         writeProgress: (ctx) => reconciler.writeProgress(ctx),
         drift: { manifests: new FakeManifests(helm), checker, guard: new FakeLoopGuard(), takeFullCheck: () => false },
+        ...(shard ? { shards: shard.shards } : {}),
       }),
       { getInstance: (name) => instances.objects.get(name), instances, events, log: silentLogger(), now: () => NOW },
     );
@@ -391,6 +395,19 @@ describe('reconciler on the fakes: status and Events a user reads', () => {
     expect(w.events.reasons()).toEqual(['Installing', 'InstallSucceeded', 'Running']);
     await w.reconciler.reconcile('web', new AbortController().signal);
     expect(w.helm.calls).toEqual(['upgrade web']);
+  });
+
+  it('sharded: a CR of a configured shard is reconciled; one naming an unknown shard is reported and left alone', async () => {
+    const ok = world({ label: 'b', shards: ['a', 'b'] });
+    await ok.reconciler.reconcile('web', new AbortController().signal);
+    expect(cond(ok.get()?.status?.conditions, ConditionType.Ready)).toMatchObject({ status: 'True', reason: 'InSync' });
+
+    const stray = world({ label: 'gone', shards: ['a', 'b'] });
+    const result = await stray.reconciler.reconcile('web', new AbortController().signal);
+    expect(result).toEqual({ requeueAfterMs: 300_000 });
+    expect(cond(stray.get()?.status?.conditions, ConditionType.Ready)).toMatchObject({ status: 'False', reason: 'UnknownShard' });
+    expect(stray.events.events.find((e) => e.type === 'Warning')?.message).toContain('caelus.io/shard=gone names no configured shard (a, b)');
+    expect(stray.helm.calls).toEqual([]);
   });
 
   it('a forged current record: Ready=False ReleaseTampered, a Warning Event naming it, nothing re-applied', async () => {
