@@ -39,7 +39,7 @@ describe('deploy/caelus chart', () => {
     const kinds = objs.map((o) => o.kind).sort();
     expect(kinds).toEqual([
       'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Deployment',
-      'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor',
+      'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor',
     ]);
     // The CRDs come from crds/ through the chart's symlinks.
     const crds = objs.filter((o) => o.kind === 'CustomResourceDefinition').sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
@@ -95,6 +95,28 @@ describe('deploy/caelus chart', () => {
     expect(svc.spec?.ports?.[0]?.targetPort).toBe('http');
     const apiRole = objs.find((o) => o.kind === 'ClusterRole' && o.metadata?.name?.endsWith('-api')) as k8s.V1ClusterRole;
     expect(apiRole.rules).toEqual([{ apiGroups: ['caelus.io'], resources: ['caelusinstances'], verbs: ['get', 'list', 'watch'] }]);
+    // GET /shards reads the operators' Leases: list only, in the release namespace only.
+    const leaseRole = objs.find((o) => o.kind === 'Role' && o.metadata?.name === 'rel-caelus-api-leases') as k8s.V1Role;
+    expect(leaseRole.rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list'] }]);
+    expect(apiEnv['CAELUS_LEASE_NAME']?.value).toBe('caelus-operator');
+    expect(apiEnv['CAELUS_SHARDS']).toBeUndefined();
+    expect(env['CAELUS_SHARD']).toBeUndefined();
+
+    // operator.shards: one operator Deployment per shard, each told its shard and the list; the API the list.
+    const { stdout: sharded } = await execa(helmBin(), ['template', 'rel', chart, '--set', 'operator.shards={east,west}', '--set', 'api.enabled=true', '--set', 'database.existingSecret=db']);
+    const shardObjs = objects(sharded);
+    const shardDeps = shardObjs.filter((o): o is k8s.V1Deployment => o.kind === 'Deployment' && /-operator-/.test(o.metadata?.name ?? ''));
+    expect(shardDeps.map((d) => d.metadata?.name)).toEqual(['rel-caelus-operator-east', 'rel-caelus-operator-west']);
+    for (const [i, shard] of ['east', 'west'].entries()) {
+      const d = shardDeps[i]!;
+      const e = Object.fromEntries((d.spec!.template.spec!.containers[0]!.env ?? []).map((x) => [x.name, x.value]));
+      expect(e).toMatchObject({ CAELUS_SHARDS: 'east,west', CAELUS_SHARD: shard, CAELUS_LEASE_NAME: 'caelus-operator' });
+      expect(d.spec?.selector?.matchLabels?.['caelus.io/shard']).toBe(shard);
+      expect(d.spec?.template.metadata?.labels?.['caelus.io/shard']).toBe(shard);
+    }
+    const shardedApi = shardObjs.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'rel-caelus-api') as k8s.V1Deployment;
+    expect(shardedApi.spec!.template.spec!.containers[0]!.env?.find((x) => x.name === 'CAELUS_SHARDS')?.value).toBe('east,west');
+    await expect(execa(helmBin(), ['template', 'rel', chart, '--set', 'operator.shards={East}'])).rejects.toThrow(/shards/);
     // Without PostgreSQL the API has nowhere to keep its data: refused at render time, naming the value.
     await expect(execa(helmBin(), ['template', 'rel', chart, '--set', 'api.enabled=true'])).rejects.toThrow(/database\.existingSecret/);
     // A grace period the shutdown does not fit in is refused by the schema.
@@ -247,13 +269,14 @@ describe('deploy/caelus chart', () => {
       }
     });
 
-    it('lets the API ServiceAccount read CaelusInstances and nothing more', async () => {
+    it('lets the API ServiceAccount read CaelusInstances and list its namespace\'s Leases, nothing more', async () => {
       const apiUser = `system:serviceaccount:${ns}:${release}-api`;
       const other = uniqueName('tenant');
       const allowed: [string, k8s.V1ResourceAttributes][] = [
         ['get caelusinstances (live status)', { group: 'caelus.io', resource: 'caelusinstances', verb: 'get' }],
         ['list caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'list' }],
         ['watch caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'watch' }],
+        ['list leases in its namespace (GET /shards)', { group: 'coordination.k8s.io', resource: 'leases', verb: 'list', namespace: ns }],
       ];
       const denied: [string, k8s.V1ResourceAttributes][] = [
         ['create caelusinstances (writes go through the DB and the sync)', { group: 'caelus.io', resource: 'caelusinstances', verb: 'create' }],
@@ -265,6 +288,7 @@ describe('deploy/caelus chart', () => {
         ['create namespaces', { resource: 'namespaces', verb: 'create' }],
         ['create deployments in a tenant namespace', { group: 'apps', resource: 'deployments', verb: 'create', namespace: other }],
         ['update leases (not an operator replica)', { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: ns }],
+        ['list leases in a tenant namespace', { group: 'coordination.k8s.io', resource: 'leases', verb: 'list', namespace: other }],
         ['create events', { resource: 'events', verb: 'create', namespace: other }],
       ];
       expect(await results(allowed, apiUser)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
