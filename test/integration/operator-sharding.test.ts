@@ -68,7 +68,7 @@ describeWithPostgres('sharding across operator processes', () => {
       sharding: apiSharding({ shards: SHARDS, leaseNamespace: LEASE_NAMESPACE, baseLeaseName: BASE_LEASE }, { leaseNamespace: LEASE_NAMESPACE, baseLeaseName: BASE_LEASE }, testKubeConfig()),
     });
     await publishWebapp(api, template, ['1.0.0']);
-  });
+  }, 300_000);
 
   afterAll(async () => {
     for (const p of procs) p.kill('SIGKILL');
@@ -78,12 +78,13 @@ describeWithPostgres('sharding across operator processes', () => {
   });
 
   it('splits 40 instances between two shards; a killed shard leader is replaced by its standby, never by the other shard', async () => {
+    const leading = (p: OperatorProcess) => eventually(async () => ((await logOf(p)).includes('acquired lease') ? true : undefined), 90_000);
     const a1 = spawnShard(A, '1');
     const b1 = spawnShard(B, '1');
+    await Promise.all([leading(a1), leading(b1)]);
+    // The standby starts once b1 holds B's Lease, so the test knows which one to kill.
     const b2 = spawnShard(B, '2');
-    for (const p of [a1, b1, b2]) await eventually(async () => ((await logOf(p)).includes('operator started') ? true : undefined), 60_000);
-    // b2 starts last: b1 took B's Lease first (b1 and b2 could race otherwise, and the test must know which one to kill).
-    await eventually(async () => ((await logOf(b1)).includes('acquired lease') ? true : undefined), 30_000);
+    await eventually(async () => ((await logOf(b2)).includes('operator started') ? true : undefined), 90_000);
 
     const namespaces: string[] = [];
     const ids = new Map<string, string>();
@@ -155,7 +156,7 @@ describeWithPostgres('sharding across operator processes', () => {
       const o = await api.call('GET', '/shards', { token: api.admin });
       return o.body.shards[1].holder === `${B}-2` && o.body.shards[1].live === true && o.body.unowned === 0 ? o.body : undefined;
     }, 30_000);
-  });
+  }, 1_200_000);
 
   it('the default shard reconciles unlabelled CRs and reports CRs naming an unknown shard', async () => {
     const spec = { userId: owner, productTemplateVersion: `${template}@1.0.0` };
@@ -178,5 +179,5 @@ describeWithPostgres('sharding across operator processes', () => {
     // Reported, not reconciled: no finalizer, no namespace, no release.
     expect((await getInstance(stray))!.metadata.finalizers ?? []).toEqual([]);
     await customObjects().deleteClusterCustomObject({ group: 'caelus.io', version: 'v1', plural: 'caelusinstances', name: stray });
-  });
+  }, 300_000);
 });
