@@ -101,14 +101,16 @@ describeWithPostgres('sharding across operator processes', () => {
     expect(ofShard(B).length).toBeGreaterThan(0);
 
     // Each shard's sync creates its CRs, labelled with the shard; each shard's operator installs them.
+    const createdAt = Date.now();
     await eventually(
       async () => {
         const all = await Promise.all(namespaces.map((ns) => getInstance(ns)));
         return all.every(ready) ? all : undefined;
       },
-      420_000,
+      600_000,
       1_000,
     );
+    process.stderr.write(`[figure] ${N} instances (${ofShard(A).length} in shard a, ${ofShard(B).length} in shard b) Ready ${Date.now() - createdAt} ms after the last POST\n`);
     for (const ns of namespaces) expect({ ns, shard: (await getInstance(ns))!.metadata.labels?.[SHARD_LABEL] }).toEqual({ ns, shard: expected.get(ns) });
     const byA = await reconciledBy(a1);
     const byB1 = await reconciledBy(b1);
@@ -131,6 +133,7 @@ describeWithPostgres('sharding across operator processes', () => {
     expect(forbidden.status).toBe(403);
 
     // kill -9 B's leader: its standby takes B's Lease when it expires and reconciles B's instances again.
+    const killedAt = Date.now();
     b1.kill('SIGKILL');
     await b1.exited;
     const moved = ofShard(B)[0]!;
@@ -144,6 +147,7 @@ describeWithPostgres('sharding across operator processes', () => {
       240_000,
       1_000,
     );
+    process.stderr.write(`[figure] shard ${B}: ${ofShard(B).length} instances reconciled again by its standby ${Date.now() - killedAt} ms after kill -9 of its leader (lease 3 s)\n`);
     // The change made while B had no leader reached its release through B's standby (sync and reconcile).
     await eventually(async () => {
       const i = await getInstance(moved);
