@@ -30,13 +30,13 @@ const template = uniqueName('shardweb');
 const owner = uniqueName('owner');
 
 const logOf = (p: OperatorProcess) => readFile(p.log, 'utf8').catch(() => '');
-/** Instances this process finished a reconcile of (the reconciler's own log line). */
-async function reconciledBy(p: OperatorProcess): Promise<Set<string>> {
+/** Instances this process finished a reconcile of (the reconciler's own log line), since `since` (ms) if given. */
+async function reconciledBy(p: OperatorProcess, since = 0): Promise<Set<string>> {
   const names = new Set<string>();
   for (const line of (await logOf(p)).split('\n')) {
     if (!line.includes('reconcile finished')) continue;
-    const m = /"instance":"([^"]+)"/.exec(line);
-    if (m) names.add(m[1]!);
+    const m = /"time":"([^"]+)".*"instance":"([^"]+)"/.exec(line);
+    if (m && Date.parse(m[1]!) >= since) names.add(m[2]!);
   }
   return names;
 }
@@ -56,6 +56,8 @@ describeWithPostgres('sharding across operator processes', () => {
       CAELUS_SHARD: shard,
       CAELUS_LEASE_NAME: BASE_LEASE,
       CAELUS_CONCURRENCY: '4',
+      // The default lease: a 3 s one flaps between B's replicas on a loaded 2-core machine.
+      CAELUS_LEASE_DURATION_SECONDS: '15',
     });
     procs.push(p);
     return p;
@@ -78,7 +80,7 @@ describeWithPostgres('sharding across operator processes', () => {
   });
 
   it('splits 40 instances between two shards; a killed shard leader is replaced by its standby, never by the other shard', async () => {
-    const leading = (p: OperatorProcess) => eventually(async () => ((await logOf(p)).includes('acquired lease') ? true : undefined), 90_000);
+    const leading = (p: OperatorProcess) => eventually(async () => ((await logOf(p)).includes('became leader') ? true : undefined), 90_000);
     const a1 = spawnShard(A, '1');
     const b1 = spawnShard(B, '1');
     await Promise.all([leading(a1), leading(b1)]);
@@ -112,11 +114,12 @@ describeWithPostgres('sharding across operator processes', () => {
     );
     process.stderr.write(`[figure] ${N} instances (${ofShard(A).length} in shard a, ${ofShard(B).length} in shard b) Ready ${Date.now() - createdAt} ms after the last POST\n`);
     for (const ns of namespaces) expect({ ns, shard: (await getInstance(ns))!.metadata.labels?.[SHARD_LABEL] }).toEqual({ ns, shard: expected.get(ns) });
+    // Each instance was reconciled by its own shard's processes only (B's standby may have led for a
+    // while if B's leader missed a renewal; that is B's failover, not another shard).
     const byA = await reconciledBy(a1);
-    const byB1 = await reconciledBy(b1);
+    const byB = new Set([...(await reconciledBy(b1)), ...(await reconciledBy(b2))]);
     expect(namespaces.filter((ns) => byA.has(ns)).sort()).toEqual(ofShard(A).sort());
-    expect(namespaces.filter((ns) => byB1.has(ns)).sort()).toEqual(ofShard(B).sort());
-    expect(await reconciledBy(b2)).toEqual(new Set());
+    expect(namespaces.filter((ns) => byB.has(ns)).sort()).toEqual(ofShard(B).sort());
 
     const overview = await api.call('GET', '/shards', { token: api.admin });
     expect(overview.status).toBe(200);
@@ -124,7 +127,7 @@ describeWithPostgres('sharding across operator processes', () => {
       sharded: true,
       shards: [
         { name: A, default: true, lease: BASE_LEASE, holder: `${A}-1`, live: true, instances: ofShard(A).length },
-        { name: B, default: false, lease: `${BASE_LEASE}-${B}`, holder: `${B}-1`, live: true, instances: ofShard(B).length },
+        { name: B, default: false, lease: `${BASE_LEASE}-${B}`, holder: expect.stringMatching(new RegExp(`^${B}-[12]$`)), live: true, instances: ofShard(B).length },
       ],
       unknown: [],
       unowned: 0,
@@ -133,6 +136,11 @@ describeWithPostgres('sharding across operator processes', () => {
     expect(forbidden.status).toBe(403);
 
     // kill -9 B's leader: its standby takes B's Lease when it expires and reconciles B's instances again.
+    // Make sure the one killed is B's leader right now.
+    await eventually(async () => {
+      const o = await api.call('GET', '/shards', { token: api.admin });
+      return o.body.shards[1].holder === `${B}-1` && o.body.shards[1].live ? true : undefined;
+    }, 60_000);
     const killedAt = Date.now();
     b1.kill('SIGKILL');
     await b1.exited;
@@ -141,13 +149,13 @@ describeWithPostgres('sharding across operator processes', () => {
     expect(patched.status).toBe(200);
     await eventually(
       async () => {
-        const byB2 = await reconciledBy(b2);
+        const byB2 = await reconciledBy(b2, killedAt);
         return ofShard(B).every((ns) => byB2.has(ns)) ? true : undefined;
       },
       240_000,
       1_000,
     );
-    process.stderr.write(`[figure] shard ${B}: ${ofShard(B).length} instances reconciled again by its standby ${Date.now() - killedAt} ms after kill -9 of its leader (lease 3 s)\n`);
+    process.stderr.write(`[figure] shard ${B}: ${ofShard(B).length} instances reconciled again by its standby ${Date.now() - killedAt} ms after kill -9 of its leader (lease 15 s)\n`);
     // The change made while B had no leader reached its release through B's standby (sync and reconcile).
     await eventually(async () => {
       const i = await getInstance(moved);
