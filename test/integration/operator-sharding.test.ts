@@ -116,10 +116,16 @@ describeWithPostgres('sharding across operator processes', () => {
     for (const ns of namespaces) expect({ ns, shard: (await getInstance(ns))!.metadata.labels?.[SHARD_LABEL] }).toEqual({ ns, shard: expected.get(ns) });
     // Each instance was reconciled by its own shard's processes only (B's standby may have led for a
     // while if B's leader missed a renewal; that is B's failover, not another shard).
+    // (The reconciler logs after its status write: wait for the last lines to reach the log files.)
+    const byB = async () => new Set([...(await reconciledBy(b1)), ...(await reconciledBy(b2))]);
+    await eventually(async () => {
+      const [a, b] = [await reconciledBy(a1), await byB()];
+      return ofShard(A).every((ns) => a.has(ns)) && ofShard(B).every((ns) => b.has(ns)) ? true : undefined;
+    }, 30_000);
     const byA = await reconciledBy(a1);
-    const byB = new Set([...(await reconciledBy(b1)), ...(await reconciledBy(b2))]);
     expect(namespaces.filter((ns) => byA.has(ns)).sort()).toEqual(ofShard(A).sort());
-    expect(namespaces.filter((ns) => byB.has(ns)).sort()).toEqual(ofShard(B).sort());
+    const byBoth = await byB();
+    expect(namespaces.filter((ns) => byBoth.has(ns)).sort()).toEqual(ofShard(B).sort());
 
     const overview = await api.call('GET', '/shards', { token: api.admin });
     expect(overview.status).toBe(200);
@@ -179,7 +185,7 @@ describeWithPostgres('sharding across operator processes', () => {
 
     await eventually(async () => (ready(await getInstance(gitops)) ? true : undefined), 120_000);
     const a1 = procs.find((p) => p.log.includes(`${A}-1`))!;
-    expect((await reconciledBy(a1)).has(gitops)).toBe(true);
+    await eventually(async () => ((await reconciledBy(a1)).has(gitops) ? true : undefined), 30_000);
 
     const reported = await eventually(async () => {
       const i = await getInstance(stray);
