@@ -48,7 +48,7 @@ async function withEnv<T>(fn: (env: BenchEnv) => Promise<T>): Promise<T> {
 }
 
 type KubeOpts = { concurrency: number; cpuProf?: boolean };
-type ScaleOpts = KubeOpts & { n: number };
+type ScaleOpts = KubeOpts & { n: number; heapSnapshot?: boolean };
 type DriftOpts = KubeOpts & { instances: number; ops: number };
 type ApiOpts = { users: number; createsPerUser: number; reads: number; inFlight: number };
 
@@ -56,7 +56,7 @@ async function scale(o: ScaleOpts): Promise<string> {
   const machine = machineInfo();
   const dir = logDir('scale');
   return withEnv(async (env) => {
-    const r = await runScale(env, { n: o.n, concurrency: o.concurrency, logDir: dir, ...(o.cpuProf ? { cpuProf: true } : {}) });
+    const r = await runScale(env, { n: o.n, concurrency: o.concurrency, logDir: dir, ...(o.cpuProf ? { cpuProf: true } : {}), ...(o.heapSnapshot ? { heapSnapshot: true } : {}) });
     await r.fleet.operator.stop();
     return report('scale', r, machine, { helm: env.helmVersion, logs: dir, anchor: FLUX_ANCHOR });
   });
@@ -172,6 +172,7 @@ program
   .addOption(nOpt())
   .addOption(concurrency())
   .addOption(cpuProf())
+  .addOption(new Option('--heap-snapshot', 'once all are Ready, take a heap snapshot of the operator (next to the logs) and print its largest groups'))
   .action((o: ScaleOpts) => main(() => scale(o)));
 
 program

@@ -18,6 +18,8 @@ export interface OperatorOptions {
   logFile: string;
   /** Write a V8 CPU profile of the operator into this directory when it exits. */
   cpuProfDir?: string;
+  /** Heap snapshots on SIGUSR2 (bench/lib/heap.ts) go into this directory. */
+  heapSnapshotDir?: string;
   env?: Record<string, string>;
 }
 
@@ -34,7 +36,10 @@ export interface BenchOperator {
 
 export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<BenchOperator> {
   const port = await freePort();
-  const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+  const nodeArgs = [
+    ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
+    ...(o.heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.heapSnapshotDir}`] : []),
+  ];
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
   const { pid, stop } = await startChild({
     label: 'caelus operator',
@@ -82,6 +87,7 @@ export function operatorCounters(samples: readonly Sample[]) {
     queueDepth: sumOf(samples, 'caelus_workqueue_depth'),
     driftCorrections: sumOf(samples, 'caelus_drift_corrections_total'),
     driftCorrectionSeconds: sumOf(samples, 'caelus_drift_correction_latency_seconds_sum'),
+    heapUsedBytes: sumOf(samples, 'nodejs_heap_size_used_bytes'),
   };
 }
 export type OperatorCounters = ReturnType<typeof operatorCounters>;
