@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  snapshot: { meta: { node_fields: string[]; node_types: unknown[] } };
   nodes: number[];
   strings: string[];
 }
@@ -22,7 +22,8 @@ const BY_TYPE = new Set(['string', 'concatenated string', 'sliced string', 'code
 
 export function summarizeHeap(snapshot: Snapshot, top = 15): { totalMiB: number; groups: HeapGroup[] } {
   const fields = snapshot.snapshot.meta.node_fields;
-  const types = snapshot.snapshot.meta.node_types[0];
+  // node_types[0] names the values of the `type` field.
+  const types = snapshot.snapshot.meta.node_types[0] as string[];
   const width = fields.length;
   const [typeAt, nameAt, sizeAt] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size')];
   const groups = new Map<string, { count: number; bytes: number }>();
