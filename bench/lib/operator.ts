@@ -1,5 +1,6 @@
 // `caelus operator` as a child process, so its RSS and CPU (and, through
 // cutime/cstime, that of the helm processes it reaps) are its own.
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/k8s/testenv/free-port.ts';
 import type { BenchEnv } from './env.ts';
@@ -35,6 +36,8 @@ export interface BenchOperator {
 }
 
 export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<BenchOperator> {
+  // node writes heap snapshots only into a directory that exists.
+  if (o.heapSnapshotDir) mkdirSync(o.heapSnapshotDir, { recursive: true });
   const port = await freePort();
   const nodeArgs = [
     ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
