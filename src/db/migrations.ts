@@ -22,7 +22,8 @@ import * as m0021 from '../../migrations/0021_chart_pins_and_declared_secrets.ts
 import * as m0024 from '../../migrations/0024_rollouts.ts';
 import * as m0028 from '../../migrations/0028_template_egress_rules.ts';
 import * as m0029 from '../../migrations/0029_instance_cr_uid.ts';
-import * as m0040 from '../../migrations/0040_instance_list_order.ts';
+import * as m0030 from '../../migrations/0030_instance_list_and_change_events.ts';
+import * as m0040 from '../../migrations/0040_drop_covered_user_index.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_product_templates': m0001,
@@ -44,7 +45,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0024_rollouts': m0024,
   '0028_template_egress_rules': m0028,
   '0029_instance_cr_uid': m0029,
-  '0040_instance_list_order': m0040,
+  '0030_instance_list_and_change_events': m0030,
+  '0040_drop_covered_user_index': m0040,
 };
 
 export const migrationProvider: MigrationProvider = {
