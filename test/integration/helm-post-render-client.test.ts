@@ -144,7 +144,7 @@ describe(`compiled post-renderer client (Helm ${expectedMajor})`, () => {
         expect(release.status).toBe('deployed');
         manifests.push(release.manifest.replaceAll(ns, '<ns>'));
       }
-      expect(manifests[0]).toContain('caelus.io/instance: "web-demo"');
+      expect(manifests[0]).toContain('"caelus.io/instance": "web-demo"');
       expect(manifests[0]).toBe(manifests[1]);
     });
   });
