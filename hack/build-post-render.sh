@@ -18,6 +18,11 @@ if [ -x "$out/caelus-post-render" ]; then
 fi
 command -v go >/dev/null || { echo "build-post-render: the Go toolchain is required (go not on PATH)" >&2; exit 1; }
 mkdir -p "$out"
+# Parallel test runs each call this from their global setup: the second waits
+# here and then finds the binary built.
+exec 9>"$out/.build.lock"
+flock 9
+[ -x "$out/caelus-post-render" ] && { echo "post-render client built in $out"; exit 0; }
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 (cd "$src" && go build -trimpath -ldflags "-s -w -buildid=" -o "$out/caelus-post-render.tmp" .)
 mv "$out/caelus-post-render.tmp" "$out/caelus-post-render"
