@@ -11,6 +11,7 @@ import { compareRows } from './lib/compare.ts';
 import { readyChart } from './lib/svg.ts';
 import { formatTable } from './lib/table.ts';
 import { runApi } from './scenarios/api.ts';
+import { runConsoleList } from './scenarios/console-list.ts';
 import { runFlux } from './scenarios/flux.ts';
 import { runDrift } from './scenarios/drift.ts';
 import { runRollout } from './scenarios/rollout.ts';
@@ -140,6 +141,12 @@ async function api(o: ApiOpts): Promise<string> {
   return report('api', r, machine, { logs: dir });
 }
 
+async function consoleList(o: { instances: number; users: number; requests: number }): Promise<string> {
+  const machine = machineInfo();
+  const r = await runConsoleList({ databaseUrl: process.env['DATABASE_URL'], ...o });
+  return report('console-list', r, machine);
+}
+
 async function rollout(o: ScaleOpts): Promise<string> {
   const machine = machineInfo();
   const dir = logDir('rollout');
@@ -217,6 +224,14 @@ program
   .addOption(nOpt())
   .addOption(concurrency())
   .action((o: ScaleOpts) => main(() => rollout(o)));
+
+program
+  .command('console-list')
+  .description("the console's instance list: N rows in a throw-away PostgreSQL database (DATABASE_URL), GET /instances per sort and filter → p50/p99 (ms)")
+  .addOption(new Option('--instances <n>', 'instance rows').argParser(int('instances')).default(1000))
+  .addOption(new Option('--users <n>', 'tenants owning them').argParser(int('users')).default(10))
+  .addOption(new Option('--requests <n>', 'sequential requests per case').argParser(int('requests')).default(50))
+  .action((o: { instances: number; users: number; requests: number }) => main(() => consoleList(o)));
 
 const apiOptions = (c: Command) =>
   c

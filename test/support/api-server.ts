@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { HelmChartChecker, type ChartChecker } from '../../src/api/chart-check.ts';
 import type { LiveStatusReader } from '../../src/api/live-status.ts';
+import type { InstanceClusterReader } from '../../src/api/cluster-insight.ts';
+import { instanceEventFeed } from '../../src/db/change-feed.ts';
 import type { RateLimitSettings } from '../../src/config/api.ts';
 import { buildApiServer } from '../../src/api/server.ts';
 import { createApiToken } from '../../src/db/repositories/tokens.ts';
@@ -70,6 +72,10 @@ export async function startApi(
     secretBox?: SecretBox;
     charts?: ChartPinning;
     logger?: Logger;
+    /** Cluster reads for the console routes (events, history, objects, quota). */
+    cluster?: InstanceClusterReader;
+    /** Serve GET /changes from the test database's notifications; keepalive interval in ms. */
+    changes?: { keepaliveMs?: number };
   } = {},
 ): Promise<ApiHarness> {
   const metrics = createMetrics();
@@ -85,6 +91,10 @@ export async function startApi(
     domainSuffixes: opts.domainSuffixes ?? ['*.example.com'],
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...(opts.trustProxyHops === undefined ? {} : { trustProxyHops: opts.trustProxyHops }),
+    ...(opts.cluster ? { cluster: opts.cluster } : {}),
+    ...(opts.changes
+      ? { changeFeed: instanceEventFeed(h, h.url, silentLogger()), ...(opts.changes.keepaliveMs ? { changeKeepaliveMs: opts.changes.keepaliveMs } : {}) }
+      : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const admin = (await createApiToken(h.db, { name: 'test-admin', role: 'admin' }, { actor: 'test' })).token;
