@@ -61,6 +61,7 @@ export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<
       // No kubelets here: a readiness wait would never end.
       CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
       LOG_LEVEL: 'info',
+      ...(env.postRenderClient ? { CAELUS_POST_RENDER_CLIENT: env.postRenderClient } : {}),
       ...o.env,
     },
     logFile: o.logFile,
