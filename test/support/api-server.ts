@@ -70,6 +70,8 @@ export async function startApi(
     secretBox?: SecretBox;
     charts?: ChartPinning;
     logger?: Logger;
+    /** The built console to serve at /ui/ (default ui/dist). */
+    consoleDir?: string;
   } = {},
 ): Promise<ApiHarness> {
   const metrics = createMetrics();
@@ -85,6 +87,7 @@ export async function startApi(
     domainSuffixes: opts.domainSuffixes ?? ['*.example.com'],
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...(opts.trustProxyHops === undefined ? {} : { trustProxyHops: opts.trustProxyHops }),
+    ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const admin = (await createApiToken(h.db, { name: 'test-admin', role: 'admin' }, { actor: 'test' })).token;

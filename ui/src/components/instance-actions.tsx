@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { ApiError, errorText, get, post, query, request } from '../api';
 import { diffValues, show } from '../format';
 import { navigate } from '../router';
-import { valuesErrorsFromProblem, type FieldErrors, type Schema } from '../schema-form';
+import { valuesErrorsFromProblem, type FieldErrors, type Schema } from '../values-schema';
 import type { InstanceDetail, Me, TemplateDetail, Version } from '../types';
 import { ConfirmDialog, ErrorNote, useLoad } from './ui';
 import { ValuesEditor, useValuesErrors, type ValuesState } from './values-editor';

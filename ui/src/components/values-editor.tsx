@@ -3,7 +3,8 @@
 // parse, the form keeps the last good object and the error is shown.
 import { useState, type KeyboardEvent } from 'react';
 import { parse, stringify } from 'yaml';
-import { SchemaForm, validateValues, type FieldErrors, type Schema } from '../schema-form';
+import { SchemaForm } from '../schema-form';
+import { validateValues, type FieldErrors, type Schema } from '../values-schema';
 
 export interface ValuesState {
   values: Record<string, unknown>;

@@ -6,7 +6,7 @@ import { ApiError, get, post } from '../api';
 import { ErrorNote, useLoad } from '../components/ui';
 import { ValuesEditor, useValuesErrors, type ValuesState } from '../components/values-editor';
 import { navigate } from '../router';
-import { valuesErrorsFromProblem, type FieldErrors, type Schema } from '../schema-form';
+import { valuesErrorsFromProblem, type FieldErrors, type Schema } from '../values-schema';
 import type { Instance, Me, Template, TemplateDetail } from '../types';
 
 export function CreateInstancePage({ me }: { me: Me }) {
