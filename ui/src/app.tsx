@@ -1,17 +1,20 @@
 // The shell: sign-in gate, navigation, and the page for the current path.
-import { useEffect, useState } from 'react';
+import { Suspense, lazy, useEffect, useState } from 'react';
 import { setUnauthorizedHandler, token } from './api';
 import { Link, navigate, useLocation } from './router';
 import type { Me } from './types';
 import { whoAmI } from './session';
 import { SignIn } from './pages/sign-in';
 import { InstancesPage } from './pages/instances';
-import { InstancePage } from './pages/instance';
-import { CreateInstancePage } from './pages/create-instance';
-import { TemplatesPage } from './pages/templates';
-import { TokensPage } from './pages/tokens';
-import { QuotasPage } from './pages/quotas';
-import { RolloutsPage } from './pages/rollouts';
+
+// The list is the first page most people open: it is in the main bundle; the
+// other pages (with the YAML parser and the schema validator) load on demand.
+const InstancePage = lazy(() => import('./pages/instance').then((m) => ({ default: m.InstancePage })));
+const CreateInstancePage = lazy(() => import('./pages/create-instance').then((m) => ({ default: m.CreateInstancePage })));
+const TemplatesPage = lazy(() => import('./pages/templates').then((m) => ({ default: m.TemplatesPage })));
+const TokensPage = lazy(() => import('./pages/tokens').then((m) => ({ default: m.TokensPage })));
+const QuotasPage = lazy(() => import('./pages/quotas').then((m) => ({ default: m.QuotasPage })));
+const RolloutsPage = lazy(() => import('./pages/rollouts').then((m) => ({ default: m.RolloutsPage })));
 
 const ME_KEY = 'caelus.console.me';
 
@@ -95,7 +98,9 @@ export function App() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <Page path={loc.path} search={loc.search} me={me} />
+        <Suspense fallback={<p role="status">Loading…</p>}>
+          <Page path={loc.path} search={loc.search} me={me} />
+        </Suspense>
       </main>
     </>
   );
