@@ -13,6 +13,7 @@ import { Link } from '../router';
 import type { HistoryEntry, InstanceDetail, KubeEvent, Me, QuotaItem, ReleaseObject } from '../types';
 
 const POLL_MS = 2000;
+const LIVE_REVALIDATE_MS = 15_000;
 
 interface Sub<T> {
   data?: T;
@@ -59,6 +60,9 @@ export function InstancePage({ id, me }: { id: string; me: Me }) {
   useEffect(() => void load(), [load]);
   const stream = useChanges(() => void load(), id);
   useInterval(() => void load(), POLL_MS, stream.kind !== 'live' && !gone);
+  // Even with the stream live, a slow revalidation (a 304 when nothing changed) catches what
+  // changes in the cluster without touching the row (a condition's message, new Events).
+  useInterval(() => void load(), LIVE_REVALIDATE_MS, stream.kind === 'live' && !gone);
 
   // Sub-resources follow the instance: re-read when its status, revision or spec changed.
   const version = inst ? `${inst.status}|${inst.helmRevision}|${inst.specVersion}|${inst.observedSpecVersion}|${inst.updatedAt}|${tick}` : '';
