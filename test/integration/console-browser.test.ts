@@ -104,7 +104,6 @@ describeWithPostgres('web console in Chromium (API + operator + PostgreSQL + hel
     await expectAccessible(page, 'create (with a field error)');
     await screenshot(page, 'create');
     await replicas.fill('1');
-    await page.getByLabel('message').fill('hello from the console');
     await page.getByLabel('Domain name (optional)').fill(`${aliceId}.example.com`);
     await page.getByRole('button', { name: 'Create instance' }).click();
 
@@ -179,7 +178,7 @@ describeWithPostgres('web console in Chromium (API + operator + PostgreSQL + hel
     await page.getByRole('button', { name: 'Upgrade' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Target version').waitFor();
-    // The diff of the effective values, old → new (the template default changed; the tenant's override stays).
+    // The diff of the effective values, old → new: the template default of message changed (the tenant overrides only replicaCount).
     await dialog.getByRole('row').filter({ hasText: '/message' }).waitFor();
     await expectAccessible(page, 'upgrade dialog');
     await screenshot(page, 'upgrade');
