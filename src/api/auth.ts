@@ -16,6 +16,9 @@ export interface Principal {
   userId: string | null;
   /** Written to audit rows: `token:<id>`. */
   actor: string;
+  /** The token's label and expiry, for GET /me. */
+  tokenName: string;
+  expiresAt: Date | null;
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>();
@@ -28,7 +31,7 @@ export async function authenticate(db: Kysely<Database>, request: FastifyRequest
   if (!match?.[1]) throw unauthorized('send Authorization: Bearer <token> (create one with `caelus token create`)');
   const token = await authenticateApiToken(db, match[1]);
   if (!token) throw unauthorized('the token is unknown, malformed, revoked or expired');
-  const principal: Principal = { tokenId: token.id, role: token.role, userId: token.userId, actor: `token:${token.id}` };
+  const principal: Principal = { tokenId: token.id, role: token.role, userId: token.userId, actor: `token:${token.id}`, tokenName: token.name, expiresAt: token.expiresAt };
   principals.set(request, principal);
   return principal;
 }

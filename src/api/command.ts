@@ -3,12 +3,15 @@
 // (bounded by the shutdown grace), then closes the database.
 import { apiConfig, rateLimitOf, type ApiFlags } from '../config/api.ts';
 import { openMigratedDatabase } from '../db/commands.ts';
+import { instanceEventFeed } from '../db/change-feed.ts';
+import { databaseConfigFromEnv } from '../config/database.ts';
 import { HelmClient } from '../helm/index.ts';
 import { loadKubeConfig } from '../k8s/client.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { HelmChartChecker } from './chart-check.ts';
 import { ClusterLiveStatusReader, type LiveStatusReader } from './live-status.ts';
+import { ClusterInsightReader } from './cluster-insight.ts';
 import { buildApiServer } from './server.ts';
 import { chartPinningFromEnv } from '../charts/pin.ts';
 import { ENCRYPTION_KEYS_ENV, parseEncryptionKeys } from '../config/encryption-keys.ts';
@@ -23,11 +26,13 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
   const handle = await openMigratedDatabase((line) => log.info(line));
   try {
     let liveStatus: LiveStatusReader | undefined;
+    let cluster: ClusterInsightReader | undefined;
     // Cluster access is optional: an explicit kubeconfig, or the pod's service account in a cluster.
     if (config.kubeconfig || process.env['KUBERNETES_SERVICE_HOST']) {
       const loaded = loadKubeConfig(config.kubeconfig);
       log.info({ source: loaded.source, server: loaded.server }, 'live instance status from the cluster');
       liveStatus = new ClusterLiveStatusReader(loaded.kc, log);
+      cluster = new ClusterInsightReader(loaded.kc);
     } else {
       log.info('no kubeconfig: instance status, conditions and drift come from the database');
     }
@@ -47,6 +52,8 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
       rateLimit: rateLimitOf(config),
       trustProxyHops: config.trustProxyHops,
       ...(liveStatus ? { liveStatus } : {}),
+      ...(cluster ? { cluster } : {}),
+      changeFeed: changeFeedOf(handle, log),
       ...(keys ? { secretBox: new SecretBox(parseEncryptionKeys(keys)) } : {}),
       charts: chartPinningFromEnv(config.helmBin),
     });
@@ -76,4 +83,9 @@ export async function closeApiServer(app: FastifyInstance, graceMs: number, log:
     await closed;
   }
   clearTimeout(timer);
+}
+
+function changeFeedOf(handle: Awaited<ReturnType<typeof openMigratedDatabase>>, log: Logger) {
+  const config = databaseConfigFromEnv();
+  return config.kind === 'postgres' ? instanceEventFeed(handle, config.url, log, config.connectTimeoutMs) : instanceEventFeed(handle, undefined, log);
 }

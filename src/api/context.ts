@@ -5,6 +5,8 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ChartChecker } from './chart-check.ts';
 import type { LiveStatusReader } from './live-status.ts';
+import type { InstanceClusterReader } from './cluster-insight.ts';
+import type { ChangeFeed } from '../db/change-feed.ts';
 import type { SecretBox } from '../db/secret-box.ts';
 import type { ChartPinning } from '../charts/pin.ts';
 import type { RateLimitSettings } from '../config/api.ts';
@@ -21,6 +23,12 @@ export interface ApiDeps {
   bodyLimitBytes?: number;
   /** With cluster access: conditions and drift read live from the CR. */
   liveStatus?: LiveStatusReader;
+  /** With cluster access: an instance's Events, Helm history, release objects and quota use; without, those routes answer 503. */
+  cluster?: InstanceClusterReader;
+  /** LISTEN on `caelus_instance_events` (instanceEventFeed): drives GET /changes; without it that route answers 503. */
+  changeFeed?: ChangeFeed;
+  /** Keepalive (and token re-check) interval of change streams; default 15 s. */
+  changeKeepaliveMs?: number;
   /**
    * Scheduled purge of expired Idempotency-Key rows while the server is open
    * (src/api/idempotency-purge.ts); default hourly, 24 h retention; false: none.

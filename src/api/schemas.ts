@@ -44,7 +44,7 @@ export function responseObject<P extends TProperties>(properties: P, options: { 
 
 const uuid = Type.String({ pattern: UUID, description: 'a UUID' });
 const dnsName = Type.String({ maxLength: MAX_DOMAIN, pattern: `^${DOMAIN_SOURCE}$`, description: 'a lower-case DNS name such as app.example.com' });
-const versionRef = Type.String({ maxLength: 200, pattern: `^(${VERSION_REF_SOURCE})$`, description: 'a template version UUID or <template name>@<version>' });
+export const versionRef = Type.String({ maxLength: 200, pattern: `^(${VERSION_REF_SOURCE})$`, description: 'a template version UUID or <template name>@<version>' });
 const dateTime = Type.String({ format: 'date-time' });
 const nullableDateTime = nullable(dateTime);
 const userIdText = Type.String({ minLength: 1, maxLength: 256, pattern: PRINTABLE });
@@ -67,14 +67,19 @@ export const idempotencyHeaders = Type.Object({
 });
 
 export const DEFAULT_PAGE_SIZE = 50;
+export const INSTANCE_SORTS = ['createdAt', '-createdAt', 'namespace', '-namespace', 'status', '-status', 'updatedAt', '-updatedAt'] as const;
 
 export const listInstancesQuery = Type.Object(
   {
     userId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: PRINTABLE, description: 'admin only' })),
     templateId: Type.Optional(uuid),
+    templateVersionId: Type.Optional(uuid),
     status: Type.Optional(Type.String({ pattern: PHASE, description: 'a phase such as Running' })),
+    outdated: Type.Optional(Type.Boolean({ description: "true: only instances not on their template's newest version; false: only those on it" })),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: PRINTABLE, description: 'case-insensitive substring of the namespace, the domain name or the template name' })),
+    sort: Type.Optional(stringEnum(INSTANCE_SORTS, { default: '-createdAt', description: 'a field, newest/highest first with a leading "-"; ties by id' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: DEFAULT_PAGE_SIZE })),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'nextCursor of the previous page' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'nextCursor of the previous page (same sort)' })),
   },
   { additionalProperties: false },
 );
@@ -280,7 +285,17 @@ export const instanceDetailSchema = responseObject({
   }),
 });
 
-export const instanceListSchema = responseObject({ items: Type.Array(instanceSchema), nextCursor: nullable(Type.String()) });
+export const instanceListItemSchema = responseObject({
+  ...instanceProperties,
+  latestVersion: nullable(responseObject({ id: Type.String(), version: Type.String() }, { description: "the template's newest version (highest semver)" })),
+  outdated: Type.Boolean({ description: "not on the template's newest version" }),
+});
+
+export const instanceListSchema = responseObject({
+  items: Type.Array(instanceListItemSchema),
+  nextCursor: nullable(Type.String()),
+  total: Type.Integer({ description: 'instances matching the filters (all pages)' }),
+});
 
 export const deletedInstanceSchema = responseObject({ id: Type.String(), deletedAt: nullable(Type.String()) });
 

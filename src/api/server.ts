@@ -17,6 +17,9 @@ import { ApiProblem, PROBLEM_CONTENT_TYPE, ProblemType, problemBody } from './pr
 import { healthRoutes } from './routes/health.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
+import { meRoutes } from './routes/me.ts';
+import { changeRoutes } from './routes/changes.ts';
+import { instanceInsightRoutes } from './routes/instance-insight.ts';
 import { quotaRoutes } from './routes/quotas.ts';
 import { rolloutRoutes } from './routes/rollouts.ts';
 import { templateRoutes } from './routes/templates.ts';
@@ -108,7 +111,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // Route modules are plugins; they inherit the hooks, validator and error handler set above.
-  for (const routes of [healthRoutes, templateRoutes, instanceRoutes, lifecycleRoutes, quotaRoutes, tokenRoutes, secretRoutes, chartCredentialRoutes, rolloutRoutes]) await app.register(routes, { deps });
+  for (const routes of [healthRoutes, templateRoutes, instanceRoutes, lifecycleRoutes, quotaRoutes, tokenRoutes, secretRoutes, chartCredentialRoutes, rolloutRoutes, meRoutes, instanceInsightRoutes, changeRoutes]) await app.register(routes, { deps });
   await app.register(consoleRoutes, deps.consoleDir ? { dir: deps.consoleDir } : {});
   if (deps.idempotencyPurge !== false) {
     // Bound to the server's life: `caelus api` and `caelus dev` both get it, app.close() stops it.

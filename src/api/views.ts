@@ -55,6 +55,15 @@ export function instanceView(i: TenantInstance) {
   };
 }
 
+/** A list row: the instance and whether its template has a newer version. */
+export function instanceListItemView(i: TenantInstance, newest: { id: string; version: string } | undefined) {
+  return {
+    ...instanceView(i),
+    latestVersion: newest ? { id: newest.id, version: newest.version } : null,
+    outdated: newest !== undefined && newest.id !== i.productTemplateVersionId,
+  };
+}
+
 /**
  * One instance with everything a tenant asks about it: status (live from the
  * CR when the API can read the cluster, else what the sync copied to the

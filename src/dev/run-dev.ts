@@ -19,6 +19,8 @@ import { operatorConfig } from '../config/operator.ts';
 import { HelmChartChecker } from '../api/chart-check.ts';
 import { closeApiServer } from '../api/command.ts';
 import { ClusterLiveStatusReader } from '../api/live-status.ts';
+import { ClusterInsightReader } from '../api/cluster-insight.ts';
+import { instanceEventFeed } from '../db/change-feed.ts';
 import { buildApiServer } from '../api/server.ts';
 import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
 import { migrateUp } from '../db/migrator.ts';
@@ -166,6 +168,8 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
         rateLimit: rateLimitOf(apiCfg),
         trustProxyHops: apiCfg.trustProxyHops,
         liveStatus: new ClusterLiveStatusReader(loaded.kc, log),
+        cluster: new ClusterInsightReader(loaded.kc),
+        changeFeed: dbConfig.kind === 'postgres' ? instanceEventFeed(handle, dbConfig.url, log, dbConfig.connectTimeoutMs) : instanceEventFeed(handle, undefined, log),
         ...(keys ? { secretBox: new SecretBox(parseEncryptionKeys(keys)) } : {}),
         charts: chartPinningFromEnv(helm, env),
       });

@@ -83,6 +83,17 @@ function revisionOf(secret: V1Secret): number {
   return Number.isInteger(n) ? n : -1;
 }
 
+/** One release Secret as found: decoded, or the reason it is not. */
+export interface StoredReleaseRecord {
+  secret: string;
+  /** From the `version` label (or the name's `.v<N>` suffix); -1 if neither is a number. */
+  revisionLabel: number;
+  statusLabel: string | null;
+  nameLabel: string | null;
+  release?: HelmRelease;
+  problem?: string;
+}
+
 export class HelmReleaseSecrets {
   readonly #core: CoreV1Api;
   readonly #actAsTenant: boolean;
@@ -94,19 +105,45 @@ export class HelmReleaseSecrets {
   }
 
   /**
+   * Every stored revision of the release, newest first, each decoded or with
+   * the reason it does not decode. For display (the API's history): a record
+   * is tenant-writable data, reported as found, never acted on here.
+   */
+  async records(release: string, namespace: string): Promise<StoredReleaseRecord[]> {
+    const items = await this.#list(release, namespace);
+    return items
+      .sort((a, b) => revisionOf(b) - revisionOf(a))
+      .map((s) => {
+        const secret = s.metadata?.name ?? '';
+        const labels = s.metadata?.labels ?? {};
+        const base = { secret, revisionLabel: revisionOf(s), statusLabel: labels['status'] ?? null, nameLabel: labels['name'] ?? null };
+        try {
+          return { ...base, release: parseRelease(SOURCE, readReleaseRecord(namespace, secret, s.data?.['release'])) };
+        } catch (err) {
+          if (err instanceof ReleaseRecordError) return { ...base, problem: err.message };
+          if (err instanceof HelmOutputError) return { ...base, problem: `release record ${secret} in namespace ${namespace} does not hold a helm release object: ${err.message}` };
+          throw err;
+        }
+      });
+  }
+
+  async #list(release: string, namespace: string): Promise<V1Secret[]> {
+    try {
+      const params = { namespace, labelSelector: `owner=helm,name=${release}` };
+      const list = this.#actAsTenant ? await this.#core.listNamespacedSecret(params, impersonate(tenantUser(namespace))) : await this.#core.listNamespacedSecret(params);
+      return list.items;
+    } catch (err) {
+      throw toKubeApiError(err, { operation: 'list', kind: 'Secret', namespace, name: release });
+    }
+  }
+
+  /**
    * The latest revision of the release, or undefined when none is stored:
    * what `helm status` returns (helm's storage picks the highest revision
    * among the release's Secrets the same way).
    */
   async latest(release: string, namespace: string): Promise<HelmRelease | undefined> {
-    let items: V1Secret[];
-    try {
-      const params = { namespace, labelSelector: `owner=helm,name=${release}` };
-      const list = this.#actAsTenant ? await this.#core.listNamespacedSecret(params, impersonate(tenantUser(namespace))) : await this.#core.listNamespacedSecret(params);
-      items = list.items;
-    } catch (err) {
-      throw toKubeApiError(err, { operation: 'list', kind: 'Secret', namespace, name: release });
-    }
+    const items = await this.#list(release, namespace);
     const newest = items.reduce<V1Secret | undefined>((best, s) => (best === undefined || revisionOf(s) > revisionOf(best) ? s : best), undefined);
     if (!newest) return undefined;
     const secret = newest.metadata?.name ?? `sh.helm.release.v1.${release}.v?`;

@@ -26,7 +26,7 @@ import { WorkQueue } from '../k8s/workqueue.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { SyncActions } from './actions.ts';
-import type { ChangeFeed } from './change-feed.ts';
+import type { ChangeFeed } from '../db/change-feed.ts';
 import { asCaelusInstance, caelusInstances, isCaelusInstance } from './cr.ts';
 import { SyncAction, decide, type CrView, type RowView } from './decide.ts';
 import type { SyncEventSink } from './events.ts';

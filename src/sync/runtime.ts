@@ -8,7 +8,7 @@ import type { TemplateCatalog } from '../domain/catalog.ts';
 import type { DatabaseHandle } from '../db/connect.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { PGliteChangeFeed, PgChangeFeed, type ChangeFeed } from './change-feed.ts';
+import { PGliteChangeFeed, PgChangeFeed, type ChangeFeed } from '../db/change-feed.ts';
 import { labelsFromSelector } from './spec.ts';
 import { InstanceSync } from './loop.ts';
 import type { SyncEventSink } from './events.ts';

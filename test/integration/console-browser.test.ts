@@ -7,6 +7,7 @@
 // axe-core scans every page: no serious or critical violation. The console's
 // CSP stays on throughout, and any CSP refusal fails the run.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ClusterInsightReader } from '../../src/api/cluster-insight.ts';
 import { ClusterLiveStatusReader } from '../../src/api/live-status.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { WEBAPP_CHART, publishWebapp, startApi, type ApiHarness } from '../support/api-server.ts';
@@ -48,7 +49,13 @@ describeWithPostgres('web console in Chromium (API + operator + PostgreSQL + hel
     // First, so a missing browser fails before anything else is started.
     browser = await launchChromium();
     db = await postgres!.create();
-    api = await startApi(db, { liveStatus: new ClusterLiveStatusReader(testKubeConfig(), silentLogger()), rateLimit: false });
+    // Wired like `caelus api` with a kubeconfig: live status, the cluster reads of the console routes, the change stream.
+    api = await startApi(db, {
+      liveStatus: new ClusterLiveStatusReader(testKubeConfig(), silentLogger()),
+      cluster: new ClusterInsightReader(testKubeConfig()),
+      changes: {},
+      rateLimit: false,
+    });
     op = await startTestOperator(shard, {}, { databaseUrl: db.url! });
     ({ templateId } = await publishWebapp(api, template, ['1.0.0'], VALUES_SCHEMA));
     aliceId = uniqueName('alice');
@@ -110,7 +117,8 @@ describeWithPostgres('web console in Chromium (API + operator + PostgreSQL + hel
     await page.waitForURL(/\/ui\/instances\/[0-9a-f-]{36}$/);
     instanceId = page.url().split('/').at(-1)!;
     namespace = (await page.getByRole('heading', { level: 1 }).textContent())!;
-    // No reload from here on: the page follows the change stream (or polls).
+    // No reload from here on: the page follows the change stream.
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
     await phase(page, 'Running');
     await page.getByTestId('condition').filter({ hasText: 'Ready' }).filter({ hasText: 'True' }).waitFor({ timeout: STEP_MS });
     await page.getByTestId('history-row').first().waitFor({ timeout: STEP_MS });

@@ -13,7 +13,7 @@ import { SecretBox } from '../../src/db/secret-box.ts';
 import { EventRecorder } from '../../src/k8s/events.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { CHANGE_FEED_APPLICATION_NAME, PGliteChangeFeed, PgChangeFeed, type ChangeFeed } from '../../src/sync/change-feed.ts';
+import { CHANGE_FEED_APPLICATION_NAME, PGliteChangeFeed, PgChangeFeed, type ChangeFeed } from '../../src/db/change-feed.ts';
 import { InstanceSync } from '../../src/sync/loop.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
 import { ACTOR, seedVersion } from '../support/db-fixtures.ts';

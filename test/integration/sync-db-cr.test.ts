@@ -11,7 +11,7 @@ import { createTemplate, createTemplateVersion } from '../../src/db/repositories
 import { EventRecorder } from '../../src/k8s/events.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { PGliteChangeFeed, PgChangeFeed, type ChangeFeed } from '../../src/sync/change-feed.ts';
+import { PGliteChangeFeed, PgChangeFeed, type ChangeFeed } from '../../src/db/change-feed.ts';
 import { InstanceSync } from '../../src/sync/loop.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
 import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';

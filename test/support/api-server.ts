@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { HelmChartChecker, type ChartChecker } from '../../src/api/chart-check.ts';
 import type { LiveStatusReader } from '../../src/api/live-status.ts';
+import type { InstanceClusterReader } from '../../src/api/cluster-insight.ts';
+import { instanceEventFeed } from '../../src/db/change-feed.ts';
 import type { RateLimitSettings } from '../../src/config/api.ts';
 import { buildApiServer } from '../../src/api/server.ts';
 import { createApiToken } from '../../src/db/repositories/tokens.ts';
@@ -72,6 +74,10 @@ export async function startApi(
     logger?: Logger;
     /** The built console to serve at /ui/ (default ui/dist). */
     consoleDir?: string;
+    /** Cluster reads for the console routes (events, history, objects, quota). */
+    cluster?: InstanceClusterReader;
+    /** Serve GET /changes from the test database's notifications; keepalive interval in ms. */
+    changes?: { keepaliveMs?: number };
   } = {},
 ): Promise<ApiHarness> {
   const metrics = createMetrics();
@@ -88,6 +94,10 @@ export async function startApi(
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...(opts.trustProxyHops === undefined ? {} : { trustProxyHops: opts.trustProxyHops }),
     ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
+    ...(opts.cluster ? { cluster: opts.cluster } : {}),
+    ...(opts.changes
+      ? { changeFeed: instanceEventFeed(h, h.url, silentLogger()), ...(opts.changes.keepaliveMs ? { changeKeepaliveMs: opts.changes.keepaliveMs } : {}) }
+      : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const admin = (await createApiToken(h.db, { name: 'test-admin', role: 'admin' }, { actor: 'test' })).token;

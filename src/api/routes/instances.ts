@@ -2,11 +2,13 @@
 // (live status, effective values), change, delete. Every lookup is scoped to
 // the caller in the query (src/db/repositories/tenant-instances.ts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import { createInstance, markInstanceDeleted, updateInstanceSpec, type SpecPatch } from '../../db/repositories/instances.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from '../../db/repositories/idempotency.ts';
 import { getTemplateVersion } from '../../db/repositories/templates.ts';
-import { listScopedInstances } from '../../db/repositories/tenant-instances.ts';
+import { countScopedInstances, listScopedInstances, newestTemplateVersions, type InstanceSortField, type ScopedListFilter } from '../../db/repositories/tenant-instances.ts';
 import { ownerScope, principalOf, type Principal } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
@@ -28,7 +30,7 @@ import {
 } from '../schemas.ts';
 import { generateNamespace } from '../../domain/naming.ts';
 import { resolveVersionRef } from '../versions.ts';
-import { instanceDetailView, instanceView } from '../views.ts';
+import { instanceDetailView, instanceListItemView, instanceView } from '../views.ts';
 import { assertApiManaged, rereadInstance, visibleInstance } from './access.ts';
 
 /** What an idempotent POST stores and replays. */
@@ -127,14 +129,31 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       if (q.userId !== undefined && p.role !== 'admin') {
         throw new ApiProblem(403, ProblemType.Forbidden, 'filtering by userId needs an admin token', { errors: [{ field: '/query/userId', message: 'is admin only' }] });
       }
-      const page = await listScopedInstances(db, ownerScope(p), {
-        limit: q.limit ?? DEFAULT_PAGE_SIZE,
+      const sort = q.sort ?? '-createdAt';
+      const field = sort.replace(/^-/, '') as InstanceSortField;
+      const newest = await newestTemplateVersions(db);
+      const filter: ScopedListFilter = {
         ...(q.userId === undefined ? {} : { userId: q.userId }),
         ...(q.templateId === undefined ? {} : { templateId: q.templateId }),
+        ...(q.templateVersionId === undefined ? {} : { templateVersionId: q.templateVersionId }),
         ...(q.status === undefined ? {} : { status: q.status }),
-        ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor) }),
-      });
-      return { items: page.items.map(instanceView), nextCursor: page.next ? encodeCursor(page.next) : null };
+        ...(q.q === undefined ? {} : { search: q.q }),
+        ...(q.outdated === undefined ? {} : { versionIds: { in: !q.outdated, ids: [...newest.values()].map((v) => v.id) } }),
+      };
+      const [page, total] = await Promise.all([
+        listScopedInstances(db, ownerScope(p), {
+          ...filter,
+          sort: { field, descending: sort.startsWith('-') },
+          limit: q.limit ?? DEFAULT_PAGE_SIZE,
+          ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor, sort, field) }),
+        }),
+        countScopedInstances(db, ownerScope(p), filter),
+      ]);
+      return {
+        items: page.items.map((i) => instanceListItemView(i, newest.get(i.templateId))),
+        nextCursor: page.next ? encodeCursor(sort, page.next) : null,
+        total,
+      };
     },
   );
 
@@ -145,14 +164,20 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
         tags,
         summary: 'an instance: spec, status, conditions, drift, URL, effective values with their sources',
         params: idParams,
-        response: { 200: instanceDetailSchema, ...problems(404) },
+        headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ maxLength: 1024, description: 'an ETag of an earlier answer: 304 if unchanged' })) }),
+        response: { 200: instanceDetailSchema, 304: Type.Null({ description: 'unchanged since the ETag given in If-None-Match (no body)' }), ...problems(404) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { instance } = await visibleInstance(db, request);
       const version = await getTemplateVersion(db, instance.productTemplateVersionId);
       const live = deps.liveStatus ? await deps.liveStatus.read(instance) : undefined;
-      return instanceDetailView(instance, version?.defaultValues ?? {}, live);
+      const view = instanceDetailView(instance, version?.defaultValues ?? {}, live);
+      // Of the whole answer, live status included: a polling client learns of a condition change too.
+      const etag = `"${createHash('sha256').update(JSON.stringify(view)).digest('base64url').slice(0, 27)}"`;
+      reply.header('etag', etag).header('cache-control', 'private, no-cache');
+      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send(undefined as never);
+      return view;
     },
   );
 
@@ -205,3 +230,12 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
     },
   );
 };
+
+/** If-None-Match (RFC 9110 §13.1.2): `*` or a list of tags, weak ones compared by their opaque part. */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t.replace(/^W\//, '') === etag;
+  });
+}

@@ -62,6 +62,21 @@ export async function createApiToken(db: Kysely<Database>, input: NewApiToken, o
   );
 }
 
+/** Of these token ids, those still live (not revoked, not expired): long-lived streams re-check their token with it. */
+export async function liveTokenIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  return translateErrors(async () => {
+    const rows = await db
+      .selectFrom('api_token')
+      .select('id')
+      .where('id', 'in', ids.map((id) => uuid('tokenId', id)))
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+      .execute();
+    return new Set(rows.map((r) => r.id));
+  });
+}
+
 /**
  * The live token record for a presented token, or undefined (unknown, revoked,
  * expired or malformed). Records last_used_at at most once a minute per token, so a

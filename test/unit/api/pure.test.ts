@@ -20,11 +20,23 @@ test('generated namespaces are DNS labels of at most 53 characters starting with
 });
 
 test('cursors round-trip and tampered ones are a 400 naming /query/cursor', () => {
-  const p = { createdAt: '2026-05-01 10:00:00.123456+00', id: '0b8f6a9e-34f5-4d7e-9f59-7d1c1d3c2b1a' };
-  expect(decodeCursor(encodeCursor(p))).toEqual(p);
-  for (const bad of ['', 'xyz', Buffer.from('[1,2]').toString('base64url'), Buffer.from('["2026-05-01", "nope"]').toString('base64url'), Buffer.from('["now()", "0b8f6a9e-34f5-4d7e-9f59-7d1c1d3c2b1a"]').toString('base64url')]) {
+  const p = { value: '2026-05-01 10:00:00.123456+00', id: '0b8f6a9e-34f5-4d7e-9f59-7d1c1d3c2b1a' };
+  expect(decodeCursor(encodeCursor('-createdAt', p), '-createdAt', 'createdAt')).toEqual(p);
+  const byNamespace = { value: 'alice-1a2b', id: p.id };
+  expect(decodeCursor(encodeCursor('namespace', byNamespace), 'namespace', 'namespace')).toEqual(byNamespace);
+  const cursors: Array<[string, string]> = [
+    ['', '-createdAt'],
+    ['xyz', '-createdAt'],
+    [Buffer.from('[1,2]').toString('base64url'), '-createdAt'],
+    [Buffer.from('["-createdAt", "2026-05-01", "nope"]').toString('base64url'), '-createdAt'],
+    [Buffer.from('["-createdAt", "now()", "0b8f6a9e-34f5-4d7e-9f59-7d1c1d3c2b1a"]').toString('base64url'), '-createdAt'],
+    // A namespace value that is no namespace, and a cursor of another order.
+    [Buffer.from('["namespace", "x\' or 1=1", "0b8f6a9e-34f5-4d7e-9f59-7d1c1d3c2b1a"]').toString('base64url'), 'namespace'],
+    [encodeCursor('createdAt', p), '-createdAt'],
+  ];
+  for (const [bad, sort] of cursors) {
     try {
-      decodeCursor(bad);
+      decodeCursor(bad, sort, sort.replace('-', '') as 'createdAt' | 'namespace');
       throw new Error(`accepted ${bad}`);
     } catch (err) {
       expect(err).toBeInstanceOf(ApiProblem);

@@ -1,5 +1,7 @@
 // Row-change notifications from the database: the trigger of migration 0013
-// NOTIFYs `caelus_instances` with the row id. Two implementations behind one
+// NOTIFYs `caelus_instances` with the row id (the sync's wake-up call), that
+// of 0030 `caelus_instance_events` with the visible fields (the API's change
+// stream). Here, in the data layer, so both share it. Two implementations behind one
 // interface: PostgreSQL through a dedicated pg.Client (LISTEN needs a session
 // of its own; a pooled connection would be handed to other queries), and
 // PGlite through pglite.listen in the same process.
@@ -8,11 +10,14 @@ import pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
 
 export const CHANGE_CHANNEL = 'caelus_instances';
+/** Migration 0030: a JSON payload per visible change of an instance (status included). */
+export const INSTANCE_EVENT_CHANNEL = 'caelus_instance_events';
 export const CHANGE_FEED_APPLICATION_NAME = 'caelus-change-feed';
+export type ChangeChannel = typeof CHANGE_CHANNEL | typeof INSTANCE_EVENT_CHANNEL;
 
 export interface ChangeHandlers {
-  /** A row was inserted, or its spec or deletion changed. */
-  onChange(id: string): void;
+  /** The notification's payload: a row id (CHANGE_CHANNEL: inserted, or its spec or deletion changed), or an event's JSON (INSTANCE_EVENT_CHANNEL). */
+  onChange(payload: string): void;
   /**
    * Now listening (first time or after a reconnect). Notifications sent while
    * disconnected are lost, so the caller sweeps everything here.
@@ -29,6 +34,10 @@ export interface ChangeFeed {
 export interface PgChangeFeedOptions {
   url: string;
   logger: Logger;
+  /** Default CHANGE_CHANNEL. */
+  channel?: ChangeChannel;
+  /** The session's name in pg_stat_activity; default CHANGE_FEED_APPLICATION_NAME. */
+  applicationName?: string;
   /** Reconnect delay: doubles from initialMs up to maxMs, reset once listening again. */
   backoff?: { initialMs?: number; maxMs?: number };
   /** A LISTEN session is idle by nature, so a half-open TCP connection would go unnoticed: ping this often. Default 15 s. */
@@ -54,10 +63,12 @@ export class PgChangeFeed implements ChangeFeed {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
   #reconnects = 0;
+  readonly #channel: ChangeChannel;
 
   constructor(opts: PgChangeFeedOptions) {
     this.#opts = opts;
-    this.#log = opts.logger.child({ component: 'change-feed', channel: CHANGE_CHANNEL });
+    this.#channel = opts.channel ?? CHANGE_CHANNEL;
+    this.#log = opts.logger.child({ component: 'change-feed', channel: this.#channel });
     this.#initialMs = opts.backoff?.initialMs ?? 250;
     this.#maxMs = opts.backoff?.maxMs ?? 30_000;
     this.#backoffMs = this.#initialMs;
@@ -97,12 +108,12 @@ export class PgChangeFeed implements ChangeFeed {
       connectionTimeoutMillis: this.#opts.connectTimeoutMs ?? 5_000,
       keepAlive: true,
       // Names the session in pg_stat_activity (operators looking for it; tests terminating it).
-      application_name: CHANGE_FEED_APPLICATION_NAME,
+      application_name: this.#opts.applicationName ?? CHANGE_FEED_APPLICATION_NAME,
     });
     client.on('error', (err) => this.#lost(client, err));
     client.on('end', () => this.#lost(client, new Error('connection ended')));
     client.on('notification', (msg) => {
-      if (msg.channel !== CHANGE_CHANNEL || !msg.payload) return;
+      if (msg.channel !== this.#channel || !msg.payload) return;
       try {
         this.#handlers?.onChange(msg.payload);
       } catch (err) {
@@ -111,7 +122,8 @@ export class PgChangeFeed implements ChangeFeed {
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      // A constant identifier from the union above, never input.
+      await client.query(`LISTEN ${this.#channel}`);
     } catch (err) {
       await this.#end(client);
       this.#scheduleReconnect(err);
@@ -175,15 +187,17 @@ export class PgChangeFeed implements ChangeFeed {
 export class PGliteChangeFeed implements ChangeFeed {
   readonly #pglite: PGlite;
   readonly #log: Logger;
+  readonly #channel: ChangeChannel;
   #unlisten: (() => Promise<void>) | undefined;
 
-  constructor(opts: { pglite: PGlite; logger: Logger }) {
+  constructor(opts: { pglite: PGlite; logger: Logger; channel?: ChangeChannel }) {
     this.#pglite = opts.pglite;
-    this.#log = opts.logger.child({ component: 'change-feed', channel: CHANGE_CHANNEL });
+    this.#channel = opts.channel ?? CHANGE_CHANNEL;
+    this.#log = opts.logger.child({ component: 'change-feed', channel: this.#channel });
   }
 
   async start(handlers: ChangeHandlers): Promise<void> {
-    this.#unlisten = await this.#pglite.listen(CHANGE_CHANNEL, (payload) => {
+    this.#unlisten = await this.#pglite.listen(this.#channel, (payload) => {
       try {
         handlers.onChange(payload);
       } catch (err) {
@@ -199,4 +213,20 @@ export class PGliteChangeFeed implements ChangeFeed {
     this.#unlisten = undefined;
     if (unlisten && !this.#pglite.closed) await unlisten();
   }
+}
+
+/** The API's feed of instance events for a database handle: LISTEN on PostgreSQL, pglite.listen in process. */
+export function instanceEventFeed(handle: { kind: 'postgres' | 'pglite'; pglite?: PGlite }, url: string | undefined, logger: Logger, connectTimeoutMs?: number): ChangeFeed {
+  if (handle.kind === 'pglite') {
+    if (!handle.pglite) throw new Error('a PGlite database handle without its PGlite instance');
+    return new PGliteChangeFeed({ pglite: handle.pglite, logger, channel: INSTANCE_EVENT_CHANNEL });
+  }
+  if (!url) throw new Error('a PostgreSQL change feed needs the database URL');
+  return new PgChangeFeed({
+    url,
+    logger,
+    channel: INSTANCE_EVENT_CHANNEL,
+    applicationName: 'caelus-api-change-stream',
+    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+  });
 }
