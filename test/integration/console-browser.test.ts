@@ -130,7 +130,7 @@ describeWithPostgres('web console in Chromium (API + operator + PostgreSQL + hel
     await expectAccessible(page, 'instance detail');
     await screenshot(page, 'instance');
 
-    await page.getByRole('link', { name: 'Instances' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Instances' }).click();
     await page.getByTestId('instance-row').filter({ hasText: namespace }).waitFor();
     await screenshot(page, 'instances');
   }, 4 * STEP_MS);
@@ -189,7 +189,6 @@ describeWithPostgres('web console in Chromium (API + operator + PostgreSQL + hel
     // The diff of the effective values, old → new: the template default of message changed (the tenant overrides only replicaCount).
     await dialog.getByRole('row').filter({ hasText: '/message' }).waitFor();
     await expectAccessible(page, 'upgrade dialog');
-    await screenshot(page, 'upgrade');
     await dialog.getByRole('button', { name: 'Upgrade' }).click();
     await page.getByTestId('version').filter({ hasText: '2.0.0' }).waitFor({ timeout: STEP_MS });
     await page.getByTestId('revision').filter({ hasText: '2' }).waitFor({ timeout: STEP_MS });
