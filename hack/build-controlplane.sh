@@ -21,9 +21,14 @@ fi
 command -v go >/dev/null || { echo "build-controlplane: the Go toolchain is required (go not on PATH)" >&2; exit 1; }
 
 mkdir -p "$out"
+# Two callers at once (CI steps, parallel test runs) would each compile the
+# same packages: the second waits here and then finds the binaries built.
+exec 9>"$out/.build.lock"
+flock 9
 cd "$here/controlplane"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 for b in "${missing[@]}"; do
+  [ -x "$out/$b" ] && continue
   start=$(date +%s)
   echo "building $b (Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION) ..."
   case "$b" in

@@ -21,6 +21,10 @@ fi
 command -v go >/dev/null || { echo "build-flux: the Go toolchain is required (go not on PATH)" >&2; exit 1; }
 
 mkdir -p "$out"
+# Two callers at once (CI steps, parallel test runs) would each compile the
+# same packages: the second waits here and then finds the binaries built.
+exec 9>"$out/.build.lock"
+flock 9
 # -mod=mod: go.sum is committed but not tidied for source-controller (see its go.mod).
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 for b in "${missing[@]}"; do
