@@ -12,6 +12,7 @@ import { readyChart } from './lib/svg.ts';
 import { formatTable } from './lib/table.ts';
 import { runApi } from './scenarios/api.ts';
 import { runConsole } from './scenarios/console.ts';
+import { runConsoleList } from './scenarios/console-list.ts';
 import { runFlux } from './scenarios/flux.ts';
 import { runDrift } from './scenarios/drift.ts';
 import { runRollout } from './scenarios/rollout.ts';
@@ -141,11 +142,17 @@ async function api(o: ApiOpts): Promise<string> {
   return report('api', r, machine, { logs: dir });
 }
 
-async function consoleList(o: { instances: number; loads: number }): Promise<string> {
+async function consolePage(o: { instances: number; loads: number }): Promise<string> {
   const machine = machineInfo();
   const dir = logDir('console');
   const r = await runConsole({ databaseUrl: process.env['DATABASE_URL'], instances: o.instances, loads: o.loads, logDir: dir });
   return report('console', r, machine, { logs: dir });
+}
+
+async function consoleList(o: { instances: number; users: number; requests: number }): Promise<string> {
+  const machine = machineInfo();
+  const r = await runConsoleList({ databaseUrl: process.env['DATABASE_URL'], ...o });
+  return report('console-list', r, machine);
 }
 
 async function rollout(o: ScaleOpts): Promise<string> {
@@ -208,7 +215,7 @@ program
   .description('the web console in Chromium with N instance rows in PostgreSQL → time until the list page shows its first page (median of cold loads)')
   .addOption(new Option('--instances <n>', 'instance rows in the database').argParser(int('instances')).default(1000))
   .addOption(new Option('--loads <n>', 'cold page loads measured (after one warm-up)').argParser(int('loads')).default(10))
-  .action((o: { instances: number; loads: number }) => main(() => consoleList(o)));
+  .action((o: { instances: number; loads: number }) => main(() => consolePage(o)));
 
 program
   .command('steady')
@@ -232,6 +239,14 @@ program
   .addOption(nOpt())
   .addOption(concurrency())
   .action((o: ScaleOpts) => main(() => rollout(o)));
+
+program
+  .command('console-list')
+  .description("the console's instance list: N rows in a throw-away PostgreSQL database (DATABASE_URL), GET /instances per sort and filter → p50/p99 (ms)")
+  .addOption(new Option('--instances <n>', 'instance rows').argParser(int('instances')).default(1000))
+  .addOption(new Option('--users <n>', 'tenants owning them').argParser(int('users')).default(10))
+  .addOption(new Option('--requests <n>', 'sequential requests per case').argParser(int('requests')).default(50))
+  .action((o: { instances: number; users: number; requests: number }) => main(() => consoleList(o)));
 
 const apiOptions = (c: Command) =>
   c

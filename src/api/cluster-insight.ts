@@ -110,8 +110,12 @@ export class ClusterInsightReader implements InstanceClusterReader {
 
   async objects(instance: TenantInstance): Promise<{ revision: number | null; items: ReleaseObject[] }> {
     const records = await read('list release records', () => this.#releases.records(releaseOf(instance), instance.namespace));
-    // The deployed revision, if its record passes the checks; a failed check shows no objects rather than a tenant's invention.
-    const deployed = records.find((r) => r.release?.status === 'deployed');
+    // Which revision is deployed comes from the row (the operator's status, copied by the sync), never
+    // from the records: a tenant could write a newer one claiming "deployed". That revision's record
+    // must still pass the checks, else no objects are shown rather than a tenant's invention; what is
+    // listed is read as the tenant, so a forged manifest can reveal nothing the tenant cannot read.
+    if (instance.helmRevision === null) return { revision: null, items: [] };
+    const deployed = records.find((r) => r.revisionLabel === instance.helmRevision);
     if (!deployed?.release || recordProblem(deployed, releaseOf(instance), instance.namespace)) return { revision: null, items: [] };
     let manifest;
     try {

@@ -94,7 +94,11 @@ describe('deploy/caelus chart', () => {
     expect(svc.spec?.selector).toEqual(api.spec?.selector?.matchLabels);
     expect(svc.spec?.ports?.[0]?.targetPort).toBe('http');
     const apiRole = objs.find((o) => o.kind === 'ClusterRole' && o.metadata?.name?.endsWith('-api')) as k8s.V1ClusterRole;
-    expect(apiRole.rules).toEqual([{ apiGroups: ['caelus.io'], resources: ['caelusinstances'], verbs: ['get', 'list', 'watch'] }]);
+    expect(apiRole.rules).toEqual([
+      { apiGroups: ['caelus.io'], resources: ['caelusinstances'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['events', 'resourcequotas'], verbs: ['list'] },
+      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'], resourceNames: ['caelus-tenant'] },
+    ]);
     // Without PostgreSQL the API has nowhere to keep its data: refused at render time, naming the value.
     await expect(execa(helmBin(), ['template', 'rel', chart, '--set', 'api.enabled=true'])).rejects.toThrow(/database\.existingSecret/);
     // A grace period the shutdown does not fit in is refused by the schema.
@@ -247,13 +251,16 @@ describe('deploy/caelus chart', () => {
       }
     });
 
-    it('lets the API ServiceAccount read CaelusInstances and nothing more', async () => {
+    it('lets the API ServiceAccount read CaelusInstances, Events and quotas, act as caelus-tenant, and nothing more', async () => {
       const apiUser = `system:serviceaccount:${ns}:${release}-api`;
       const other = uniqueName('tenant');
       const allowed: [string, k8s.V1ResourceAttributes][] = [
         ['get caelusinstances (live status)', { group: 'caelus.io', resource: 'caelusinstances', verb: 'get' }],
         ['list caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'list' }],
         ['watch caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'watch' }],
+        ['list events in a tenant namespace (console)', { resource: 'events', verb: 'list', namespace: other }],
+        ['list resourcequotas in a tenant namespace (console)', { resource: 'resourcequotas', verb: 'list', namespace: other }],
+        ['impersonate caelus-tenant (release records, as the tenant)', { resource: 'serviceaccounts', verb: 'impersonate', name: 'caelus-tenant', namespace: other }],
       ];
       const denied: [string, k8s.V1ResourceAttributes][] = [
         ['create caelusinstances (writes go through the DB and the sync)', { group: 'caelus.io', resource: 'caelusinstances', verb: 'create' }],
@@ -266,6 +273,8 @@ describe('deploy/caelus chart', () => {
         ['create deployments in a tenant namespace', { group: 'apps', resource: 'deployments', verb: 'create', namespace: other }],
         ['update leases (not an operator replica)', { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: ns }],
         ['create events', { resource: 'events', verb: 'create', namespace: other }],
+        ['impersonate another ServiceAccount', { resource: 'serviceaccounts', verb: 'impersonate', name: 'default', namespace: other }],
+        ['list configmaps itself', { resource: 'configmaps', verb: 'list', namespace: other }],
       ];
       expect(await results(allowed, apiUser)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
       expect(await results(denied, apiUser)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
