@@ -39,6 +39,10 @@ let onUnauthorized: () => void = () => {};
 export function setUnauthorizedHandler(fn: () => void): void {
   onUnauthorized = fn;
 }
+/** The change stream said the token is no longer valid. */
+export function signalUnauthorized(): void {
+  onUnauthorized();
+}
 
 export function authHeaders(t: string | null = token.get()): Record<string, string> {
   return t ? { authorization: `Bearer ${t}` } : {};

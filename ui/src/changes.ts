@@ -3,7 +3,7 @@
 // is what EventSource would need). One connection per page; it reconnects with
 // a growing delay and tells the page whether its data is live or stale.
 import { useEffect, useRef, useState } from 'react';
-import { authHeaders } from './api';
+import { authHeaders, signalUnauthorized } from './api';
 import { parseFrames } from './sse';
 import type { InstanceChange } from './types';
 
@@ -15,10 +15,16 @@ export type StreamState =
   /** The server has no change stream: the page polls instead. */
   | { kind: 'unsupported' };
 
-export function useChanges(onChange: (c: InstanceChange) => void, instanceId?: string): StreamState {
+/**
+ * `onResync` runs when changes may have been missed (the server re-established its
+ * database session, or this stream reconnected): the page refetches what it shows.
+ */
+export function useChanges(onChange: (c: InstanceChange) => void, onResync: () => void, instanceId?: string): StreamState {
   const [state, setState] = useState<StreamState>({ kind: 'connecting' });
   const handler = useRef(onChange);
   handler.current = onChange;
+  const resync = useRef(onResync);
+  resync.current = onResync;
 
   useEffect(() => {
     const abort = new AbortController();
@@ -33,7 +39,13 @@ export function useChanges(onChange: (c: InstanceChange) => void, instanceId?: s
             setState({ kind: 'unsupported' });
             return;
           }
+          if (res.status === 401) {
+            signalUnauthorized();
+            return;
+          }
           if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+          // After a reconnect, what happened while disconnected was not seen.
+          if (lastLive) resync.current();
           attempt = 0;
           lastLive = new Date();
           setState({ kind: 'live', since: lastLive });
@@ -45,7 +57,14 @@ export function useChanges(onChange: (c: InstanceChange) => void, instanceId?: s
             buffer += value;
             const parsed = parseFrames(buffer);
             buffer = parsed.rest;
-            for (const e of parsed.events) if (e.event === 'instance') handler.current(JSON.parse(e.data) as InstanceChange);
+            for (const e of parsed.events) {
+              if (e.event === 'instance') handler.current(JSON.parse(e.data) as InstanceChange);
+              else if (e.event === 'resync') resync.current();
+              else if (e.event === 'unauthorized') {
+                signalUnauthorized();
+                return;
+              }
+            }
           }
           throw new Error('the server closed the stream');
         } catch (err) {

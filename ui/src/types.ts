@@ -99,12 +99,14 @@ export interface KubeEvent {
 export interface HistoryEntry {
   revision: number;
   status: string;
-  chart: string;
-  chartVersion: string;
-  appVersion: string;
-  updatedAt: string;
+  chart: string | null;
+  chartVersion: string | null;
+  appVersion: string | null;
+  updatedAt: string | null;
   description: string;
-  trusted?: boolean;
+  trusted: boolean;
+  /** Why the record is not trusted. */
+  problem: string | null;
 }
 
 export interface ReleaseObject {
@@ -138,7 +140,7 @@ export interface Token {
 export interface UserQuota {
   userId: string;
   instances?: number;
-  quota: { limit: number; used: number; overridden: boolean };
+  quota: { limit: number; used: number; retained?: number; overridden: boolean };
 }
 
 export interface Rollout {

@@ -58,7 +58,7 @@ export function InstancePage({ id, me }: { id: string; me: Me }) {
     }
   }, [id]);
   useEffect(() => void load(), [load]);
-  const stream = useChanges(() => void load(), id);
+  const stream = useChanges(() => void load(), () => void load(), id);
   useInterval(() => void load(), POLL_MS, stream.kind !== 'live' && !gone);
   // Even with the stream live, a slow revalidation (a 304 when nothing changed) catches what
   // changes in the cluster without touching the row (a condition's message, new Events).
@@ -207,12 +207,17 @@ export function InstancePage({ id, me }: { id: string; me: Me }) {
                 <tr key={h.revision} data-testid="history-row">
                   <td>{h.revision}</td>
                   <td>
-                    {h.status} {h.trusted === false && <Tag tone="warn">untrusted record</Tag>}
+                    {h.status}{' '}
+                    {h.trusted === false && (
+                      <Tag tone="warn" title={h.problem ?? undefined}>
+                        untrusted record
+                      </Tag>
+                    )}
                   </td>
                   <td>
-                    {h.chart} {h.chartVersion}
+                    {h.chart ?? '—'} {h.chartVersion ?? ''}
                   </td>
-                  <td>{h.appVersion}</td>
+                  <td>{h.appVersion ?? '—'}</td>
                   <td>{time(h.updatedAt)}</td>
                   <td>{h.description}</td>
                 </tr>

@@ -72,7 +72,7 @@ export function InstancesPage({ me, search }: { me: Me; search: URLSearchParams 
     clearTimeout(reloadTimer.current);
     reloadTimer.current = setTimeout(() => void load(), 500);
   };
-  const stream = useChanges(onChange);
+  const stream = useChanges(onChange, () => void load());
   useInterval(() => void load(), POLL_MS, stream.kind === 'unsupported' || stream.kind === 'disconnected');
 
   const templates = useLoad(() => get<{ items: Template[] }>('/templates'), []);
