@@ -14,7 +14,7 @@ import type { Database } from './schema.ts';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DatabaseConfig['kind'];
-  /** The embedded instance (kind pglite), for LISTEN/NOTIFY through pglite.listen (src/sync/change-feed.ts). */
+  /** The embedded instance (kind pglite), for LISTEN/NOTIFY through pglite.listen (src/db/change-feed.ts). */
   pglite?: PGlite;
   /** Closes the pool / PGlite and releases the data directory. */
   destroy(): Promise<void>;
