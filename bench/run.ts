@@ -11,6 +11,7 @@ import { compareRows } from './lib/compare.ts';
 import { readyChart } from './lib/svg.ts';
 import { formatTable } from './lib/table.ts';
 import { runApi } from './scenarios/api.ts';
+import { runConsole } from './scenarios/console.ts';
 import { runConsoleList } from './scenarios/console-list.ts';
 import { runFlux } from './scenarios/flux.ts';
 import { runDrift } from './scenarios/drift.ts';
@@ -149,6 +150,13 @@ async function api(o: ApiOpts): Promise<string> {
   return report('api', r, machine, { logs: dir });
 }
 
+async function consolePage(o: { instances: number; loads: number }): Promise<string> {
+  const machine = machineInfo();
+  const dir = logDir('console');
+  const r = await runConsole({ databaseUrl: process.env['DATABASE_URL'], instances: o.instances, loads: o.loads, logDir: dir });
+  return report('console', r, machine, { logs: dir });
+}
+
 async function consoleList(o: { instances: number; users: number; requests: number }): Promise<string> {
   const machine = machineInfo();
   const r = await runConsoleList({ databaseUrl: process.env['DATABASE_URL'], ...o });
@@ -210,6 +218,13 @@ program
   .argument('<json>', 'a compare result')
   .argument('<svg>', 'where to write the chart')
   .action((json: string, svg: string) => writeFileSync(svg, compareChart((JSON.parse(readFileSync(json, 'utf8')) as { result: Parameters<typeof compareChart>[0] }).result)));
+
+program
+  .command('console')
+  .description('the web console in Chromium with N instance rows in PostgreSQL → time until the list page shows its first page (median of cold loads)')
+  .addOption(new Option('--instances <n>', 'instance rows in the database').argParser(int('instances')).default(1000))
+  .addOption(new Option('--loads <n>', 'cold page loads measured (after one warm-up)').argParser(int('loads')).default(10))
+  .action((o: { instances: number; loads: number }) => main(() => consolePage(o)));
 
 program
   .command('steady')

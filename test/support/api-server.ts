@@ -72,6 +72,8 @@ export async function startApi(
     secretBox?: SecretBox;
     charts?: ChartPinning;
     logger?: Logger;
+    /** The built console to serve at /ui/ (default ui/dist). */
+    consoleDir?: string;
     /** Cluster reads for the console routes (events, history, objects, quota). */
     cluster?: InstanceClusterReader;
     /** Serve GET /changes from the test database's notifications; keepalive interval in ms. */
@@ -91,6 +93,7 @@ export async function startApi(
     domainSuffixes: opts.domainSuffixes ?? ['*.example.com'],
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...(opts.trustProxyHops === undefined ? {} : { trustProxyHops: opts.trustProxyHops }),
+    ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
     ...(opts.cluster ? { cluster: opts.cluster } : {}),
     ...(opts.changes
       ? { changeFeed: instanceEventFeed(h, h.url, silentLogger()), ...(opts.changes.keepaliveMs ? { changeKeepaliveMs: opts.changes.keepaliveMs } : {}) }
