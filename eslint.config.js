@@ -1,8 +1,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.caelus/', 'coverage/', 'hack/controlplane/'] },
+  { ignores: ['node_modules/', 'dist/', 'ui/dist/', '.caelus/', 'coverage/', 'hack/controlplane/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -12,5 +13,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
     },
+  },
+  // The web console (browser code): the rules of hooks catch stale closures and conditional hooks.
+  {
+    files: ['ui/src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'warn' },
   },
 );

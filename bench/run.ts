@@ -11,6 +11,7 @@ import { compareRows } from './lib/compare.ts';
 import { readyChart } from './lib/svg.ts';
 import { formatTable } from './lib/table.ts';
 import { runApi } from './scenarios/api.ts';
+import { runConsole } from './scenarios/console.ts';
 import { runConsoleList } from './scenarios/console-list.ts';
 import { runFlux } from './scenarios/flux.ts';
 import { runDrift } from './scenarios/drift.ts';
@@ -49,15 +50,15 @@ async function withEnv<T>(fn: (env: BenchEnv) => Promise<T>): Promise<T> {
 }
 
 type KubeOpts = { concurrency: number; cpuProf?: boolean };
-type ScaleOpts = KubeOpts & { n: number };
+type ScaleOpts = KubeOpts & { n: number; heapSnapshot?: boolean };
 type DriftOpts = KubeOpts & { instances: number; ops: number };
-type ApiOpts = { users: number; createsPerUser: number; reads: number; inFlight: number };
+type ApiOpts = { users: number; createsPerUser: number; reads: number; inFlight: number; cpuProf?: boolean };
 
 async function scale(o: ScaleOpts): Promise<string> {
   const machine = machineInfo();
   const dir = logDir('scale');
   return withEnv(async (env) => {
-    const r = await runScale(env, { n: o.n, concurrency: o.concurrency, logDir: dir, ...(o.cpuProf ? { cpuProf: true } : {}) });
+    const r = await runScale(env, { n: o.n, concurrency: o.concurrency, logDir: dir, ...(o.cpuProf ? { cpuProf: true } : {}), ...(o.heapSnapshot ? { heapSnapshot: true } : {}) });
     await r.fleet.operator.stop();
     return report('scale', r, machine, { helm: env.helmVersion, logs: dir, anchor: FLUX_ANCHOR });
   });
@@ -137,8 +138,23 @@ async function drift(o: DriftOpts): Promise<string> {
 async function api(o: ApiOpts): Promise<string> {
   const machine = machineInfo();
   const dir = logDir('api');
-  const r = await runApi({ databaseUrl: process.env['DATABASE_URL'], users: o.users, createsPerUser: o.createsPerUser, readsPerInstance: o.reads, concurrency: o.inFlight, logDir: dir });
+  const r = await runApi({
+    databaseUrl: process.env['DATABASE_URL'],
+    users: o.users,
+    createsPerUser: o.createsPerUser,
+    readsPerInstance: o.reads,
+    concurrency: o.inFlight,
+    logDir: dir,
+    ...(o.cpuProf ? { cpuProf: true } : {}),
+  });
   return report('api', r, machine, { logs: dir });
+}
+
+async function consolePage(o: { instances: number; loads: number }): Promise<string> {
+  const machine = machineInfo();
+  const dir = logDir('console');
+  const r = await runConsole({ databaseUrl: process.env['DATABASE_URL'], instances: o.instances, loads: o.loads, logDir: dir });
+  return report('console', r, machine, { logs: dir });
 }
 
 async function consoleList(o: { instances: number; users: number; requests: number }): Promise<string> {
@@ -179,6 +195,7 @@ program
   .addOption(nOpt())
   .addOption(concurrency())
   .addOption(cpuProf())
+  .addOption(new Option('--heap-snapshot', 'once all are Ready, take a heap snapshot of the operator (next to the logs) and print its largest groups'))
   .action((o: ScaleOpts) => main(() => scale(o)));
 
 program
@@ -201,6 +218,13 @@ program
   .argument('<json>', 'a compare result')
   .argument('<svg>', 'where to write the chart')
   .action((json: string, svg: string) => writeFileSync(svg, compareChart((JSON.parse(readFileSync(json, 'utf8')) as { result: Parameters<typeof compareChart>[0] }).result)));
+
+program
+  .command('console')
+  .description('the web console in Chromium with N instance rows in PostgreSQL → time until the list page shows its first page (median of cold loads)')
+  .addOption(new Option('--instances <n>', 'instance rows in the database').argParser(int('instances')).default(1000))
+  .addOption(new Option('--loads <n>', 'cold page loads measured (after one warm-up)').argParser(int('loads')).default(10))
+  .action((o: { instances: number; loads: number }) => main(() => consolePage(o)));
 
 program
   .command('steady')
@@ -238,7 +262,8 @@ const apiOptions = (c: Command) =>
     .addOption(new Option('--users <n>', 'tenant users (one token each)').argParser(int('users')).default(20))
     .addOption(new Option('--creates-per-user <n>', 'instances each user creates').argParser(int('creates-per-user')).default(10))
     .addOption(new Option('--reads <n>', 'get + list rounds per created instance').argParser(int('reads')).default(2))
-    .addOption(new Option('--in-flight <n>', 'concurrent requests').argParser(int('in-flight')).default(16));
+    .addOption(new Option('--in-flight <n>', 'concurrent requests').argParser(int('in-flight')).default(16))
+    .addOption(new Option('--cpu-prof', 'write a V8 CPU profile of `caelus api` (node --cpu-prof) next to the logs'));
 
 apiOptions(program.command('api').description('concurrent create/list/get against `caelus api` on a throw-away PostgreSQL database (DATABASE_URL) → req/s and p50/p99 per route')).action(
   (o: ApiOpts) => main(() => api(o)),

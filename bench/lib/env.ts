@@ -4,12 +4,14 @@
 import { request } from 'node:https';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../../src/k8s/testenv/control-plane.ts';
 import { locateHelm } from '../../src/k8s/testenv/helm-binary.ts';
 import { installCrds } from '../../src/k8s/crds.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
+import { compiledClientPath } from '../../src/helm/post-render/setup.ts';
 import { onCleanup } from './cleanup.ts';
 import { groupBy, parseMetrics } from './prom.ts';
 import { readCpu } from './proc.ts';
@@ -21,12 +23,16 @@ export interface BenchEnv {
   helmVersion: string;
   /** HELM_*_HOME under the control plane's temp dir (hermetic, removed with it). */
   helmEnv: Record<string, string>;
+  /** The compiled post-renderer client (hack/build-post-render.sh); the operator falls back to Node without it. */
+  postRenderClient: string | undefined;
   /** apiserver_request_total summed by `verb resource`. */
   apiserverRequests(): Promise<Record<string, number>>;
   /** CPU seconds of etcd and kube-apiserver so far. */
   controlPlaneCpu(): { etcd: number; apiserver: number };
   stop(): Promise<void>;
 }
+
+const BUILD_POST_RENDER = fileURLToPath(new URL('../../hack/build-post-render.sh', import.meta.url));
 
 export function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
@@ -35,6 +41,10 @@ export function log(line: string): void {
 export async function startBenchEnv(): Promise<BenchEnv> {
   const helm = await locateHelm();
   const helmVersion = (await execa(helm, ['version', '--short'])).stdout.trim();
+  // The operator runs with HOME under the control plane's dir, where the cache lookup would miss: pass the path.
+  const built = await execa('bash', [BUILD_POST_RENDER], { env: { PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` }, reject: false, all: true });
+  if (built.exitCode !== 0) log(`post-renderer client not built, the operator runs the Node post-renderer: ${built.all?.slice(-500)}`);
+  const postRenderClient = compiledClientPath();
   // No kube-controller-manager: nothing here needs namespace deletion or GC,
   // and its own API traffic would blur the request counts.
   const cp = await startControlPlane({ controllerManager: false, onProgress: (l) => log(`[controlplane build] ${l}`) });
@@ -56,6 +66,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     helm,
     helmVersion,
     helmEnv,
+    postRenderClient,
     apiserverRequests: async () => groupBy(parseMetrics(await apiserverMetrics(cp)), 'apiserver_request_total', ['verb', 'resource']),
     controlPlaneCpu: () => ({ etcd: readCpu(etcdPid!).self, apiserver: readCpu(apiPid!).self }),
     stop,

@@ -1,5 +1,6 @@
 // `caelus operator` as a child process, so its RSS and CPU (and, through
 // cutime/cstime, that of the helm processes it reaps) are its own.
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/k8s/testenv/free-port.ts';
 import type { BenchEnv } from './env.ts';
@@ -18,6 +19,8 @@ export interface OperatorOptions {
   logFile: string;
   /** Write a V8 CPU profile of the operator into this directory when it exits. */
   cpuProfDir?: string;
+  /** Heap snapshots on SIGUSR2 (bench/lib/heap.ts) go into this directory. */
+  heapSnapshotDir?: string;
   env?: Record<string, string>;
 }
 
@@ -33,8 +36,13 @@ export interface BenchOperator {
 }
 
 export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<BenchOperator> {
+  // node writes heap snapshots only into a directory that exists.
+  if (o.heapSnapshotDir) mkdirSync(o.heapSnapshotDir, { recursive: true });
   const port = await freePort();
-  const nodeArgs = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+  const nodeArgs = [
+    ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
+    ...(o.heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.heapSnapshotDir}`] : []),
+  ];
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
   const { pid, stop } = await startChild({
     label: 'caelus operator',
@@ -53,6 +61,7 @@ export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<
       // No kubelets here: a readiness wait would never end.
       CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
       LOG_LEVEL: 'info',
+      ...(env.postRenderClient ? { CAELUS_POST_RENDER_CLIENT: env.postRenderClient } : {}),
       ...o.env,
     },
     logFile: o.logFile,
@@ -82,6 +91,7 @@ export function operatorCounters(samples: readonly Sample[]) {
     queueDepth: sumOf(samples, 'caelus_workqueue_depth'),
     driftCorrections: sumOf(samples, 'caelus_drift_corrections_total'),
     driftCorrectionSeconds: sumOf(samples, 'caelus_drift_correction_latency_seconds_sum'),
+    heapUsedBytes: sumOf(samples, 'nodejs_heap_size_used_bytes'),
   };
 }
 export type OperatorCounters = ReturnType<typeof operatorCounters>;

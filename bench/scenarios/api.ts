@@ -31,6 +31,7 @@ export interface ApiOptions {
   readsPerInstance: number;
   concurrency: number;
   logDir: string;
+  cpuProf?: boolean;
 }
 
 /** A database of its own on the server at adminUrl, dropped by the cleanup. */
@@ -79,7 +80,8 @@ export async function runApi(o: ApiOptions) {
   const port = await freePort();
   const logFile = join(o.logDir, 'api.log');
   const out = createWriteStream(logFile);
-  const child = execa(process.execPath, [CLI, 'api', '--port', String(port), '--host', '127.0.0.1', '--max-instances-per-user', String(o.createsPerUser)], {
+  const nodeArgs = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(o.logDir, 'cpuprofile')}`] : [];
+  const child = execa(process.execPath, [...nodeArgs, CLI, 'api', '--port', String(port), '--host', '127.0.0.1', '--max-instances-per-user', String(o.createsPerUser)], {
     env: { DATABASE_URL: url, LOG_LEVEL: 'warn', PATH: process.env['PATH'] ?? '' },
     extendEnv: false,
     reject: false,

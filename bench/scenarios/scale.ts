@@ -6,6 +6,7 @@ import type { BenchEnv } from '../lib/env.ts';
 import { log } from '../lib/env.ts';
 import { createInstances, instanceBody, instanceNames, trackReady } from '../lib/instances.ts';
 import { operatorCounters, startOperator, type BenchOperator } from '../lib/operator.ts';
+import { takeHeapSnapshot } from '../lib/heap.ts';
 import { diffCounts } from '../lib/prom.ts';
 import { summarize, roundSummary } from '../lib/stats.ts';
 import { formatDuration, formatPairs, formatTable } from '../lib/table.ts';
@@ -18,6 +19,8 @@ export interface ScaleOptions {
   concurrency: number;
   logDir: string;
   cpuProf?: boolean;
+  /** Take a heap snapshot once all are Ready and report its largest groups. */
+  heapSnapshot?: boolean;
   timeoutMs?: number;
 }
 
@@ -36,8 +39,17 @@ export async function runScale(env: BenchEnv, o: ScaleOptions) {
     concurrency: o.concurrency,
     logFile: join(o.logDir, 'operator-scale.log'),
     ...(o.cpuProf ? { cpuProfDir: join(o.logDir, 'cpuprofile') } : {}),
+    ...(o.heapSnapshot ? { heapSnapshotDir: join(o.logDir, 'heap') } : {}),
   });
-  const idle = { cpu: operator.cpu(), mem: operator.memory() };
+  const idle = { cpu: operator.cpu(), mem: operator.memory(), heapUsedBytes: operatorCounters(await operator.metrics()).heapUsedBytes };
+  // Peak heap in use, sampled: /proc has the peak RSS, only the process knows its heap.
+  let peakHeapBytes = idle.heapUsedBytes;
+  const heapSampler = setInterval(() => {
+    operator
+      .metrics()
+      .then((m) => (peakHeapBytes = Math.max(peakHeapBytes, operatorCounters(m).heapUsedBytes)))
+      .catch(() => undefined);
+  }, 2_000);
   const apiBefore = await env.apiserverRequests();
   const cpBefore = env.controlPlaneCpu();
   let t0 = Date.now();
@@ -51,11 +63,14 @@ export async function runScale(env: BenchEnv, o: ScaleOptions) {
     await tracker.waitAll(names, o.timeoutMs ?? Math.max(600_000, o.n * 3_000));
   } finally {
     clearInterval(progress);
+    clearInterval(heapSampler);
   }
   const wallMs = Date.now() - t0;
   const cpu = operator.cpu();
   const mem = operator.memory();
   const counters = operatorCounters(await operator.metrics());
+  peakHeapBytes = Math.max(peakHeapBytes, counters.heapUsedBytes);
+  const heap = o.heapSnapshot ? await takeHeapSnapshot(operator.pid, join(o.logDir, 'heap')) : undefined;
   const cpAfter = env.controlPlaneCpu();
   const apiAfter = await env.apiserverRequests();
   tracker.stop();
@@ -78,6 +93,9 @@ export async function runScale(env: BenchEnv, o: ScaleOptions) {
     operator: {
       peakRssMiB: round(mem.peakRssBytes / MiB, 1),
       idleRssMiB: round(idle.mem.rssBytes / MiB, 1),
+      /** V8 heap in use: at start, the highest 2-second sample, once all are Ready. */
+      heapUsedMiB: { idle: round(idle.heapUsedBytes / MiB, 1), peak: round(peakHeapBytes / MiB, 1), allReady: round(counters.heapUsedBytes / MiB, 1) },
+      ...(heap ? { heapSnapshot: heap } : {}),
       cpuSeconds: round(cpu.self - idle.cpu.self, 2),
       startupCpuSeconds: round(idle.cpu.self, 2),
       /** helm processes and the post-renderer node processes they ran (reaped children). */
@@ -102,6 +120,7 @@ export async function runScale(env: BenchEnv, o: ScaleOptions) {
     ['instances/s', result.instancesPerSecond],
     ['first / median / last Ready (s)', `${result.readySeconds.min} / ${result.readySeconds.p50} / ${result.readySeconds.max}`],
     ['operator peak RSS (MiB)', result.operator.peakRssMiB],
+    ['operator heap used idle / peak / all Ready (MiB)', `${result.operator.heapUsedMiB.idle} / ${result.operator.heapUsedMiB.peak} / ${result.operator.heapUsedMiB.allReady}`],
     ['operator CPU (s)', result.operator.cpuSeconds],
     ['helm + post-renderer CPU (s)', result.operator.helmChildrenCpuSeconds],
     ['kube-apiserver / etcd CPU (s)', `${result.controlPlaneCpuSeconds.apiserver} / ${result.controlPlaneCpuSeconds.etcd}`],
@@ -114,5 +133,8 @@ export async function runScale(env: BenchEnv, o: ScaleOptions) {
     ['API-server requests by verb/resource', 'count'],
     result.apiserverRequests.byVerbResource.map(([k, v]) => [k, v]),
   );
-  return { result, table: `${table}\n\n${verbs}`, fleet: { run, names, operator } satisfies Fleet };
+  const heapTable = heap
+    ? `\n\n${formatTable([`heap snapshot (${heap.totalMiB} MiB): largest groups`, 'objects', 'self MiB'], heap.groups.map((g) => [g.name, g.count, g.selfMiB]))}`
+    : '';
+  return { result, table: `${table}\n\n${verbs}${heapTable}`, fleet: { run, names, operator } satisfies Fleet };
 }

@@ -65,7 +65,7 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
       sharding: apiSharding(sharding, { leaseNamespace: DEFAULT_LEASE_NAMESPACE, baseLeaseName: DEFAULT_LEASE_NAME }, kc),
     });
     const url = await app.listen({ port: config.port, host: config.host });
-    log.info({ url, docs: `${url}/docs` }, 'caelus api listening');
+    log.info({ url, docs: `${url}/docs`, console: `${url}/ui/` }, 'caelus api listening');
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });

@@ -49,6 +49,8 @@ export interface ApiDeps {
    * address and so one failed-authentication budget.
    */
   trustProxyHops?: number;
+  /** The built web console served at /ui/; default ui/dist of this checkout. */
+  consoleDir?: string;
   /** Request limits (src/api/rate-limit.ts); default RATE_LIMIT_DEFAULTS; false: none. */
   rateLimit?: RateLimitSettings | false;
   /** CAELUS_SHARDS (new instances are assigned a shard) and the Leases GET /shards reads; default: not sharded. */

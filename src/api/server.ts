@@ -29,10 +29,13 @@ import { chartCredentialRoutes } from './routes/chart-credentials.ts';
 import { shardRoutes } from './routes/shards.ts';
 import { requestLimits } from './rate-limit.ts';
 import { validatorCompiler } from './validation.ts';
+import { CONSOLE_PREFIX, consoleRoutes } from './console-static.ts';
 
 /** Routes anyone may call: probes, metrics and the API's own description. */
 const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
-const isPublic = (route: string | undefined): boolean => route === undefined || PUBLIC_ROUTES.has(route) || route === '/docs' || route.startsWith('/docs/');
+// The console's files are public (they hold no data); its API calls carry the token.
+const isPublic = (route: string | undefined): boolean =>
+  route === undefined || PUBLIC_ROUTES.has(route) || route === '/docs' || route.startsWith('/docs/') || route === '/' || route === '/ui' || route.startsWith(CONSOLE_PREFIX);
 
 // Accept a caller's request id only if it is short and log-safe; else mint one.
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -54,8 +57,8 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
   });
   app.setValidatorCompiler(validatorCompiler);
-  // Security headers on every answer (JSON API, /docs and the future /ui/):
-  // helmet's defaults, whose CSP allows only same-origin scripts and styles.
+  // Security headers on every answer (JSON API, /docs, /ui/): helmet's defaults,
+  // whose CSP allows only same-origin scripts and styles (/ui/ sets a stricter one).
   await app.register(helmet, { global: true });
 
   await app.register(swagger, {
@@ -110,6 +113,7 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // Route modules are plugins; they inherit the hooks, validator and error handler set above.
   for (const routes of [healthRoutes, templateRoutes, instanceRoutes, lifecycleRoutes, quotaRoutes, tokenRoutes, secretRoutes, chartCredentialRoutes, rolloutRoutes, meRoutes, instanceInsightRoutes, changeRoutes, shardRoutes]) await app.register(routes, { deps });
+  await app.register(consoleRoutes, deps.consoleDir ? { dir: deps.consoleDir } : {});
   if (deps.idempotencyPurge !== false) {
     // Bound to the server's life: `caelus api` and `caelus dev` both get it, app.close() stops it.
     const purge = startIdempotencyPurge({

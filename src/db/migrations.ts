@@ -24,6 +24,7 @@ import * as m0028 from '../../migrations/0028_template_egress_rules.ts';
 import * as m0029 from '../../migrations/0029_instance_cr_uid.ts';
 import * as m0030 from '../../migrations/0030_instance_list_and_change_events.ts';
 import * as m0035 from '../../migrations/0035_instance_shard.ts';
+import * as m0040 from '../../migrations/0040_drop_covered_user_index.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_product_templates': m0001,
@@ -47,6 +48,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0029_instance_cr_uid': m0029,
   '0030_instance_list_and_change_events': m0030,
   '0035_instance_shard': m0035,
+  '0040_drop_covered_user_index': m0040,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -263,6 +263,7 @@ function printNextSteps(
   const differs = s.registered.filter((r) => r.outcome === 'differs');
   out('');
   out('Caelus is running (operator + DB ↔ CR sync + REST API in this process).');
+  out(`  console      ${s.url}/ui/   (sign in with the admin token below)`);
   out(`  API          ${s.url}   (OpenAPI UI: ${s.url}/docs)`);
   out(`  metrics      ${s.runtime.healthUrl}/metrics   (also ${s.url}/metrics)`);
   out(`  cluster      ${s.cp ? `local control plane ${s.cp.server} (kube-apiserver + etcd, no kubelet: pods never run)` : 'from KUBECONFIG'}`);

@@ -44,8 +44,8 @@ export function objectKey(o: { apiVersion: string; kind: string; namespace?: str
 
 export class DriftChecker {
   readonly #client: RawObjectClient;
-  /** objectKey → resourceVersion last found free of drift. */
-  readonly #clean = new Map<string, string>();
+  /** namespace → objectKey → resourceVersion last found free of drift. */
+  readonly #clean = new Map<string, Map<string, string>>();
 
   constructor(client: RawObjectClient) {
     this.#client = client;
@@ -60,12 +60,12 @@ export class DriftChecker {
       const as = opts.asUser ? { asUser: opts.asUser } : {};
       const live = await this.#client.get(ref, as);
       if (!live) {
-        this.#clean.delete(key);
+        this.#unmark(ref.namespace, key);
         drifted.push({ ...ref, missing: true, pointers: [] });
         continue;
       }
       const rv = live.metadata?.resourceVersion ?? '';
-      if (!opts.full && this.#clean.get(key) === rv) continue;
+      if (!opts.full && this.#clean.get(ref.namespace ?? '')?.get(key) === rv) continue;
       const dryRun = await this.#client.apply(manifest as unknown as JsonObject, { fieldManager: HELM_FIELD_MANAGER, force: true, dryRun: true, ...as });
       dryRuns++;
       const extra = opts.ignoreReplicas && SCALED_KINDS.has(manifest.kind) ? ['/spec/replicas'] : [];
@@ -75,9 +75,9 @@ export class DriftChecker {
         live as unknown as { [k: string]: Json },
         ignoreMatcher(opts.ignore, { kind: manifest.kind, name: manifest.metadata.name }, extra),
       );
-      if (pointers.length === 0) this.#clean.set(key, rv);
+      if (pointers.length === 0) this.#mark(ref.namespace, key, rv);
       else {
-        this.#clean.delete(key);
+        this.#unmark(ref.namespace, key);
         drifted.push({ ...ref, missing: false, pointers });
       }
     }
@@ -95,13 +95,34 @@ export class DriftChecker {
         manifest = { ...manifest, spec: { ...((manifest['spec'] ?? {}) as Record<string, Json>), replicas: 0 } } as ManifestObject;
       }
       await this.#client.apply(manifest as unknown as JsonObject, { fieldManager: HELM_FIELD_MANAGER, force: true, dryRun: false, ...(opts.asUser ? { asUser: opts.asUser } : {}) });
-      this.#clean.delete(objectKey(d));
+      this.#unmark(d.namespace, objectKey(d));
     }
   }
 
-  /** Drops what is known about a release's objects (uninstalled, or a full check is due). */
-  forget(prefix?: string): void {
-    if (prefix === undefined) this.#clean.clear();
-    else for (const k of this.#clean.keys()) if (k.includes(prefix)) this.#clean.delete(k);
+  /** Drops what is known about the objects of a namespace (its instance is gone). */
+  forgetNamespace(namespace: string): void {
+    this.#clean.delete(namespace);
+  }
+
+  /** Objects remembered as clean (tests and memory figures). */
+  get size(): number {
+    let n = 0;
+    for (const m of this.#clean.values()) n += m.size;
+    return n;
+  }
+
+  #mark(namespace: string | undefined, key: string, rv: string): void {
+    const ns = namespace ?? '';
+    let m = this.#clean.get(ns);
+    if (!m) this.#clean.set(ns, (m = new Map()));
+    m.set(key, rv);
+  }
+
+  #unmark(namespace: string | undefined, key: string): void {
+    const ns = namespace ?? '';
+    const m = this.#clean.get(ns);
+    if (!m) return;
+    m.delete(key);
+    if (m.size === 0) this.#clean.delete(ns);
   }
 }

@@ -1,6 +1,7 @@
 // The objects of a deployed Helm release, read from Helm's own storage (the
 // release Secret) rather than by running `helm get manifest`, so that a drift
-// check spawns no helm process. Cached per revision: a revision is immutable.
+// check spawns no helm process. The last revision read is cached per release:
+// a revision is immutable.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { ReleaseRecordError, readReleaseManifest } from '../helm/release-storage.ts';
@@ -50,7 +51,8 @@ function recordName(release: string, revision: number): string {
 export class ReleaseManifests {
   readonly #raw: RawObjectClient;
   readonly #fallback: ManifestFallback;
-  readonly #cache = new Map<string, ManifestObject[]>();
+  /** `namespace/release` → the last revision read: drift checks read the current one, older ones are dead weight. */
+  readonly #cache = new Map<string, { revision: number; objects: ManifestObject[] }>();
 
   constructor(kc: KubeConfig, fallback: ManifestFallback) {
     this.#raw = new RawObjectClient(kc);
@@ -59,9 +61,9 @@ export class ReleaseManifests {
 
   /** `asUser`: read the release Secret as that user (the tenant); the operator may not read Secrets itself. */
   async get(release: string, namespace: string, revision: number, opts: { asUser?: string } = {}): Promise<ManifestObject[]> {
-    const key = `${namespace}/${release}/${revision}`;
+    const key = `${namespace}/${release}`;
     const hit = this.#cache.get(key);
-    if (hit) return hit;
+    if (hit?.revision === revision) return hit.objects;
     const text = await this.#read(release, namespace, revision, opts.asUser);
     let objects: ManifestObject[];
     try {
@@ -70,9 +72,20 @@ export class ReleaseManifests {
       if (err instanceof ManifestError) throw new ReleaseRecordError(namespace, recordName(release, revision), err.message, err);
       throw err;
     }
+    this.#cache.delete(key);
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
-    this.#cache.set(key, objects);
+    this.#cache.set(key, { revision, objects });
     return objects;
+  }
+
+  /** Drops the release's cached manifest (the instance is gone). */
+  forget(release: string, namespace: string): void {
+    this.#cache.delete(`${namespace}/${release}`);
+  }
+
+  /** Releases whose manifest is cached (tests and memory figures). */
+  get size(): number {
+    return this.#cache.size;
   }
 
   async #read(release: string, namespace: string, revision: number, asUser: string | undefined): Promise<string> {

@@ -46,7 +46,13 @@ export class DriftWatches {
 
   constructor(kc: KubeConfig, resources: readonly InformerResource[], log: Logger, onChange: (instance: string) => void) {
     this.#informers = resources.map((resource) => {
-      const informer = new Informer(kc, { logger: log.child({ component: 'drift-watch', kind: resource.kind }), resource, labelSelector: INSTANCE_LABEL });
+      // Only the instance label is read: metadata-only watches, so the cache holds no Deployment specs or ConfigMap data.
+      const informer = new Informer(kc, {
+        logger: log.child({ component: 'drift-watch', kind: resource.kind }),
+        resource,
+        labelSelector: INSTANCE_LABEL,
+        metadataOnly: true,
+      });
       informer.onChange((obj: KubernetesObject, type) => {
         if (type === 'resync') return;
         const instance = obj.metadata?.labels?.[INSTANCE_LABEL];

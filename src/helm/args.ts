@@ -35,11 +35,11 @@ export interface PostRenderPolicy {
 
 /** What runs the label post-renderer (see post-render/setup.ts). */
 export interface PostRendererSpec {
-  /** Absolute path of the node binary. */
-  node: string;
-  /** Absolute path of post-render/main.(ts|js). */
-  script: string;
-  /** Name of the Helm 4 postrenderer/v1 plugin that wraps node + script. */
+  /** Absolute path of the executable: the compiled client, or node. */
+  command: string;
+  /** Its leading arguments: the server's socket, or node's flags and main.ts. */
+  args: readonly string[];
+  /** Name of the Helm 4 postrenderer/v1 plugin that wraps command + args. */
   pluginName: string;
 }
 
@@ -135,21 +135,30 @@ export function policyArgs(p: PostRenderPolicy): string[] {
   ];
 }
 
+const TOKEN_ARG = /^--token=[A-Za-z0-9_-]+$/;
+
+/**
+ * `token`: the `--token=…` the post-render server granted this helm run
+ * (compiled client only); it goes first, before the policy and labels.
+ */
 export function postRendererArgs(
   major: HelmMajor,
   pr: PostRendererSpec,
   labels: Readonly<Record<string, string>>,
   policy?: PostRenderPolicy,
+  token?: string,
 ): string[] {
   if (Object.keys(labels).length === 0 && !policy) return [];
   assertValidLabels(labels);
+  if (token !== undefined && !TOKEN_ARG.test(token)) throw new TypeError('invalid post-renderer token argument');
+  const ours = [...(token !== undefined ? [token] : []), ...(policy ? policyArgs(policy) : []), ...labelsToArgs(labels)];
   // `=` form: an argument value that starts with '-' must not be parsed as a helm flag.
-  const labelArgs = [...(policy ? policyArgs(policy) : []), ...labelsToArgs(labels)].map((l) => `--post-renderer-args=${l}`);
+  const toHelm = (args: readonly string[]) => args.map((l) => `--post-renderer-args=${l}`);
   if (major === 3) {
-    // Helm 3 runs any executable: run node itself, with our script as its first argument.
-    return ['--post-renderer', pr.node, '--post-renderer-args=--no-warnings', `--post-renderer-args=${pr.script}`, ...labelArgs];
+    // Helm 3 runs any executable: the command itself, with its leading arguments first.
+    return ['--post-renderer', pr.command, ...toHelm(pr.args), ...toHelm(ours)];
   }
-  return ['--post-renderer', pr.pluginName, ...labelArgs];
+  return ['--post-renderer', pr.pluginName, ...toHelm(ours)];
 }
 
 export interface UpgradeInstallArgsInput extends Connection {
@@ -162,6 +171,8 @@ export interface UpgradeInstallArgsInput extends Connection {
   rollbackOnFailure?: boolean;
   labels?: Readonly<Record<string, string>>;
   postRenderer: PostRendererSpec;
+  /** The post-render server's `--token=…` for this run (compiled client only). */
+  postRendererToken?: string;
   /** Enforced by the post-renderer on the manifest helm really applies; (every install skips crds/). */
   policy?: PostRenderPolicy;
 }
@@ -191,7 +202,7 @@ export function upgradeInstallArgs(major: HelmMajor, o: UpgradeInstallArgsInput)
     ...(o.description ? ['--description', o.description] : []),
     // crds/ is installed outside templates and the post-renderer: never by a tenant.
     '--skip-crds',
-    ...postRendererArgs(major, o.postRenderer, o.labels ?? {}, o.policy),
+    ...postRendererArgs(major, o.postRenderer, o.labels ?? {}, o.policy, o.postRendererToken),
     '--output',
     'json',
   ];
@@ -206,6 +217,7 @@ export interface TemplateArgsInput {
   includeCrds?: boolean;
   kubeVersion?: string;
   postRenderer: PostRendererSpec;
+  postRendererToken?: string;
 }
 
 /** `helm template` renders without a cluster: no --kubeconfig. */
@@ -222,7 +234,7 @@ export function templateArgs(major: HelmMajor, o: TemplateArgsInput): string[] {
     '-',
     ...(o.includeCrds ? ['--include-crds'] : []),
     ...(o.kubeVersion ? ['--kube-version', o.kubeVersion] : []),
-    ...postRendererArgs(major, o.postRenderer, o.labels ?? {}),
+    ...postRendererArgs(major, o.postRenderer, o.labels ?? {}, undefined, o.postRendererToken),
   ];
 }
 

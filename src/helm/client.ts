@@ -36,7 +36,7 @@ import {
 import { chartCrdFiles } from './chart-crds.ts';
 import { HelmError, HelmErrorReason, isHelmError, type PolicyViolationDetail } from './errors.ts';
 import { parseHistory, parseRelease, parseValues } from './parse.ts';
-import { defaultCompileCacheDir, defaultPluginsDir, defaultPostRenderer, ensurePostRendererPlugin } from './post-render/setup.ts';
+import { defaultCompileCacheDir, defaultPluginsDir, ensurePostRendererPlugin, sharedPostRenderer, type PostRenderer } from './post-render/setup.ts';
 import { HelmRunner, type RunRequest } from './runner.ts';
 import type { HelmHistoryEntry, HelmRelease, HelmVersion } from './types.ts';
 import { parseHelmVersion } from './version.ts';
@@ -60,7 +60,7 @@ export interface HelmClientOptions {
   killGraceMs?: number;
   /** Process deadline for read-only verbs (status, history, get, version). Default 60 s. */
   readTimeoutSeconds?: number;
-  /** Overrides how the post-renderer is run (tests). */
+  /** Overrides how the post-renderer is run (tests). Default: the compiled client when built, else Node. */
   postRenderer?: PostRendererSpec;
   /**
    * Every call into a namespace runs as that namespace's tenant
@@ -143,18 +143,21 @@ export class HelmClient {
   readonly #runner: HelmRunner;
   readonly #kubeconfigPath: string | undefined;
   readonly #readDeadlineMs: number;
-  readonly #postRenderer: PostRendererSpec;
+  readonly #postRendererOverride: PostRendererSpec | undefined;
+  readonly #logger: Logger | undefined;
   readonly #pluginsDir: string;
   readonly #actAsTenant: boolean;
   #version: Promise<HelmVersion> | undefined;
   #plugin: Promise<string> | undefined;
+  #postRenderer: Promise<PostRenderer> | undefined;
 
   constructor(opts: HelmClientOptions) {
     if (!opts.binary) throw new TypeError('HelmClient needs the path of a helm binary');
     this.#kubeconfigPath = opts.kubeconfigPath;
     this.#actAsTenant = opts.actAsTenant ?? false;
     this.#readDeadlineMs = (opts.readTimeoutSeconds ?? 60) * 1000;
-    this.#postRenderer = opts.postRenderer ?? defaultPostRenderer();
+    this.#postRendererOverride = opts.postRenderer;
+    this.#logger = opts.logger;
     this.#pluginsDir = opts.pluginsDir ?? defaultPluginsDir();
     this.#runner = new HelmRunner({
       binary: opts.binary,
@@ -196,9 +199,11 @@ export class HelmClient {
     if (req.policy && req.chart.kind === 'local') await refuseChartCrds(req);
     const { major } = await this.version();
     const labels = req.labels ?? {};
-    if (major === 4 && (Object.keys(labels).length > 0 || req.policy)) await this.#ensurePlugin();
+    const pr = await this.#renderer();
+    if (major === 4 && (Object.keys(labels).length > 0 || req.policy)) await this.#ensurePlugin(pr.spec);
     // A private directory per install: the post-renderer reports violations in a file there.
     const reportDir = req.policy ? await mkdtemp(join(tmpdir(), 'caelus-policy-')) : undefined;
+    const grant = pr.server?.grant();
     try {
       const reportFile = reportDir ? join(reportDir, 'violations.json') : undefined;
       const args = upgradeInstallArgs(major, {
@@ -211,7 +216,8 @@ export class HelmClient {
         wait: req.wait ?? false,
         rollbackOnFailure: req.rollbackOnFailure ?? false,
         labels,
-        postRenderer: this.#postRenderer,
+        postRenderer: pr.spec,
+        ...(grant ? { postRendererToken: grant.arg } : {}),
         ...(req.policy && reportFile ? { policy: { ...req.policy, namespace: req.namespace, reportFile } } : {}),
       });
       const { stdout } = await this.#runner
@@ -231,6 +237,7 @@ export class HelmClient {
         });
       return parseRelease('upgrade', stdout);
     } finally {
+      grant?.revoke();
       if (reportDir) await rm(reportDir, { recursive: true, force: true });
     }
   }
@@ -239,27 +246,34 @@ export class HelmClient {
   async template(req: TemplateRequest): Promise<string> {
     const { major } = await this.version();
     const labels = req.labels ?? {};
-    if (major === 4 && Object.keys(labels).length > 0) await this.#ensurePlugin();
-    const args = templateArgs(major, {
-      release: req.release,
-      namespace: req.namespace,
-      chart: req.chart,
-      ...(req.chartVersion ? { chartVersion: req.chartVersion } : {}),
-      labels,
-      ...(req.includeCrds ? { includeCrds: true } : {}),
-      ...(req.kubeVersion ? { kubeVersion: req.kubeVersion } : {}),
-      postRenderer: this.#postRenderer,
-    });
-    const { stdout } = await this.#runner.run({
-      verb: 'template',
-      args,
-      input: JSON.stringify(req.values),
-      release: req.release,
-      namespace: req.namespace,
-      deadlineMs: (req.timeoutSeconds ?? 120) * 1000,
-      ...signal(req),
-    });
-    return stdout;
+    const pr = await this.#renderer();
+    if (major === 4 && Object.keys(labels).length > 0) await this.#ensurePlugin(pr.spec);
+    const grant = pr.server?.grant();
+    try {
+      const args = templateArgs(major, {
+        release: req.release,
+        namespace: req.namespace,
+        chart: req.chart,
+        ...(req.chartVersion ? { chartVersion: req.chartVersion } : {}),
+        labels,
+        ...(req.includeCrds ? { includeCrds: true } : {}),
+        ...(req.kubeVersion ? { kubeVersion: req.kubeVersion } : {}),
+        postRenderer: pr.spec,
+        ...(grant ? { postRendererToken: grant.arg } : {}),
+      });
+      const { stdout } = await this.#runner.run({
+        verb: 'template',
+        args,
+        input: JSON.stringify(req.values),
+        release: req.release,
+        namespace: req.namespace,
+        deadlineMs: (req.timeoutSeconds ?? 120) * 1000,
+        ...signal(req),
+      });
+      return stdout;
+    } finally {
+      grant?.revoke();
+    }
   }
 
   /** Removes the release. Returns false when there was no such release (which is success). */
@@ -345,8 +359,18 @@ export class HelmClient {
     return (await this.#runner.run(req)).stdout;
   }
 
-  #ensurePlugin(): Promise<string> {
-    this.#plugin ??= ensurePostRendererPlugin(this.#pluginsDir, this.#postRenderer).catch((err: unknown) => {
+  #renderer(): Promise<PostRenderer> {
+    this.#postRenderer ??= this.#postRendererOverride
+      ? Promise.resolve({ spec: this.#postRendererOverride })
+      : sharedPostRenderer(this.#logger).catch((err: unknown) => {
+          this.#postRenderer = undefined;
+          throw err;
+        });
+    return this.#postRenderer;
+  }
+
+  #ensurePlugin(spec: PostRendererSpec): Promise<string> {
+    this.#plugin ??= ensurePostRendererPlugin(this.#pluginsDir, spec).catch((err: unknown) => {
       this.#plugin = undefined;
       throw err;
     });

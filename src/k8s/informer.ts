@@ -1,13 +1,9 @@
-import {
-  KubernetesObjectApi,
-  ListWatch,
-  Watch,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import { HttpMethod, ListWatch, RequestContext, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { fetch } from 'undici';
 import type { Logger } from '../observability/logger.ts';
-import { toKubeApiError } from './errors.ts';
+import { labelsOnly, METADATA_ACCEPT, slimForCache } from './cache-shape.ts';
+import { KubeApiError, toKubeApiError } from './errors.ts';
+import { apiErrorFromBody } from './raw-objects.ts';
 
 /** `resync` is the periodic re-emission of an unchanged cached object. */
 export type InformerEventType = 'add' | 'update' | 'delete' | 'resync';
@@ -32,6 +28,13 @@ export interface InformerOptions {
   resyncPeriodMs?: number;
   /** Restart delay after the watch fails: doubles from initialMs up to maxMs, reset after a successful connect. */
   backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * List and watch PartialObjectMetadata only, and cache name, namespace,
+   * uid, resourceVersion and labels: for watchers that react to labels and
+   * never read the object itself (drift watches). Otherwise whole objects are
+   * cached without managedFields (see cache-shape.ts).
+   */
+  metadataOnly?: boolean;
 }
 
 /** `start()` was still waiting for the initial list when `stop()` was called. */
@@ -83,26 +86,21 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.#initialBackoffMs = opts.backoff?.initialMs ?? 500;
     this.#maxBackoffMs = opts.backoff?.maxMs ?? 30_000;
     this.#backoffMs = this.#initialBackoffMs;
-    const objects = KubernetesObjectApi.makeApiClient(kc);
+    const shape: (obj: T) => T = opts.metadataOnly
+      ? (obj) => labelsOnly(obj, resource) as T
+      : (obj) => {
+          // List items come without apiVersion/kind; watch events carry them. Make the cache uniform.
+          obj.apiVersion ??= resource.apiVersion;
+          obj.kind ??= resource.kind;
+          return slimForCache(obj);
+        };
+    const accept = opts.metadataOnly ? METADATA_ACCEPT : { list: 'application/json', watch: 'application/json' };
     const list = async (): Promise<KubernetesListObject<T>> => {
-      const result = await objects.list<T>(
-        resource.apiVersion,
-        resource.kind,
-        resource.namespace,
-        undefined,
-        undefined,
-        undefined,
-        opts.fieldSelector,
-        opts.labelSelector,
-      );
-      // List items come without apiVersion/kind; watch events carry them. Make the cache uniform.
-      for (const item of result.items) {
-        item.apiVersion ??= resource.apiVersion;
-        item.kind ??= resource.kind;
-      }
+      const result = await listRaw<T>(kc, path, accept.list, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector });
+      result.items = result.items.map(shape);
       return result;
     };
-    this.#lw = new ListWatch<T>(path, new Watch(kc), list, false, opts.labelSelector, opts.fieldSelector);
+    this.#lw = new ListWatch<T>(path, new ShapingWatch(kc, accept.watch, shape), list, false, opts.labelSelector, opts.fieldSelector);
     this.#lw.on('add', (obj) => this.#dispatch(obj, 'add'));
     this.#lw.on('update', (obj) => this.#dispatch(obj, 'update'));
     this.#lw.on('delete', (obj) => this.#dispatch(obj, 'delete'));
@@ -220,4 +218,62 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       }
     }
   }
+}
+
+/** Watch event types whose object goes into (or leaves) the cache; ERROR carries a Status, BOOKMARK only a resourceVersion. */
+const OBJECT_EVENTS: ReadonlySet<string> = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+
+/** client-node's Watch with our Accept header and every object shaped before ListWatch caches it. */
+class ShapingWatch<T extends KubernetesObject> extends Watch {
+  readonly #shape: (obj: T) => T;
+
+  constructor(kc: KubeConfig, accept: string, shape: (obj: T) => T) {
+    // Watch reads only the cluster and the authentication from its config; the Accept header rides on the latter.
+    const config = Object.create(kc) as KubeConfig;
+    config.applySecurityAuthentication = async (ctx: RequestContext) => {
+      await kc.applySecurityAuthentication(ctx);
+      ctx.setHeaderParam('Accept', accept);
+    };
+    super(config);
+    this.#shape = shape;
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: T, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    return super.watch(path, queryParams, (phase: string, obj: T, raw?: unknown) => callback(phase, OBJECT_EVENTS.has(phase) ? this.#shape(obj) : obj, raw), done);
+  }
+}
+
+/**
+ * The list as the API server's JSON. client-node's typed list runs every item
+ * through its model (timestamps become Dates, unlike watch events) and
+ * allocates a second copy of each; this keeps list and watch objects alike.
+ */
+async function listRaw<T extends KubernetesObject>(
+  kc: KubeConfig,
+  path: string,
+  accept: string,
+  selectors: { labelSelector: string | undefined; fieldSelector: string | undefined },
+): Promise<KubernetesListObject<T>> {
+  const url = new URL(`${kc.getCurrentCluster()?.server ?? ''}${path}`);
+  if (selectors.labelSelector) url.searchParams.set('labelSelector', selectors.labelSelector);
+  if (selectors.fieldSelector) url.searchParams.set('fieldSelector', selectors.fieldSelector);
+  const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+  await kc.applySecurityAuthentication(ctx);
+  const target = { operation: 'list', name: path };
+  let response;
+  try {
+    response = await fetch(ctx.getUrl(), { headers: { ...ctx.getHeaders(), accept }, dispatcher: ctx.getDispatcher() });
+  } catch (err) {
+    throw new KubeApiError(target, 0, undefined, (err as Error).message, { cause: err });
+  }
+  const text = await response.text();
+  if (response.status >= 400) throw apiErrorFromBody(target, response.status, text);
+  const body = JSON.parse(text) as KubernetesListObject<T>;
+  body.items ??= [];
+  return body;
 }

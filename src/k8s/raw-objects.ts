@@ -4,7 +4,7 @@
 // detection compares manifests field by field, so it needs the wire form.
 import { HttpMethod, KubernetesObjectApi, RequestContext, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { fetch } from 'undici';
-import { KubeApiError } from './errors.ts';
+import { KubeApiError, type KubeApiTarget } from './errors.ts';
 
 export type JsonObject = KubernetesObject & Record<string, unknown>;
 
@@ -77,15 +77,18 @@ export class RawObjectClient {
     }
     const text = await response.text();
     if (response.status === 404 && method === 'GET') return undefined;
-    if (response.status >= 400) {
-      let status: { reason?: string; message?: string } = {};
-      try {
-        status = JSON.parse(text) as typeof status;
-      } catch {
-        status = { message: text.slice(0, 500) };
-      }
-      throw new KubeApiError({ operation: method === 'GET' ? 'get' : 'apply', ...ref }, response.status, status.reason, status.message);
-    }
+    if (response.status >= 400) throw apiErrorFromBody({ operation: method === 'GET' ? 'get' : 'apply', ...ref }, response.status, text);
     return JSON.parse(text) as JsonObject;
   }
+}
+
+/** The error for a failed raw request, with the reason and message of the API server's Status body when it sent one. */
+export function apiErrorFromBody(target: KubeApiTarget, statusCode: number, body: string): KubeApiError {
+  let status: { reason?: string; message?: string } = {};
+  try {
+    status = JSON.parse(body) as typeof status;
+  } catch {
+    status = { message: body.slice(0, 500) };
+  }
+  return new KubeApiError(target, statusCode, status.reason, status.message);
 }

@@ -3,7 +3,7 @@
 // cache so a takeover starts at once.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { TemplateCatalog } from '../domain/catalog.ts';
-import { API_VERSION, KIND, LAST_ACTIVITY_ANNOTATION, PLURAL, Phase, type CaelusInstance } from '../domain/instance.ts';
+import { API_VERSION, KIND, LAST_ACTIVITY_ANNOTATION, PLURAL, Phase, instanceNamespace, releaseName, type CaelusInstance } from '../domain/instance.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { Informer, type InformerEventType } from '../k8s/informer.ts';
@@ -95,6 +95,8 @@ export class Operator {
   readonly #driftWatches: DriftWatches;
   readonly #driftChecker: DriftChecker;
   readonly #driftClient: RawObjectClient;
+  readonly #manifests: ReleaseManifests;
+  readonly #guard = new CorrectionLoopGuard();
   /** Instances whose next drift check re-checks every object (periodic full check). */
   readonly #fullCheck = new Set<string>();
 
@@ -108,6 +110,7 @@ export class Operator {
     });
     this.#driftClient = new RawObjectClient(opts.kc);
     this.#driftChecker = new DriftChecker(this.#driftClient);
+    this.#manifests = new ReleaseManifests(opts.kc, opts.helm);
     this.#driftWatches = new DriftWatches(
       opts.kc,
       opts.driftWatchedKinds ? parseWatchedKinds(opts.driftWatchedKinds) : DEFAULT_WATCHED,
@@ -121,9 +124,9 @@ export class Operator {
         isLeader: () => this.#leading,
         writeProgress: (ctx) => reconciler.writeProgress(ctx),
         drift: {
-          manifests: new ReleaseManifests(opts.kc, opts.helm),
+          manifests: this.#manifests,
           checker: this.#driftChecker,
-          guard: new CorrectionLoopGuard(),
+          guard: this.#guard,
           ...(opts.metrics ? { metrics: opts.metrics } : {}),
           takeFullCheck: (name) => this.#fullCheck.delete(name),
         },
@@ -249,10 +252,37 @@ export class Operator {
   #onChange(obj: CaelusInstance, type: InformerEventType): void {
     const name = obj.metadata.name;
     const previous = this.#lastSeen.get(name);
-    if (type === 'delete') this.#lastSeen.delete(name);
+    if (type === 'delete') this.#forget(obj);
     else this.#lastSeen.set(name, obj);
     this.#countPhase(previous, -1);
     if (type !== 'delete') this.#countPhase(obj, +1);
     if (this.#queue && needsReconcile(type, obj, previous)) this.#queue.add(name);
+  }
+
+  /**
+   * The instance is gone: nothing keyed by it may outlive it, or a fleet that
+   * churns grows the process without bound. A reconcile still queued for it
+   * finds no CR and forgets again.
+   */
+  #forget(obj: CaelusInstance): void {
+    const name = obj.metadata.name;
+    this.#lastSeen.delete(name);
+    this.#fullCheck.delete(name);
+    this.#guard.forget(name);
+    this.#reconciler.forget(name);
+    const namespace = instanceNamespace(obj);
+    this.#manifests.forget(releaseName(obj), namespace);
+    this.#driftChecker.forgetNamespace(namespace);
+  }
+
+  /** Entries kept per instance outside the informer caches (tests and memory figures). */
+  get remembered(): { lastSeen: number; fullCheck: number; written: number; manifests: number; cleanObjects: number } {
+    return {
+      lastSeen: this.#lastSeen.size,
+      fullCheck: this.#fullCheck.size,
+      written: this.#reconciler.remembered,
+      manifests: this.#manifests.size,
+      cleanObjects: this.#driftChecker.size,
+    };
   }
 }

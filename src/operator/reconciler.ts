@@ -53,7 +53,7 @@ export class Reconciler {
    * behind our own write (the next reconcile is often already queued by the
    * finalizer we added), and a stale status would cost a needless helm call.
    */
-  readonly #written = new Map<string, CaelusInstance>();
+  readonly #written = new Map<string, Pick<CaelusInstance, 'status'> & { resourceVersion: string | undefined }>();
   readonly #transientBackoff: ItemBackoff<string>;
 
   constructor(pipeline: Pick<Pipeline<ReconcileContext>, 'run'>, deps: ReconcilerDeps) {
@@ -71,14 +71,17 @@ export class Reconciler {
   async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
     const cached = this.#deps.getInstance(name);
     if (!cached) {
-      this.#written.delete(name);
+      this.forget(name);
       return {};
     }
     // The informer cache is shared: work on a copy.
     const instance = structuredClone(cached);
     const written = this.#written.get(name);
-    if (written && isOlder(cached.metadata.resourceVersion, written.metadata.resourceVersion)) {
+    if (written && isOlder(cached.metadata.resourceVersion, written.resourceVersion)) {
       instance.status = structuredClone(written.status);
+    } else if (written) {
+      // The cache has caught up: nothing left to remember for this instance.
+      this.#written.delete(name);
     }
     const started = process.hrtime.bigint();
     const now = this.#deps.now ?? (() => new Date());
@@ -148,6 +151,17 @@ export class Reconciler {
     if (!transient) this.#deps.events.record(ctx.instance, 'Warning', failure.reason, failure.message);
   }
 
+  /** Drops what is remembered about an instance that is gone. */
+  forget(name: string): void {
+    this.#written.delete(name);
+    this.#transientBackoff.forget(name);
+  }
+
+  /** Instances with something remembered (tests and memory figures). */
+  get remembered(): number {
+    return this.#written.size;
+  }
+
   /** Writes the status draft if it differs from what the API server has; Events mark phase transitions. */
   async writeProgress(ctx: ReconcileContext): Promise<void> {
     await this.#writeStatus(ctx);
@@ -162,7 +176,7 @@ export class Reconciler {
       const written = await this.#deps.instances.updateStatus(ctx.instance.metadata.name, () => status);
       // Later writes in this reconcile compare against what is now stored.
       ctx.status.stored(written?.status ?? status);
-      if (written) this.#written.set(ctx.instance.metadata.name, written);
+      if (written) this.#written.set(ctx.instance.metadata.name, { status: written.status, resourceVersion: written.metadata.resourceVersion });
       else this.#written.delete(ctx.instance.metadata.name);
     } catch (err) {
       ctx.log.error({ err: errorMessage(err) }, 'status update failed');

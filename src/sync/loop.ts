@@ -202,6 +202,8 @@ export class InstanceSync {
       decision = decide(rowView(observed.row), observed.crView);
     }
     const { cr } = observed;
+    // A deleted row whose CR is gone is done with: its row-change notifications may cost a lookup again.
+    if (!cr && observed.row?.deletedAt) this.#namespaceOf.delete(observed.row.id);
     const log = this.#log.child({ namespace: ns, instanceId: observed.row?.id, cr: cr?.metadata.name });
     if (decision.action !== SyncAction.Nothing) log.info({ action: decision.action, reason: decision.reason }, 'sync');
     let row: SyncedInstance | undefined;

@@ -196,6 +196,14 @@ describe('caelus dev (end to end, as a child process)', () => {
     }
   });
 
+  it('prints the web console address, which serves the console', async () => {
+    expect(run!.output()).toContain(`console      ${run!.api}/ui/`);
+    const page = await fetch(`${run!.api}/ui/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/<script type="module"[^>]* src="\/ui\/assets\/index-[\w-]+\.js"/);
+  });
+
   it('creates an instance through the API with the printed token and sees it Running', async () => {
     const created = await call(run!, 'POST', '/instances', { templateVersionId: 'webapp@1.0.0', userId: 'dev', domainName: 'e2e.localhost' });
     expect(created.status).toBe(201);

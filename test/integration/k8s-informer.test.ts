@@ -113,6 +113,46 @@ describe('Informer against the control plane', () => {
     expect(events.slice(count)).toEqual([]);
   });
 
+  it('caches objects without managedFields; a metadata-only informer caches identity and labels and sees label changes', async () => {
+    const labels = { 'caelus.io/test': 'slim' };
+    const resource = { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace: ns };
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'slim-listed', namespace: ns, labels }, data: { value: 'l' } } });
+    const live = await core.readNamespacedConfigMap({ name: 'slim-listed', namespace: ns });
+    expect(live.metadata?.managedFields?.length).toBeGreaterThan(0);
+
+    const full = new Informer<k8s.V1ConfigMap>(kc, { logger, resource, labelSelector: 'caelus.io/test=slim' });
+    const meta = new Informer<k8s.V1ConfigMap>(kc, { logger, resource, labelSelector: 'caelus.io/test=slim', metadataOnly: true });
+    const metaEvents: Array<{ type: InformerEventType; name: string; labels: Record<string, string> | undefined }> = [];
+    meta.onChange((obj, type) => metaEvents.push({ type, name: obj.metadata!.name!, labels: obj.metadata?.labels }));
+    try {
+      await Promise.all([full.start(), meta.start()]);
+      await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'slim-watched', namespace: ns, labels }, data: { value: 'w' } } });
+      const watched = await eventually(async () => full.get('slim-watched', ns));
+      for (const obj of [full.get('slim-listed', ns)!, watched]) {
+        expect(obj.metadata?.managedFields).toBeUndefined();
+        expect(obj.kind).toBe('ConfigMap');
+        expect(obj.data?.['value']).toBeDefined();
+      }
+
+      const listed = meta.get('slim-listed', ns)!;
+      expect(listed).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'slim-listed', namespace: ns, uid: live.metadata!.uid, resourceVersion: live.metadata!.resourceVersion, labels } });
+      await eventually(async () => (metaEvents.some((e) => e.type === 'add' && e.name === 'slim-watched') ? true : undefined));
+      expect(Object.keys(meta.get('slim-watched', ns)!)).toEqual(['apiVersion', 'kind', 'metadata']);
+
+      await core.patchNamespacedConfigMap(
+        { name: 'slim-watched', namespace: ns, body: { metadata: { labels: { ...labels, extra: 'yes' } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      await eventually(async () => (metaEvents.some((e) => e.type === 'update' && e.labels?.['extra'] === 'yes') ? true : undefined));
+      await core.deleteNamespacedConfigMap({ name: 'slim-watched', namespace: ns });
+      await eventually(async () => (metaEvents.some((e) => e.type === 'delete' && e.name === 'slim-watched') ? true : undefined));
+      expect(meta.list().map((o) => o.metadata?.name)).toEqual(['slim-listed']);
+    } finally {
+      await full.stop();
+      await meta.stop();
+    }
+  });
+
   it('start() keeps retrying until the API is reachable, and stop() rejects a pending start', async () => {
     proxy.setDown(true);
     const inf = new Informer(throughProxy(kc, proxy), {

@@ -74,6 +74,8 @@ export async function startApi(
     charts?: ChartPinning;
     logger?: Logger;
     sharding?: ApiSharding;
+    /** The built console to serve at /ui/ (default ui/dist). */
+    consoleDir?: string;
     /** Cluster reads for the console routes (events, history, objects, quota). */
     cluster?: InstanceClusterReader;
     /** Serve GET /changes from the test database's notifications; keepalive interval in ms. */
@@ -94,6 +96,7 @@ export async function startApi(
     ...(opts.rateLimit === undefined ? {} : { rateLimit: opts.rateLimit }),
     ...(opts.trustProxyHops === undefined ? {} : { trustProxyHops: opts.trustProxyHops }),
     ...(opts.sharding ? { sharding: opts.sharding } : {}),
+    ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
     ...(opts.cluster ? { cluster: opts.cluster } : {}),
     ...(opts.changes
       ? { changeFeed: instanceEventFeed(h, h.url, silentLogger()), ...(opts.changes.keepaliveMs ? { changeKeepaliveMs: opts.changes.keepaliveMs } : {}) }

@@ -136,9 +136,7 @@ export async function createInstance(db: Kysely<Database>, input: NewInstance, o
   const defaultMax = opts.quota && nonNegativeInt('defaultMaxInstances', opts.quota.defaultMaxInstances);
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
-      if (defaultMax !== undefined) await checkQuota(trx, row.user_id, defaultMax);
-      const retained = await trx.selectFrom('retained_namespace').select('namespace').where('namespace', '=', row.namespace).executeTakeFirst();
-      if (retained) throw new RetainedNamespaceError(row.namespace);
+      await checkRoom(trx, row.user_id, row.namespace, defaultMax);
       await checkValuesAgainstVersion(trx, row.product_template_version_id, row.values);
       const created = await trx
         .insertInto('deployment_instance')
@@ -165,12 +163,27 @@ export async function quotaUsage(db: Kysely<Database>, user: string): Promise<{ 
   return { live: Number(live.n), retained: Number(retained.n) };
 }
 
-async function checkQuota(trx: Transaction<Database>, user: string, defaultMax: number): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`caelus.instance-quota:${user}`}, 0))`.execute(trx);
-  const override = await trx.selectFrom('user_quota').select('max_instances').where('user_id', '=', user).executeTakeFirst();
-  const limit = override?.max_instances ?? defaultMax;
-  const used = await quotaUsage(trx, user);
-  if (used.live + used.retained >= limit) throw new QuotaExceededError(user, limit, used.live + used.retained, used.retained);
+/**
+ * The namespace is not retained and, with a quota, the user has room. The
+ * quota lock is its own statement: a statement's snapshot is taken when it
+ * starts, so counts in the locking statement could miss a create that held
+ * the lock meanwhile. Everything else is one round trip.
+ */
+async function checkRoom(trx: Transaction<Database>, user: string, namespace: string, defaultMax: number | undefined): Promise<void> {
+  if (defaultMax !== undefined) await sql`select pg_advisory_xact_lock(hashtextextended(${`caelus.instance-quota:${user}`}, 0))`.execute(trx);
+  const found = await trx
+    .selectNoFrom((eb) => [
+      eb.exists(eb.selectFrom('retained_namespace').select('namespace').where('namespace', '=', namespace)).as('retained_here'),
+      eb.selectFrom('user_quota').select('max_instances').where('user_id', '=', user).as('override'),
+      eb.selectFrom('deployment_instance').select((e) => e.fn.countAll<string>().as('n')).where('user_id', '=', user).where('deleted_at', 'is', null).as('live'),
+      eb.selectFrom('retained_namespace').select((e) => e.fn.countAll<string>().as('n')).where('user_id', '=', user).as('retained'),
+    ])
+    .executeTakeFirstOrThrow();
+  if (found.retained_here) throw new RetainedNamespaceError(namespace);
+  if (defaultMax === undefined) return;
+  const limit = found.override ?? defaultMax;
+  const [live, retained] = [Number(found.live), Number(found.retained)];
+  if (live + retained >= limit) throw new QuotaExceededError(user, limit, live + retained, retained);
 }
 
 export async function getInstance(db: Kysely<Database>, id: string, opts: { includeDeleted?: boolean } = {}): Promise<Instance | undefined> {

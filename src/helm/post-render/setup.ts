@@ -1,18 +1,24 @@
-// Makes the label post-renderer runnable by helm.
-//   Helm 3: nothing to install; args.ts passes node + main.ts as the executable.
+// Makes the label post-renderer runnable by helm, in one of two forms:
+//   compiled: hack/post-render/main.go (built by hack/build-post-render.sh)
+//             forwards to server.ts in this process; no Node start per upgrade.
+//   node:     node + main.ts, when the client is not built (a log line says so).
+//   Helm 3: nothing to install; args.ts passes the command as the executable.
 //   Helm 4: `--post-renderer` only names a plugin of type postrenderer/v1, looked
 //           up in $HELM_PLUGINS. We write that plugin (a plugin.yaml whose
-//           subprocess runtime runs node + main.ts) into a plugins directory
+//           subprocess runtime runs the command) into a plugins directory
 //           owned by Caelus and point HELM_PLUGINS at it. No `helm plugin
 //           install`: Helm 4 loads any plugin directory found in HELM_PLUGINS,
 //           and writing the file ourselves needs no extra helm process.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import type { Logger } from '../../observability/logger.ts';
 import type { PostRendererSpec } from '../args.ts';
+import { PostRenderServer } from './server.ts';
 
 export const POST_RENDERER_PLUGIN_NAME = 'caelus-labels';
 
@@ -24,11 +30,11 @@ export const POST_RENDERER_PLUGIN_NAME = 'caelus-labels';
 export const POST_RENDERER_VERSION = '2.0.0';
 
 /** The node binary running us and main.ts beside this file (main.js in the tsc build). */
-export function defaultPostRenderer(): PostRendererSpec {
+export function nodePostRenderer(): PostRendererSpec {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   return {
-    node: process.execPath,
-    script: fileURLToPath(new URL(`./main${ext}`, import.meta.url)),
+    command: process.execPath,
+    args: ['--no-warnings', fileURLToPath(new URL(`./main${ext}`, import.meta.url))],
     pluginName: POST_RENDERER_PLUGIN_NAME,
   };
 }
@@ -37,7 +43,7 @@ export function defaultPostRenderer(): PostRendererSpec {
 export function pluginManifest(pr: PostRendererSpec): string {
   // Helm expands $VARS in the command and its args (os.ExpandEnv): a path with
   // '$' would silently become another path.
-  for (const p of [pr.node, pr.script]) {
+  for (const p of [pr.command, ...pr.args]) {
     if (p.includes('$')) throw new TypeError(`post-renderer path must not contain '$': ${p}`);
   }
   return stringify({
@@ -46,8 +52,73 @@ export function pluginManifest(pr: PostRendererSpec): string {
     version: POST_RENDERER_VERSION,
     type: 'postrenderer/v1',
     runtime: 'subprocess',
-    runtimeConfig: { platformCommand: [{ command: pr.node, args: ['--no-warnings', pr.script] }] },
+    runtimeConfig: { platformCommand: [{ command: pr.command, args: [...pr.args] }] },
   });
+}
+
+const CLIENT_SOURCE = new URL('../../../hack/post-render/main.go', import.meta.url);
+const CLIENT_BINARY = 'caelus-post-render';
+
+/**
+ * The compiled post-renderer client: $CAELUS_POST_RENDER_CLIENT when set (the
+ * container image), else the build of this checkout's hack/post-render/main.go
+ * in the cache (hack/build-post-render.sh keys it by the source's sha256, so a
+ * stale binary is never picked). Undefined when neither exists.
+ */
+export function compiledClientPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const explicit = env['CAELUS_POST_RENDER_CLIENT'];
+  if (explicit) {
+    // Set on purpose: a wrong path is a configuration error, not a reason to fall back silently.
+    accessSync(explicit, constants.X_OK);
+    return explicit;
+  }
+  let source: Buffer;
+  try {
+    source = readFileSync(CLIENT_SOURCE);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const key = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const binary = join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'caelus', 'post-render', key, CLIENT_BINARY);
+  try {
+    accessSync(binary, constants.X_OK);
+    return binary;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How helm runs the post-renderer in this process, and the server when it is the compiled client. */
+export interface PostRenderer {
+  spec: PostRendererSpec;
+  server?: PostRenderServer;
+}
+
+let shared: Promise<PostRenderer> | undefined;
+
+/**
+ * The post-renderer every HelmClient of this process uses, decided once: the
+ * compiled client and its server when the client is built, else Node.
+ */
+export function sharedPostRenderer(log?: Logger): Promise<PostRenderer> {
+  shared ??= (async () => {
+    const client = compiledClientPath();
+    if (client === undefined) {
+      log?.warn(
+        { fallback: 'node' },
+        'post-renderer client not built (hack/build-post-render.sh needs Go): helm starts a Node post-renderer for every install and upgrade',
+      );
+      return { spec: nodePostRenderer() };
+    }
+    const server = await PostRenderServer.start(join(privateWorkDir(), 'post-render.sock'), log);
+    log?.info({ client, socket: server.socketPath }, 'post-renderer: compiled client, rendering in this process');
+    return { spec: { command: client, args: [server.socketPath], pluginName: POST_RENDERER_PLUGIN_NAME }, server };
+  })().catch((err: unknown) => {
+    shared = undefined;
+    throw err;
+  });
+  return shared;
 }
 
 let workDir: string | undefined;

@@ -7,7 +7,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { EventSink, LifecyclePort } from '../ports.ts';
 import type { ActivitySource } from './activity.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../../domain/duration.ts';
 
 export const LIFECYCLE_FIELD_MANAGER = 'caelus-lifecycle';
 

@@ -1,6 +1,6 @@
 import type { CaelusInstance } from '../../../src/domain/instance.ts';
 import { annotationActivity } from '../../../src/operator/lifecycle/activity.ts';
-import { parseDuration } from '../../../src/operator/lifecycle/duration.ts';
+import { parseDuration } from '../../../src/domain/duration.ts';
 import { lifecycleAction } from '../../../src/operator/lifecycle/jobs.ts';
 
 const now = new Date('2030-01-01T12:00:00Z');

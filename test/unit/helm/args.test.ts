@@ -9,7 +9,8 @@ import {
   type PostRendererSpec,
 } from '../../../src/helm/args.ts';
 
-const pr: PostRendererSpec = { node: '/opt/node/bin/node', script: '/app/src/helm/post-render/main.ts', pluginName: 'caelus-labels' };
+const pr: PostRendererSpec = { command: '/opt/node/bin/node', args: ['--no-warnings', '/app/src/helm/post-render/main.ts'], pluginName: 'caelus-labels' };
+const compiled: PostRendererSpec = { command: '/cache/caelus-post-render', args: ['/tmp/caelus-helm-x/post-render.sock'], pluginName: 'caelus-labels' };
 const base = {
   release: 'web',
   namespace: 'team-a',
@@ -98,6 +99,26 @@ describe('postRendererArgs', () => {
       '--post-renderer-args=caelus.io/instance=demo',
       '--post-renderer-args=caelus.io/tenant=acme',
     ]);
+  });
+
+  it('Helm 3 runs the compiled client with its socket, then the run token, then ours', () => {
+    expect(postRendererArgs(3, compiled, labels, undefined, '--token=abc_D-9')).toEqual([
+      '--post-renderer', '/cache/caelus-post-render',
+      '--post-renderer-args=/tmp/caelus-helm-x/post-render.sock',
+      '--post-renderer-args=--token=abc_D-9',
+      '--post-renderer-args=caelus.io/instance=demo',
+      '--post-renderer-args=caelus.io/tenant=acme',
+    ]);
+  });
+
+  it('Helm 4 passes the run token first to the plugin', () => {
+    expect(postRendererArgs(4, compiled, labels, undefined, '--token=abc')).toEqual([
+      '--post-renderer', 'caelus-labels',
+      '--post-renderer-args=--token=abc',
+      '--post-renderer-args=caelus.io/instance=demo',
+      '--post-renderer-args=caelus.io/tenant=acme',
+    ]);
+    expect(() => postRendererArgs(4, compiled, labels, undefined, '--token=$HOME')).toThrow(TypeError);
   });
 
   it('Helm 4 names the postrenderer/v1 plugin', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { addLabels, PostRenderError } from '../../../src/helm/post-render/add-labels.ts';
-import { defaultPostRenderer, pluginManifest } from '../../../src/helm/post-render/setup.ts';
+import { nodePostRenderer, pluginManifest } from '../../../src/helm/post-render/setup.ts';
 
 const labels = { 'caelus.io/instance': 'demo', 'caelus.io/flag': 'true' };
 
@@ -104,10 +104,10 @@ describe('addLabels', () => {
 });
 
 describe('post-render entry point (the process helm runs)', () => {
-  const pr = defaultPostRenderer();
+  const pr = nodePostRenderer();
   const run = (args: string[], input: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(pr.node, ['--no-warnings', pr.script, ...args], (err, stdout, stderr) =>
+      const child = execFile(pr.command, [...pr.args, ...args], (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
       child.stdin!.end(input);
@@ -157,8 +157,9 @@ describe('post-render entry point (the process helm runs)', () => {
     const m = pluginManifest(pr);
     expect(m).toContain('type: postrenderer/v1');
     expect(m).toContain('runtime: subprocess');
-    expect(m).toContain(pr.script);
-    expect(() => pluginManifest({ ...pr, node: '/opt/$HOME/node' })).toThrow(TypeError);
+    expect(m).toContain(pr.args[1]);
+    expect(() => pluginManifest({ ...pr, command: '/opt/$HOME/node' })).toThrow(TypeError);
+    expect(() => pluginManifest({ ...pr, args: ['/tmp/$X/post-render.sock'] })).toThrow(TypeError);
   });
 
 });

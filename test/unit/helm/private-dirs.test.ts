@@ -29,7 +29,7 @@ describe('helm work directories', () => {
   });
 
   it('writes the plugin into a directory only we can enter', async () => {
-    const plugin = await ensurePostRendererPlugin(defaultPluginsDir(), { node: process.execPath, script: '/x/main.ts', pluginName: 'caelus-labels' });
+    const plugin = await ensurePostRendererPlugin(defaultPluginsDir(), { command: process.execPath, args: ['/x/main.ts'], pluginName: 'caelus-labels' });
     expect(lstatSync(defaultPluginsDir()).mode & 0o777).toBe(0o700);
     expect(lstatSync(plugin).mode & 0o077).toBe(0);
   });

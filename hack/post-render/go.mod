@@ -1,0 +1,3 @@
+module caelus.io/post-render
+
+go 1.24
