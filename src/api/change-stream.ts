@@ -13,17 +13,7 @@ import { liveTokenIds } from '../db/repositories/tokens.ts';
 import type { Database } from '../db/schema.ts';
 import type { OwnerScope } from '../db/repositories/tenant-instances.ts';
 import type { Logger } from '../observability/logger.ts';
-
-export interface InstanceChange {
-  id: string;
-  status: string;
-  state: string;
-  specVersion: number;
-  observedSpecVersion: number | null;
-  helmRevision: number | null;
-  updatedAt: string;
-  deleted: boolean;
-}
+import type { InstanceChange } from './console-schemas.ts';
 
 interface Notified extends InstanceChange {
   userId: string;

@@ -14,51 +14,12 @@ import { HelmReleaseSecrets, type StoredReleaseRecord } from '../helm/release-st
 import { KubeApiError, toKubeApiError } from '../k8s/errors.ts';
 import { RawObjectClient } from '../k8s/raw-objects.ts';
 import type { TenantInstance } from '../db/repositories/tenant-instances.ts';
-
-export interface InstanceEvent {
-  type: string;
-  reason: string;
-  message: string;
-  object: { kind: string; name: string; namespace: string | null };
-  count: number;
-  firstSeen: string | null;
-  lastSeen: string | null;
-  source: string;
-}
-
-export interface HistoryEntry {
-  revision: number;
-  status: string;
-  chart: string | null;
-  chartVersion: string | null;
-  appVersion: string | null;
-  updatedAt: string | null;
-  description: string;
-  trusted: boolean;
-  problem: string | null;
-}
-
-export interface ReleaseObject {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace: string | null;
-  present: boolean;
-  ready: boolean | null;
-  summary: string;
-}
-
-export interface QuotaUse {
-  quota: string;
-  resource: string;
-  hard: string;
-  used: string;
-}
+import type { HistoryEntry, InstanceEvent, QuotaUse, ReleaseObject, ReleaseObjects } from './console-schemas.ts';
 
 export interface InstanceClusterReader {
   events(instance: TenantInstance, limit: number): Promise<InstanceEvent[]>;
   history(instance: TenantInstance): Promise<HistoryEntry[]>;
-  objects(instance: TenantInstance): Promise<{ revision: number | null; items: ReleaseObject[] }>;
+  objects(instance: TenantInstance): Promise<ReleaseObjects>;
   quota(instance: TenantInstance): Promise<QuotaUse[]>;
 }
 
@@ -108,7 +69,7 @@ export class ClusterInsightReader implements InstanceClusterReader {
     return records.map((r) => historyEntry(r, releaseOf(instance), instance.namespace));
   }
 
-  async objects(instance: TenantInstance): Promise<{ revision: number | null; items: ReleaseObject[] }> {
+  async objects(instance: TenantInstance): Promise<ReleaseObjects> {
     const records = await read('list release records', () => this.#releases.records(releaseOf(instance), instance.namespace));
     // Which revision is deployed comes from the row (the operator's status, copied by the sync), never
     // from the records: a tenant could write a newer one claiming "deployed". That revision's record

@@ -2,7 +2,7 @@
 // (issue 16; docs/console-api.md): who am I, users and their quotas, an
 // instance's Events, Helm history, release objects, namespace quota, values
 // preview and the change stream. Same conventions as schemas.ts.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { freeObject, nullable, responseObject, stringEnum, versionRef } from './schemas.ts';
 
 const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
@@ -46,6 +46,7 @@ export const eventListSchema = responseObject({
     }),
   ),
 });
+export type InstanceEvent = Static<typeof eventListSchema>['items'][number];
 
 export const historySchema = responseObject({
   items: Type.Array(
@@ -62,6 +63,7 @@ export const historySchema = responseObject({
     }),
   ),
 });
+export type HistoryEntry = Static<typeof historySchema>['items'][number];
 
 export const objectsSchema = responseObject({
   revision: nullable(Type.Integer({ description: 'the deployed revision whose manifest lists the objects' })),
@@ -77,10 +79,13 @@ export const objectsSchema = responseObject({
     }),
   ),
 });
+export type ReleaseObjects = Static<typeof objectsSchema>;
+export type ReleaseObject = ReleaseObjects['items'][number];
 
 export const namespaceQuotaSchema = responseObject({
   items: Type.Array(responseObject({ quota: Type.String(), resource: Type.String(), hard: Type.String(), used: Type.String() })),
 });
+export type QuotaUse = Static<typeof namespaceQuotaSchema>['items'][number];
 
 export const valuesPreviewQuery = Type.Object(
   { templateVersionId: Type.Optional(Type.String({ maxLength: 200, description: 'a template version UUID or <template name>@<version>; default: the current one' })) },
@@ -102,3 +107,20 @@ export const valuesPreviewSchema = responseObject({
 });
 
 export const changesQuery = Type.Object({ instanceId: Type.Optional(Type.String({ pattern: UUID, description: 'only this instance' })) }, { additionalProperties: false });
+
+/**
+ * The data of an `event: instance` message on GET /changes. The stream is
+ * hijacked, so fastify never serialises it: the schema is the type the hub
+ * writes and the console reads.
+ */
+export const instanceChangeSchema = responseObject({
+  id: Type.String(),
+  status: Type.String(),
+  state: Type.String(),
+  specVersion: Type.Integer(),
+  observedSpecVersion: nullable(Type.Integer()),
+  helmRevision: nullable(Type.Integer()),
+  updatedAt: dateTime,
+  deleted: Type.Boolean(),
+});
+export type InstanceChange = Static<typeof instanceChangeSchema>;

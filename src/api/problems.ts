@@ -2,6 +2,10 @@
 // types, so clients branch on `type` (stable), never on `detail` (prose).
 // `errors` lists every offending input as a JSON pointer into the request
 // (`/body/domainName`, `/query/limit`); `field` repeats the first.
+import type { Static } from 'typebox';
+import type { problemSchema } from './schemas.ts';
+
+type ProblemFields = Static<typeof problemSchema>;
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const BASE = 'https://caelus.io/problems/';
@@ -53,23 +57,11 @@ const TITLES: Record<ProblemType, string> = {
   internal: 'Internal server error',
 };
 
-export interface FieldError {
-  /** JSON pointer into the request: `/body/values/replicaCount`, `/query/limit`, `/params/id`, `/headers/idempotency-key`. */
-  field: string;
-  message: string;
-}
+/** One invalid input; `field` is a JSON pointer into the request: `/body/values/replicaCount`, `/query/limit`, `/params/id`, `/headers/idempotency-key`. */
+export type FieldError = NonNullable<ProblemFields['errors']>[number];
 
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance?: string;
-  field?: string;
-  errors?: FieldError[];
-  requestId?: string;
-  [extension: string]: unknown;
-}
+/** problem+json: the schema's fields plus the problem type's extensions (e.g. `limit` on quota-exceeded). */
+export type ProblemBody = ProblemFields & Record<string, unknown>;
 
 /** Thrown by handlers; the error handler renders it as problem+json. */
 export class ApiProblem extends Error {

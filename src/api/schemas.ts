@@ -7,7 +7,7 @@
 // fields but allow more, so adding a field never breaks serialisation.
 // Routes added by other modules write their schemas the same way, in a
 // schema module of their own.
-import { Type, type Static, type TProperties, type TObject, type TOptional, type TSchema } from 'typebox';
+import { Type, type Static, type TProperties, type TObject, type TSchema } from 'typebox';
 import { LIFETIME_PATTERN } from '../domain/duration.ts';
 import { DeletionPolicy, InstanceState } from '../domain/instance.ts';
 import { DNS_LABEL_SOURCE, DOMAIN_SOURCE, DOMAIN_SUFFIX_PATTERN, MAX_DOMAIN, MAX_INSTANCE_NAME } from '../domain/naming.ts';
@@ -36,10 +36,17 @@ export function nullable<T extends TSchema & { type: string }>(schema: T) {
 /** A JSON object with any content (values, default values, JSON Schemas). */
 export const freeObject = Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true });
 
-/** A response object: every field listed, none required, more allowed. */
-export function responseObject<P extends TProperties>(properties: P, options: { description?: string } = {}): TObject<{ [K in keyof P]: TOptional<P[K]> }> {
+/**
+ * A response object: every field listed, none required, more allowed.
+ * The JSON Schema requires nothing (a field a handler leaves out is omitted,
+ * never a 500 from the serialiser), but the TypeScript type keeps the fields
+ * as given: it is the one definition of what this server sends (handlers'
+ * return values are checked against it, the console reads it), so a field is
+ * optional there only where it is wrapped in Type.Optional.
+ */
+export function responseObject<P extends TProperties>(properties: P, options: { description?: string } = {}): TObject<P> {
   const optional = Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, Type.Optional(v)]));
-  return Type.Object(optional, { additionalProperties: true, ...options }) as unknown as TObject<{ [K in keyof P]: TOptional<P[K]> }>;
+  return Type.Object(optional, { additionalProperties: true, ...options }) as unknown as TObject<P>;
 }
 
 const uuid = Type.String({ pattern: UUID, description: 'a UUID' });
@@ -209,9 +216,9 @@ export const problemSchema = responseObject(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String(),
-    field: Type.String({ description: 'JSON pointer into the request of the first invalid input' }),
-    errors: Type.Array(Type.Object({ field: Type.String(), message: Type.String() })),
-    requestId: Type.String(),
+    field: Type.Optional(Type.String({ description: 'JSON pointer into the request of the first invalid input' })),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    requestId: Type.Optional(Type.String()),
   },
   { description: 'RFC 9457 problem details (application/problem+json)' },
 );
@@ -270,8 +277,8 @@ export const instanceDetailSchema = responseObject({
       type: Type.String(),
       status: stringEnum(['True', 'False', 'Unknown']),
       reason: Type.String(),
-      message: Type.String(),
-      observedGeneration: Type.Integer(),
+      message: Type.Optional(Type.String()),
+      observedGeneration: Type.Optional(Type.Integer()),
       lastTransitionTime: dateTime,
     }),
   ),
