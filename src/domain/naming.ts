@@ -2,8 +2,6 @@
 // schemas and defaults), the database layer (input checks) and the
 // CaelusInstance CRD (crds/caelusinstance.yaml, whose pattern and CEL rule a
 // unit test compares with these). One rule, one place.
-import { randomBytes } from 'node:crypto';
-
 /** DNS-1123 label: namespaces, template names. */
 export const DNS_LABEL_SOURCE = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
 export const DNS_LABEL = new RegExp(`^${DNS_LABEL_SOURCE}$`);
@@ -49,7 +47,7 @@ const SUFFIX_HEX = 8;
  * refuse (`kube-…`, `default`) gets a `u-` prefix, so every generated name is
  * one the CRD accepts.
  */
-export function generateNamespace(userId: string, random: () => string = () => randomBytes(SUFFIX_HEX / 2).toString('hex')): string {
+export function generateNamespace(userId: string, random: () => string = randomHex): string {
   const suffix = random();
   const room = MAX_INSTANCE_NAME - suffix.length - 1;
   let stem = userId
@@ -87,4 +85,9 @@ export function domainAllowed(domain: string, suffixes: readonly string[], userI
     const parent = host.slice(1); // ".apps.example.com"
     return domain.endsWith(parent) && DNS_LABEL.test(domain.slice(0, -parent.length));
   });
+}
+
+// Web Crypto rather than node:crypto: the domain's rules are also read by the console's type check (ui/src/types.ts).
+function randomHex(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(SUFFIX_HEX / 2)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
