@@ -11,19 +11,20 @@ import type {
   namespaceQuotaSchema,
   objectsSchema,
   userListSchema,
+  valuesPreviewSchema,
 } from '../../src/api/console-schemas.ts';
-import type { rolloutSchema } from '../../src/api/rollout-schemas.ts';
+import type { rolloutListSchema } from '../../src/api/rollout-schemas.ts';
 import type {
+  createdTokenSchema,
   instanceDetailSchema,
   instanceListItemSchema,
   instanceListSchema,
   templateDetailSchema,
+  templateListSchema,
   templateSchema,
-  tokenSchema,
+  tokenListSchema,
   versionSchema,
 } from '../../src/api/schemas.ts';
-
-type Item<T extends { items: readonly unknown[] }> = T['items'][number];
 
 export type Me = Static<typeof meSchema>;
 export type Role = Me['role'];
@@ -31,13 +32,23 @@ export type Instance = Static<typeof instanceListItemSchema>;
 export type InstanceDetail = Static<typeof instanceDetailSchema>;
 export type InstancePage = Static<typeof instanceListSchema>;
 export type Template = Static<typeof templateSchema>;
+export type TemplateList = Static<typeof templateListSchema>;
 export type Version = Static<typeof versionSchema>;
 export type TemplateDetail = Static<typeof templateDetailSchema>;
-export type KubeEvent = Item<Static<typeof eventListSchema>>;
-export type HistoryEntry = Item<Static<typeof historySchema>>;
-export type ReleaseObject = Item<Static<typeof objectsSchema>>;
-export type QuotaItem = Item<Static<typeof namespaceQuotaSchema>>;
-export type Token = Static<typeof tokenSchema>;
-export type UserQuota = Item<Static<typeof userListSchema>>;
-export type Rollout = Static<typeof rolloutSchema>;
+export type EventList = Static<typeof eventListSchema>;
+export type KubeEvent = EventList['items'][number];
+export type HistoryList = Static<typeof historySchema>;
+export type HistoryEntry = HistoryList['items'][number];
+export type ReleaseObjects = Static<typeof objectsSchema>;
+export type ReleaseObject = ReleaseObjects['items'][number];
+export type QuotaList = Static<typeof namespaceQuotaSchema>;
+export type QuotaItem = QuotaList['items'][number];
+export type ValuesPreview = Static<typeof valuesPreviewSchema>;
+export type TokenList = Static<typeof tokenListSchema>;
+export type Token = TokenList['items'][number];
+export type CreatedToken = Static<typeof createdTokenSchema>;
+export type UserList = Static<typeof userListSchema>;
+export type UserQuota = UserList['items'][number];
+export type RolloutList = Static<typeof rolloutListSchema>;
+export type Rollout = RolloutList['items'][number];
 export type InstanceChange = Static<typeof instanceChangeSchema>;

@@ -6,7 +6,7 @@ import { ApiError, errorText, get, post, query, request } from '../api';
 import { diffValues, show } from '../format';
 import { navigate } from '../router';
 import { valuesErrorsFromProblem, type FieldErrors, type Schema } from '../values-schema';
-import type { InstanceDetail, Me, TemplateDetail, Version } from '../types';
+import type { InstanceDetail, Me, TemplateDetail, ValuesPreview, Version } from '../types';
 import { ConfirmDialog, ErrorNote, useLoad } from './ui';
 import { ValuesEditor, useValuesErrors, type ValuesState } from './values-editor';
 
@@ -112,7 +112,7 @@ function Upgrade({ inst, onClose, onDone }: { inst: InstanceDetail; onClose: () 
   const [target, setTarget] = useState<string>('');
   const chosen = target || others.at(-1)?.id || '';
   const preview = useLoad(
-    () => (chosen ? get<{ current: unknown; proposed: unknown }>(`/instances/${inst.id}/values-preview${query({ templateVersionId: chosen })}`) : Promise.resolve(undefined)),
+    () => (chosen ? get<ValuesPreview>(`/instances/${inst.id}/values-preview${query({ templateVersionId: chosen })}`) : Promise.resolve(undefined)),
     [chosen],
   );
   return (

@@ -7,11 +7,11 @@ import { ErrorNote, useLoad } from '../components/ui';
 import { ValuesEditor, useValuesErrors, type ValuesState } from '../components/values-editor';
 import { navigate } from '../router';
 import { valuesErrorsFromProblem, type FieldErrors, type Schema } from '../values-schema';
-import type { Instance, Me, Template, TemplateDetail } from '../types';
+import type { Instance, Me, TemplateDetail, TemplateList } from '../types';
 
 export function CreateInstancePage({ me }: { me: Me }) {
   const admin = me.role === 'admin';
-  const templates = useLoad(() => get<{ items: Template[] }>('/templates'), []);
+  const templates = useLoad(() => get<TemplateList>('/templates'), []);
   const [templateId, setTemplateId] = useState('');
   const detail = useLoad(() => (templateId ? get<TemplateDetail>(`/templates/${templateId}`) : Promise.resolve(undefined)), [templateId]);
   const [versionId, setVersionId] = useState('');

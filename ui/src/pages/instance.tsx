@@ -10,7 +10,7 @@ import { LiveIndicator } from '../components/live';
 import { ErrorNote, PhaseBadge, Section, Tag } from '../components/ui';
 import { age, flatten, show, sourceOf, time } from '../format';
 import { Link } from '../router';
-import type { HistoryEntry, InstanceDetail, KubeEvent, Me, QuotaItem, ReleaseObject } from '../types';
+import type { EventList, HistoryList, InstanceDetail, Me, QuotaList, ReleaseObjects } from '../types';
 
 const POLL_MS = 2000;
 const LIVE_REVALIDATE_MS = 15_000;
@@ -66,10 +66,10 @@ export function InstancePage({ id, me }: { id: string; me: Me }) {
 
   // Sub-resources follow the instance: re-read when its status, revision or spec changed.
   const version = inst ? `${inst.status}|${inst.helmRevision}|${inst.specVersion}|${inst.observedSpecVersion}|${inst.updatedAt}|${tick}` : '';
-  const history = useSub<{ items: HistoryEntry[] }>(`/instances/${id}/history`, version);
-  const objects = useSub<{ revision: number | null; items: ReleaseObject[] }>(`/instances/${id}/objects`, version);
-  const events = useSub<{ items: KubeEvent[] }>(`/instances/${id}/events?limit=50`, version);
-  const quota = useSub<{ items: QuotaItem[] }>(`/instances/${id}/quota`, version);
+  const history = useSub<HistoryList>(`/instances/${id}/history`, version);
+  const objects = useSub<ReleaseObjects>(`/instances/${id}/objects`, version);
+  const events = useSub<EventList>(`/instances/${id}/events?limit=50`, version);
+  const quota = useSub<QuotaList>(`/instances/${id}/quota`, version);
 
   if (gone)
     return (

@@ -7,7 +7,7 @@ import { LiveIndicator } from '../components/live';
 import { ErrorNote, PhaseBadge, Tag, useLoad } from '../components/ui';
 import { age, time } from '../format';
 import { Link, navigate } from '../router';
-import type { Instance, InstanceChange, InstancePage, Me, Template, TemplateDetail } from '../types';
+import type { Instance, InstanceChange, InstancePage, Me, TemplateDetail, TemplateList } from '../types';
 
 const PHASES = ['Pending', 'Installing', 'Running', 'Upgrading', 'Hibernated', 'Failed', 'Deleting', 'Suspended'];
 const SORTS: Array<[string, string]> = [
@@ -75,7 +75,7 @@ export function InstancesPage({ me, search }: { me: Me; search: URLSearchParams 
   const stream = useChanges(onChange, () => void load());
   useInterval(() => void load(), POLL_MS, stream.kind === 'unsupported' || stream.kind === 'disconnected');
 
-  const templates = useLoad(() => get<{ items: Template[] }>('/templates'), []);
+  const templates = useLoad(() => get<TemplateList>('/templates'), []);
   const versions = useLoad(() => (f.templateId ? get<TemplateDetail>(`/templates/${f.templateId}`).then((t) => t.versions) : Promise.resolve([])), [f.templateId]);
 
   const items = page?.items ?? [];

@@ -2,10 +2,10 @@
 import { useState, type FormEvent } from 'react';
 import { get, request } from '../api';
 import { ErrorNote, Tag, useLoad } from '../components/ui';
-import type { UserQuota } from '../types';
+import type { UserList } from '../types';
 
 export function QuotasPage() {
-  const users = useLoad(() => get<{ items: UserQuota[] }>('/users'), []);
+  const users = useLoad(() => get<UserList>('/users'), []);
   return (
     <>
       <h1>Quotas</h1>

@@ -2,10 +2,10 @@
 import { get } from '../api';
 import { ErrorNote, Tag, useLoad } from '../components/ui';
 import { time } from '../format';
-import type { Rollout } from '../types';
+import type { RolloutList } from '../types';
 
 export function RolloutsPage() {
-  const list = useLoad(() => get<{ items: Rollout[] }>('/rollouts?limit=50'), []);
+  const list = useLoad(() => get<RolloutList>('/rollouts?limit=50'), []);
   return (
     <>
       <h1>Rollouts</h1>

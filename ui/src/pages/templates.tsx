@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { get, post } from '../api';
 import { ErrorNote, Section, useLoad } from '../components/ui';
 import { time } from '../format';
-import type { Template, TemplateDetail, Version } from '../types';
+import type { Template, TemplateDetail, TemplateList, Version } from '../types';
 
 function chartText(c: Record<string, unknown>): string {
   if (c['kind'] === 'local') return `local ${String(c['path'])}`;
@@ -21,7 +21,7 @@ function parseObject(text: string, what: string): Record<string, unknown> | null
 }
 
 export function TemplatesPage() {
-  const list = useLoad(() => get<{ items: Template[] }>('/templates'), []);
+  const list = useLoad(() => get<TemplateList>('/templates'), []);
   const [selected, setSelected] = useState<string>('');
   const current = selected || list.data?.items[0]?.id || '';
   const detail = useLoad(() => (current ? get<TemplateDetail>(`/templates/${current}`) : Promise.resolve(undefined)), [current]);

@@ -3,12 +3,12 @@ import { useState, type FormEvent } from 'react';
 import { get, post, request } from '../api';
 import { ConfirmDialog, ErrorNote, Tag, useLoad } from '../components/ui';
 import { time } from '../format';
-import type { Token } from '../types';
+import type { CreatedToken, Role, Token, TokenList } from '../types';
 
 export function TokensPage() {
-  const list = useLoad(() => get<{ items: Token[] }>('/tokens'), []);
+  const list = useLoad(() => get<TokenList>('/tokens'), []);
   const [name, setName] = useState('');
-  const [role, setRole] = useState<'user' | 'admin'>('user');
+  const [role, setRole] = useState<Role>('user');
   const [userId, setUserId] = useState('');
   const [expiresIn, setExpiresIn] = useState('90d');
   const [error, setError] = useState<unknown>();
@@ -18,7 +18,7 @@ export function TokensPage() {
     e.preventDefault();
     setError(undefined);
     try {
-      const t = await post<Token & { token: string }>('/tokens', { name, role, ...(role === 'user' ? { userId } : {}), ...(expiresIn ? { expiresIn } : {}) });
+      const t = await post<CreatedToken>('/tokens', { name, role, ...(role === 'user' ? { userId } : {}), ...(expiresIn ? { expiresIn } : {}) });
       setCreated({ name: t.name, token: t.token });
       setName('');
       list.reload();
@@ -55,7 +55,7 @@ export function TokensPage() {
         </div>
         <div className="field">
           <label htmlFor="tok-role">Role</label>
-          <select id="tok-role" value={role} onChange={(e) => setRole(e.target.value as 'user' | 'admin')}>
+          <select id="tok-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
             <option value="user">user (one tenant)</option>
             <option value="admin">admin</option>
           </select>
