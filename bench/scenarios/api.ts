@@ -1,11 +1,9 @@
 // API load: `caelus api` as a child process over a throw-away PostgreSQL
 // database, concurrent create/list/get from many tenants → throughput and
 // latency percentiles per route.
-import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { execa } from 'execa';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from '../../src/db/connect.ts';
@@ -14,6 +12,7 @@ import { createApiToken } from '../../src/db/repositories/tokens.ts';
 import { createTemplate, createTemplateVersion } from '../../src/db/repositories/templates.ts';
 import { freePort } from '../../src/k8s/testenv/free-port.ts';
 import { runApiLoad, type ApiCall } from '../lib/api-load.ts';
+import { startChild } from '../lib/child.ts';
 import { onCleanup } from '../lib/cleanup.ts';
 import { log } from '../lib/env.ts';
 import { readCpu, readMemory } from '../lib/proc.ts';
@@ -78,38 +77,17 @@ export async function runApi(o: ApiOptions) {
   }
 
   const port = await freePort();
-  const logFile = join(o.logDir, 'api.log');
-  const out = createWriteStream(logFile);
-  const nodeArgs = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(o.logDir, 'cpuprofile')}`] : [];
-  const child = execa(process.execPath, [...nodeArgs, CLI, 'api', '--port', String(port), '--host', '127.0.0.1', '--max-instances-per-user', String(o.createsPerUser)], {
-    env: { DATABASE_URL: url, LOG_LEVEL: 'warn', PATH: process.env['PATH'] ?? '' },
-    extendEnv: false,
-    reject: false,
-    all: true,
-    buffer: false,
-    stdin: 'ignore',
-  });
-  child.all?.pipe(out);
-  let exited = false;
-  void child.then(() => (exited = true));
-  const stop = onCleanup(`caelus api ${child.pid}`, async () => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      await child;
-    }
-    await new Promise<void>((r) => out.end(r));
-  });
   const base = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 60_000; ; ) {
-    if (exited) throw new Error(`caelus api exited during start; see ${logFile}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`caelus api not ready within 60 s; see ${logFile}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const nodeArgs = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(o.logDir, 'cpuprofile')}`] : [];
+  const { pid, stop } = await startChild({
+    label: 'caelus api',
+    file: process.execPath,
+    args: [...nodeArgs, CLI, 'api', '--port', String(port), '--host', '127.0.0.1', '--max-instances-per-user', String(o.createsPerUser)],
+    env: { DATABASE_URL: url, LOG_LEVEL: 'warn', PATH: process.env['PATH'] ?? '' },
+    logFile: join(o.logDir, 'api.log'),
+    readyUrl: `${base}/readyz`,
+    killGraceMs: 10_000,
+  });
   const call: ApiCall = async (method, path, { token, body }) => {
     const res = await fetch(base + path, {
       method,
@@ -120,11 +98,11 @@ export async function runApi(o: ApiOptions) {
     return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
   };
 
-  log(`api: ${o.users} users × ${o.createsPerUser} creates, then ${o.readsPerInstance}× get + list each, ${o.concurrency} in flight (pid ${child.pid})`);
-  const cpu0 = readCpu(child.pid!).self;
+  log(`api: ${o.users} users × ${o.createsPerUser} creates, then ${o.readsPerInstance}× get + list each, ${o.concurrency} in flight (pid ${pid})`);
+  const cpu0 = readCpu(pid).self;
   const load = await runApiLoad({ call, tokens, templateVersionId: versionId, createsPerUser: o.createsPerUser, concurrency: o.concurrency, readsPerInstance: o.readsPerInstance });
-  const cpu = readCpu(child.pid!).self - cpu0;
-  const mem = readMemory(child.pid!);
+  const cpu = readCpu(pid).self - cpu0;
+  const mem = readMemory(pid);
   await stop();
 
   const phaseSeconds = { create: load.phaseMs.create / 1000, read: load.phaseMs.read / 1000 };

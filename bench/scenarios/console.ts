@@ -5,10 +5,8 @@
 // admin, who sees every row. Measured: from navigation start to the first
 // page's rows in the DOM (performance.now() in the page), over several cold
 // loads (each a fresh browser context), plus the list request's own time.
-import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { openDatabase } from '../../src/db/connect.ts';
 import { migrateUp } from '../../src/db/migrator.ts';
 import { createInstance } from '../../src/db/repositories/instances.ts';
@@ -16,6 +14,7 @@ import { createTemplate, createTemplateVersion } from '../../src/db/repositories
 import { createApiToken } from '../../src/db/repositories/tokens.ts';
 import { freePort } from '../../src/k8s/testenv/free-port.ts';
 import { launchChromium } from '../../test/support/browser.ts';
+import { startChild } from '../lib/child.ts';
 import { onCleanup } from '../lib/cleanup.ts';
 import { log } from '../lib/env.ts';
 import { roundSummary, summarize } from '../lib/stats.ts';
@@ -60,37 +59,16 @@ export async function runConsole(o: ConsoleOptions) {
   }
 
   const port = await freePort();
-  const logFile = join(o.logDir, 'api.log');
-  const out = createWriteStream(logFile);
-  const child = execa(process.execPath, [CLI, 'api', '--port', String(port), '--host', '127.0.0.1'], {
-    env: { DATABASE_URL: url, LOG_LEVEL: 'warn', PATH: process.env['PATH'] ?? '' },
-    extendEnv: false,
-    reject: false,
-    all: true,
-    buffer: false,
-    stdin: 'ignore',
-  });
-  child.all?.pipe(out);
-  let exited = false;
-  void child.then(() => (exited = true));
-  const stopApi = onCleanup(`caelus api ${child.pid}`, async () => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      await child;
-    }
-    await new Promise<void>((r) => out.end(r));
-  });
   const base = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 60_000; ; ) {
-    if (exited) throw new Error(`caelus api exited during start; see ${logFile}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`caelus api not ready within 60 s; see ${logFile}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { stop: stopApi } = await startChild({
+    label: 'caelus api',
+    file: process.execPath,
+    args: [CLI, 'api', '--port', String(port), '--host', '127.0.0.1'],
+    env: { DATABASE_URL: url, LOG_LEVEL: 'warn', PATH: process.env['PATH'] ?? '' },
+    logFile: join(o.logDir, 'api.log'),
+    readyUrl: `${base}/readyz`,
+    killGraceMs: 10_000,
+  });
 
   const browser = await launchChromium();
   const stopBrowser = onCleanup('chromium', () => browser.close());
