@@ -10,7 +10,7 @@ import { finishMachineInfo, logDir, machineInfo, writeResult } from './lib/resul
 import { compareRows } from './lib/compare.ts';
 import { readyChart } from './lib/svg.ts';
 import { formatTable } from './lib/table.ts';
-import { runApi } from './scenarios/api.ts';
+import { runApi, runApiRate } from './scenarios/api.ts';
 import { runConsole } from './scenarios/console.ts';
 import { runConsoleList } from './scenarios/console-list.ts';
 import { runFlux } from './scenarios/flux.ts';
@@ -52,7 +52,7 @@ async function withEnv<T>(fn: (env: BenchEnv) => Promise<T>): Promise<T> {
 type KubeOpts = { concurrency: number; cpuProf?: boolean };
 type ScaleOpts = KubeOpts & { n: number; heapSnapshot?: boolean };
 type DriftOpts = KubeOpts & { instances: number; ops: number };
-type ApiOpts = { users: number; createsPerUser: number; reads: number; inFlight: number; cpuProf?: boolean };
+type ApiOpts = { users: number; createsPerUser: number; reads: number; inFlight: number; cpuProf?: boolean; rate?: number; duration: number; seedPerUser: number; operator: boolean; concurrency?: number };
 
 async function scale(o: ScaleOpts): Promise<string> {
   const machine = machineInfo();
@@ -138,6 +138,22 @@ async function drift(o: DriftOpts): Promise<string> {
 async function api(o: ApiOpts): Promise<string> {
   const machine = machineInfo();
   const dir = logDir('api');
+  if (o.rate !== undefined) {
+    const rate = o.rate;
+    const run = (env?: BenchEnv) =>
+      runApiRate({
+        databaseUrl: process.env['DATABASE_URL'],
+        users: o.users,
+        seedPerUser: o.seedPerUser,
+        rate,
+        durationSeconds: o.duration,
+        logDir: dir,
+        ...(o.cpuProf ? { cpuProf: true } : {}),
+        ...(env ? { env, operatorConcurrency: o.concurrency ?? 8 } : {}),
+      });
+    const r = o.operator ? await withEnv(run) : await run();
+    return report('api', r, machine, { logs: dir });
+  }
   const r = await runApi({
     databaseUrl: process.env['DATABASE_URL'],
     users: o.users,
@@ -263,9 +279,18 @@ const apiOptions = (c: Command) =>
     .addOption(new Option('--creates-per-user <n>', 'instances each user creates').argParser(int('creates-per-user')).default(10))
     .addOption(new Option('--reads <n>', 'get + list rounds per created instance').argParser(int('reads')).default(2))
     .addOption(new Option('--in-flight <n>', 'concurrent requests').argParser(int('in-flight')).default(16))
+    .addOption(new Option('--rate <r>', 'open loop instead: R requests per second (70% get, 20% list, 10% create), each timed from its scheduled send time, with the operator running').argParser(int('rate')))
+    .addOption(new Option('--duration <s>', 'with --rate: seconds of load').argParser(int('duration')).default(20))
+    .addOption(new Option('--seed-per-user <n>', 'with --rate: instances each user creates before the timed run (what the gets read)').argParser(int('seed-per-user')).default(5))
+    .addOption(new Option('--no-operator', 'with --rate: no control plane and operator (the API and PostgreSQL alone)'))
     .addOption(new Option('--cpu-prof', 'write a V8 CPU profile of `caelus api` (node --cpu-prof) next to the logs'));
 
-apiOptions(program.command('api').description('concurrent create/list/get against `caelus api` on a throw-away PostgreSQL database (DATABASE_URL) → req/s and p50/p99 per route')).action(
+apiOptions(
+  program
+    .command('api')
+    .description('concurrent create/list/get against `caelus api` on a throw-away PostgreSQL database (DATABASE_URL) → req/s and p50/p99 per route; --rate: open loop with the operator running')
+    .addOption(new Option('--concurrency <n>', 'with --rate: operator concurrency').argParser(int('concurrency')).default(8)),
+).action(
   (o: ApiOpts) => main(() => api(o)),
 );
 

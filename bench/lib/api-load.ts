@@ -2,6 +2,7 @@
 // benchmark (bench/scenarios/api.ts, against `caelus api`) and the
 // integration test test/integration/api-load.test.ts (in-process server).
 import { pool } from './load.ts';
+import { runOpenLoop, summarizeOpenLoop } from './open-loop.ts';
 
 export type ApiCall = (method: string, path: string, opts: { token: string; body?: unknown }) => Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON bodies
 
@@ -56,4 +57,49 @@ export async function runApiLoad(o: ApiLoadOptions): Promise<ApiLoadResult> {
     await timed(ApiRoute.List, 'GET', '/instances?limit=20', token);
   });
   return { latencyMs, phaseMs: { create: t1 - t0, read: performance.now() - t1 }, created: ids.length };
+}
+
+/** The open-loop mix of `npm run bench -- api --rate`: mostly reads, as a console and scripts produce. */
+export const DEFAULT_API_MIX = { get: 70, list: 20, create: 10 } as const satisfies Record<ApiRoute, number>;
+
+export interface ApiRateOptions {
+  call: ApiCall;
+  tokens: readonly string[];
+  templateVersionId: string;
+  /** Instances that exist before the run, with the token of their owner: what the gets read. */
+  seeded: ReadonlyArray<readonly [token: string, id: string]>;
+  rate: number;
+  durationMs: number;
+  mix?: Record<ApiRoute, number>;
+}
+
+/**
+ * Requests at a fixed rate (bench/lib/open-loop.ts): gets of seeded instances
+ * by their owner, first pages of a tenant's list, creates spread over the
+ * tenants. Every request of kind k goes round the tenants, so the per-token
+ * work is even. A non-2xx answer is an error of the run, not a latency.
+ */
+export async function runApiRateLoad(o: ApiRateOptions) {
+  const mix = o.mix ?? DEFAULT_API_MIX;
+  if (o.seeded.length === 0) throw new Error('the rate load reads seeded instances: seed at least one');
+  const ok = (r: { status: number; body: unknown }, what: string) => (r.status < 300 ? ({ ok: true } as const) : ({ ok: false, error: `${what}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}` } as const));
+  const samples = await runOpenLoop<ApiRoute>({
+    rate: o.rate,
+    durationMs: o.durationMs,
+    mix,
+    send: async (kind, i) => {
+      const token = o.tokens[i % o.tokens.length]!;
+      switch (kind) {
+        case ApiRoute.Get: {
+          const [owner, id] = o.seeded[i % o.seeded.length]!;
+          return ok(await o.call('GET', `/instances/${id}`, { token: owner }), 'GET /instances/{id}');
+        }
+        case ApiRoute.List:
+          return ok(await o.call('GET', '/instances?limit=20', { token }), 'GET /instances');
+        case ApiRoute.Create:
+          return ok(await o.call('POST', '/instances', { token, body: { templateVersionId: o.templateVersionId, values: { replicaCount: 1 } } }), 'POST /instances');
+      }
+    },
+  });
+  return { mix, report: summarizeOpenLoop(samples, Object.keys(mix) as ApiRoute[]) };
 }
