@@ -1,10 +1,12 @@
 // Bearer-token authentication and the two roles. Tokens are checked against
-// their stored sha256 (src/db/repositories/tokens.ts). The principal of a
-// request lives in a WeakMap rather than on the request object, so nothing
-// else can forge or overwrite it.
+// their stored sha256 (src/db/repositories/tokens.ts), through a short-lived
+// per-process cache (TokenCache) so that a busy client does not cost a
+// database round trip per request. The principal of a request lives in a
+// WeakMap rather than on the request object, so nothing else can forge or
+// overwrite it.
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import { authenticateApiToken } from '../db/repositories/tokens.ts';
+import { findLiveTokenByHash, presentedTokenHash, touchApiToken, type ApiToken } from '../db/repositories/tokens.ts';
 import type { OwnerScope } from '../db/repositories/tenant-instances.ts';
 import type { Database, TokenRole } from '../db/schema.ts';
 import { ApiProblem, ProblemType, forbidden } from './problems.ts';
@@ -25,11 +27,63 @@ const principals = new WeakMap<FastifyRequest, Principal>();
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-export async function authenticate(db: Kysely<Database>, request: FastifyRequest): Promise<Principal> {
+/**
+ * How long a token found live is trusted without asking the database again.
+ * This bounds how long a token revoked through *another* process (a second
+ * API replica) keeps working; a revoke through this process's API takes
+ * effect at once (TokenCache.forget). Expiry is checked on every request.
+ */
+export const TOKEN_CACHE_TTL_MS = 2_000;
+/** Entries kept at most; the oldest go first. Only tokens that authenticated are cached, so guesses cannot fill it. */
+const TOKEN_CACHE_MAX = 10_000;
+
+/** Live tokens by their hash, each trusted for TOKEN_CACHE_TTL_MS; unknown, revoked and expired tokens are never cached. */
+export class TokenCache {
+  readonly #db: Kysely<Database>;
+  readonly #ttlMs: number;
+  readonly #entries = new Map<string, { token: ApiToken; until: number }>();
+  /** Bumped by forget(): a lookup that started before a revoke must not cache what it read. */
+  #generation = 0;
+
+  constructor(db: Kysely<Database>, ttlMs = TOKEN_CACHE_TTL_MS) {
+    this.#db = db;
+    this.#ttlMs = ttlMs;
+  }
+
+  /** The live token record for a presented token, or undefined (unknown, revoked, expired or malformed). */
+  async lookup(presented: string): Promise<ApiToken | undefined> {
+    const hash = presentedTokenHash(presented);
+    if (hash === undefined) return undefined;
+    const now = Date.now();
+    const hit = this.#entries.get(hash);
+    let token: ApiToken | undefined;
+    if (hit && hit.until > now && (hit.token.expiresAt === null || hit.token.expiresAt.getTime() > now)) {
+      token = hit.token;
+    } else {
+      this.#entries.delete(hash);
+      const generation = this.#generation;
+      token = await findLiveTokenByHash(this.#db, hash);
+      if (token && generation === this.#generation) {
+        if (this.#entries.size >= TOKEN_CACHE_MAX) this.#entries.delete(this.#entries.keys().next().value!);
+        this.#entries.set(hash, { token, until: now + this.#ttlMs });
+      }
+    }
+    if (token) await touchApiToken(this.#db, token, new Date(now));
+    return token;
+  }
+
+  /** Drops a token (revoked here): its next request asks the database. */
+  forget(tokenId: string): void {
+    this.#generation++;
+    for (const [hash, e] of this.#entries) if (e.token.id === tokenId) this.#entries.delete(hash);
+  }
+}
+
+export async function authenticate(tokens: TokenCache, request: FastifyRequest): Promise<Principal> {
   const header = request.headers.authorization;
   const match = typeof header === 'string' ? BEARER.exec(header) : null;
   if (!match?.[1]) throw unauthorized('send Authorization: Bearer <token> (create one with `caelus token create`)');
-  const token = await authenticateApiToken(db, match[1]);
+  const token = await tokens.lookup(match[1]);
   if (!token) throw unauthorized('the token is unknown, malformed, revoked or expired');
   const principal: Principal = { tokenId: token.id, role: token.role, userId: token.userId, actor: `token:${token.id}`, tokenName: token.name, expiresAt: token.expiresAt };
   principals.set(request, principal);

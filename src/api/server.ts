@@ -9,7 +9,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_IDEMPOTENCY_PURGE_SCHEDULE, DEFAULT_IDEMPOTENCY_RETENTION_HOURS, RATE_LIMIT_DEFAULTS } from '../config/api.ts';
-import { authenticate } from './auth.ts';
+import { authenticate, TokenCache } from './auth.ts';
 import type { ApiDeps } from './context.ts';
 import { toProblem } from './error-mapping.ts';
 import { startIdempotencyPurge } from './idempotency-purge.ts';
@@ -78,12 +78,13 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(rateLimit, { global: false });
   const limits = deps.rateLimit === false ? undefined : requestLimits(app, deps.rateLimit ?? RATE_LIMIT_DEFAULTS);
+  const tokens = new TokenCache(deps.db);
 
   app.addHook('onRequest', async (request) => {
     if (isPublic(request.routeOptions.url)) return;
     await limits?.beforeAuth(request);
     try {
-      await authenticate(deps.db, request);
+      await authenticate(tokens, request);
     } catch (err) {
       if (err instanceof ApiProblem && err.status === 401) await limits?.authFailed(request);
       throw err;
@@ -112,7 +113,8 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // Route modules are plugins; they inherit the hooks, validator and error handler set above.
-  for (const routes of [healthRoutes, templateRoutes, instanceRoutes, lifecycleRoutes, quotaRoutes, tokenRoutes, secretRoutes, chartCredentialRoutes, rolloutRoutes, meRoutes, instanceInsightRoutes, changeRoutes, shardRoutes]) await app.register(routes, { deps });
+  await app.register(tokenRoutes, { deps, tokens });
+  for (const routes of [healthRoutes, templateRoutes, instanceRoutes, lifecycleRoutes, quotaRoutes, secretRoutes, chartCredentialRoutes, rolloutRoutes, meRoutes, instanceInsightRoutes, changeRoutes, shardRoutes]) await app.register(routes, { deps });
   await app.register(consoleRoutes, deps.consoleDir ? { dir: deps.consoleDir } : {});
   if (deps.idempotencyPurge !== false) {
     // Bound to the server's life: `caelus api` and `caelus dev` both get it, app.close() stops it.

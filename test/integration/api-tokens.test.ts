@@ -1,7 +1,10 @@
 // Token management over real HTTP: an admin creates a token (shown once),
 // lists tokens (never a secret), revokes one (it stops working at once);
 // users cannot do any of it; every write is audited. PGlite and PostgreSQL.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TOKEN_CACHE_TTL_MS } from '../../src/api/auth.ts';
 import { listAuditEvents } from '../../src/db/repositories/audit.ts';
+import { createApiToken, revokeApiToken } from '../../src/db/repositories/tokens.ts';
 import { PROBLEM_JSON, startApi, type ApiHarness } from '../support/api-server.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
 
@@ -50,6 +53,23 @@ describe.each(testDatabases())('token routes on $name', ({ create }) => {
     expect(audit.map((a) => a.action).sort()).toEqual(['token.create', 'token.revoke']);
     for (const a of audit) expect(a.actor).toMatch(/^token:[0-9a-f-]{36}$/);
     expect(JSON.stringify(audit)).not.toContain(secret);
+  });
+
+  test('a token revoked by another API process stops working within TOKEN_CACHE_TTL_MS', async () => {
+    const { token, record } = await createApiToken(h.db, { name: 'erin-ci', role: 'user', userId: 'erin' }, { actor: 'test' });
+    expect((await api.call('GET', '/instances', { token })).status).toBe(200);
+    // Straight in the database, as a second replica's DELETE /tokens/{id} would: this server learns of it by asking again.
+    await revokeApiToken(h.db, record.id, { actor: 'test' });
+    await sleep(TOKEN_CACHE_TTL_MS + 100);
+    expect((await api.call('GET', '/instances', { token })).status).toBe(401);
+  });
+
+  test('an expired token stops working at its expiry, although it was just used', async () => {
+    const expiresAt = new Date(Date.now() + 3_000);
+    const { token } = await createApiToken(h.db, { name: 'frank-short', role: 'user', userId: 'frank', expiresAt }, { actor: 'test' });
+    expect((await api.call('GET', '/instances', { token })).status).toBe(200);
+    await sleep(Math.max(0, expiresAt.getTime() - Date.now()) + 50);
+    expect((await api.call('GET', '/instances', { token })).status).toBe(401);
   });
 
   test('an admin token can be created too (no user)', async () => {

@@ -3,7 +3,7 @@
 // (src/db/repositories/tokens.ts), naming the admin token that made it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createApiToken, listApiTokens, revokeApiToken, type ApiToken } from '../../db/repositories/tokens.ts';
-import { principalOf, requireAdmin } from '../auth.ts';
+import { principalOf, requireAdmin, type TokenCache } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
 import { expiryOf } from '../../domain/duration.ts';
 import { badRequest, ProblemType, unprocessable } from '../problems.ts';
@@ -24,7 +24,7 @@ function tokenView(t: ApiToken) {
   };
 }
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; tokens: TokenCache }> = async (app, { deps, tokens }) => {
   const tags = ['tokens'];
 
   app.post(
@@ -62,7 +62,9 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
       const p = principalOf(request);
       requireAdmin(p);
       const { id } = request.params;
-      return tokenView(await revokeApiToken(deps.db, id, { actor: p.actor }));
+      const revoked = await revokeApiToken(deps.db, id, { actor: p.actor });
+      tokens.forget(revoked.id);
+      return tokenView(revoked);
     },
   );
 };

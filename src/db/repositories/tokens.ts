@@ -77,26 +77,42 @@ export async function liveTokenIds(db: Kysely<Database>, ids: readonly string[])
   });
 }
 
+/** The stored hash of a presented token, or undefined when it cannot be one of ours (wrong shape). */
+export function presentedTokenHash(token: unknown): string | undefined {
+  return typeof token === 'string' && TOKEN_FORMAT.test(token) ? hashToken(token) : undefined;
+}
+
+/** last_used_at is written at most this often per token, so a busy client does not turn every request into a write. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
 /**
  * The live token record for a presented token, or undefined (unknown, revoked,
- * expired or malformed). Records last_used_at at most once a minute per token, so a
- * busy client does not turn every request into a write.
+ * expired or malformed). Records last_used_at at most once a minute per token.
  */
 export async function authenticateApiToken(db: Kysely<Database>, token: unknown): Promise<ApiToken | undefined> {
-  if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return undefined;
+  const hash = presentedTokenHash(token);
+  if (hash === undefined) return undefined;
+  const found = await findLiveTokenByHash(db, hash);
+  if (found) await touchApiToken(db, found);
+  return found;
+}
+
+/** The live (not revoked, not expired) token with this hash. */
+export async function findLiveTokenByHash(db: Kysely<Database>, hash: string): Promise<ApiToken | undefined> {
   return translateErrors(async () => {
-    const row = await db.selectFrom('api_token').selectAll().where('token_hash', '=', hashToken(token))
+    const row = await db.selectFrom('api_token').selectAll().where('token_hash', '=', hash)
       .where('revoked_at', 'is', null)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
       .executeTakeFirst();
-    if (!row) return undefined;
-    const now = new Date();
-    if (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() > 60_000) {
-      await db.updateTable('api_token').set({ last_used_at: now }).where('id', '=', row.id).execute();
-      row.last_used_at = now;
-    }
-    return toToken(row);
+    return row && toToken(row);
   });
+}
+
+/** Records a use of the token unless one was recorded within the last minute; updates `token.lastUsedAt` to match. */
+export async function touchApiToken(db: Kysely<Database>, token: ApiToken, now = new Date()): Promise<void> {
+  if (token.lastUsedAt !== null && now.getTime() - token.lastUsedAt.getTime() <= LAST_USED_RESOLUTION_MS) return;
+  await translateErrors(() => db.updateTable('api_token').set({ last_used_at: now }).where('id', '=', uuid('tokenId', token.id)).execute());
+  token.lastUsedAt = now;
 }
 
 export async function revokeApiToken(db: Kysely<Database>, id: string, opts: { actor: string }): Promise<ApiToken> {
