@@ -8,7 +8,6 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { createInstance, markInstanceDeleted, updateInstanceSpec, type SpecPatch } from '../../db/repositories/instances.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, requestHash } from '../../db/repositories/idempotency.ts';
-import { getTemplateVersion } from '../../db/repositories/templates.ts';
 import { countScopedInstances, listScopedInstances, newestTemplateVersions, type InstanceSortField, type ScopedListFilter } from '../../db/repositories/tenant-instances.ts';
 import { ownerScope, principalOf, type Principal } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
@@ -30,7 +29,7 @@ import {
   problems,
 } from '../schemas.ts';
 import { generateNamespace } from '../../domain/naming.ts';
-import { resolveVersionRef } from '../versions.ts';
+import { VersionCache } from '../versions.ts';
 import { instanceDetailView, instanceListItemView, instanceView } from '../views.ts';
 import { assertApiManaged, rereadInstance, visibleInstance } from './access.ts';
 
@@ -42,6 +41,7 @@ interface StoredResponse {
 
 export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (app, { deps }) => {
   const { db } = deps;
+  const versions = new VersionCache(db);
   const tags = ['instances'];
 
   app.post(
@@ -90,7 +90,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
   async function create(p: Principal, body: CreateInstanceBody): Promise<StoredResponse> {
     const owner = p.role === 'admin' ? (body.userId ?? p.userId) : p.userId;
     if (!owner) throw badRequest('/body/userId', 'is required with an admin token that acts for no user');
-    const { version } = await resolveVersionRef(db, body.templateVersionId);
+    const { template, version } = await versions.resolve(body.templateVersionId);
     if (body.domainName !== undefined) checkDomain(p, body.domainName, owner, version.domainSuffixes, deps.domainSuffixes ?? []);
     const namespace = body.namespace ?? generateNamespace(owner);
     const shards = deps.sharding?.shards;
@@ -109,7 +109,8 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       },
       { actor: p.actor, quota: { defaultMaxInstances: deps.maxInstancesPerUser } },
     );
-    return { status: 201, body: instanceView(await rereadInstance(db, created.id, p)) };
+    // The row as inserted, not read again: the caller owns it (or is admin), and version and template never change.
+    return { status: 201, body: instanceView({ ...created, lastActivityAt: null, templateId: template.id, templateName: template.name, templateVersion: version.version }) };
   }
 
   function send(reply: FastifyReply, r: StoredResponse): FastifyReply {
@@ -136,16 +137,17 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       }
       const sort = q.sort ?? '-createdAt';
       const field = sort.replace(/^-/, '') as InstanceSortField;
-      const newest = await newestTemplateVersions(db);
+      // The newest versions are needed before the query only to filter by `outdated`; otherwise they are read alongside it.
+      const newestFirst = q.outdated === undefined ? undefined : await newestTemplateVersions(db);
       const filter: ScopedListFilter = {
         ...(q.userId === undefined ? {} : { userId: q.userId }),
         ...(q.templateId === undefined ? {} : { templateId: q.templateId }),
         ...(q.templateVersionId === undefined ? {} : { templateVersionId: q.templateVersionId }),
         ...(q.status === undefined ? {} : { status: q.status }),
         ...(q.q === undefined ? {} : { search: q.q }),
-        ...(q.outdated === undefined ? {} : { versionIds: { in: !q.outdated, ids: [...newest.values()].map((v) => v.id) } }),
+        ...(q.outdated === undefined || !newestFirst ? {} : { versionIds: { in: !q.outdated, ids: [...newestFirst.values()].map((v) => v.id) } }),
       };
-      const [page, total] = await Promise.all([
+      const [page, total, newest] = await Promise.all([
         listScopedInstances(db, ownerScope(p), {
           ...filter,
           sort: { field, descending: sort.startsWith('-') },
@@ -153,6 +155,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
           ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor, sort, field) }),
         }),
         countScopedInstances(db, ownerScope(p), filter),
+        newestFirst ?? newestTemplateVersions(db),
       ]);
       return {
         items: page.items.map((i) => instanceListItemView(i, newest.get(i.templateId))),
@@ -175,7 +178,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
     },
     async (request, reply) => {
       const { instance } = await visibleInstance(db, request);
-      const version = await getTemplateVersion(db, instance.productTemplateVersionId);
+      const version = await versions.version(instance.productTemplateVersionId);
       const live = deps.liveStatus ? await deps.liveStatus.read(instance) : undefined;
       const view = instanceDetailView(instance, version?.defaultValues ?? {}, live);
       // Of the whole answer, live status included: a polling client learns of a condition change too.
@@ -203,7 +206,7 @@ export const instanceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = asyn
       const body = request.body;
       assertMayWrite(principal, body);
       if (typeof body.domainName === 'string' && body.domainName !== instance.domainName) {
-        const version = await getTemplateVersion(db, instance.productTemplateVersionId);
+        const version = await versions.version(instance.productTemplateVersionId);
         checkDomain(principal, body.domainName, instance.userId, version?.domainSuffixes ?? null, deps.domainSuffixes ?? []);
       }
       const patch: SpecPatch = {
