@@ -136,8 +136,8 @@ export async function createInstance(db: Kysely<Database>, input: NewInstance, o
   const defaultMax = opts.quota && nonNegativeInt('defaultMaxInstances', opts.quota.defaultMaxInstances);
   return translateErrors(() =>
     db.transaction().execute(async (trx) => {
-      await checkRoom(trx, row.user_id, row.namespace, defaultMax);
-      await checkValuesAgainstVersion(trx, row.product_template_version_id, row.values);
+      const version = await checkRoom(trx, row.user_id, row.namespace, defaultMax, row.product_template_version_id);
+      checkValues(row.product_template_version_id, version, row.values);
       const created = await trx
         .insertInto('deployment_instance')
         .values({ ...row, values: jsonb(row.values), status: 'Pending' })
@@ -164,12 +164,20 @@ export async function quotaUsage(db: Kysely<Database>, user: string): Promise<{ 
 }
 
 /**
- * The namespace is not retained and, with a quota, the user has room. The
- * quota lock is its own statement: a statement's snapshot is taken when it
- * starts, so counts in the locking statement could miss a create that held
- * the lock meanwhile. Everything else is one round trip.
+ * The namespace is not retained and, with a quota, the user has room; returns
+ * the pinned version's values schema (undefined: no such version) from the
+ * same round trip. The quota lock is its own statement: a statement's
+ * snapshot is taken when it starts, so counts in the locking statement could
+ * miss a create that held the lock meanwhile. Everything else is one round
+ * trip, which also keeps the lock held briefly.
  */
-async function checkRoom(trx: Transaction<Database>, user: string, namespace: string, defaultMax: number | undefined): Promise<void> {
+async function checkRoom(
+  trx: Transaction<Database>,
+  user: string,
+  namespace: string,
+  defaultMax: number | undefined,
+  versionId: string,
+): Promise<{ valuesSchema: JsonObject | null } | undefined> {
   if (defaultMax !== undefined) await sql`select pg_advisory_xact_lock(hashtextextended(${`caelus.instance-quota:${user}`}, 0))`.execute(trx);
   const found = await trx
     .selectNoFrom((eb) => [
@@ -177,13 +185,17 @@ async function checkRoom(trx: Transaction<Database>, user: string, namespace: st
       eb.selectFrom('user_quota').select('max_instances').where('user_id', '=', user).as('override'),
       eb.selectFrom('deployment_instance').select((e) => e.fn.countAll<string>().as('n')).where('user_id', '=', user).where('deleted_at', 'is', null).as('live'),
       eb.selectFrom('retained_namespace').select((e) => e.fn.countAll<string>().as('n')).where('user_id', '=', user).as('retained'),
+      eb.exists(eb.selectFrom('product_template_version').select('id').where('id', '=', versionId)).as('version_exists'),
+      eb.selectFrom('product_template_version').select('values_schema').where('id', '=', versionId).as('values_schema'),
     ])
     .executeTakeFirstOrThrow();
   if (found.retained_here) throw new RetainedNamespaceError(namespace);
-  if (defaultMax === undefined) return;
-  const limit = found.override ?? defaultMax;
-  const [live, retained] = [Number(found.live), Number(found.retained)];
-  if (live + retained >= limit) throw new QuotaExceededError(user, limit, live + retained, retained);
+  if (defaultMax !== undefined) {
+    const limit = found.override ?? defaultMax;
+    const [live, retained] = [Number(found.live), Number(found.retained)];
+    if (live + retained >= limit) throw new QuotaExceededError(user, limit, live + retained, retained);
+  }
+  return found.version_exists ? { valuesSchema: (found.values_schema as JsonObject | null) ?? null } : undefined;
 }
 
 export async function getInstance(db: Kysely<Database>, id: string, opts: { includeDeleted?: boolean } = {}): Promise<Instance | undefined> {
@@ -363,9 +375,14 @@ export async function releaseRetainedNamespace(db: Kysely<Database>, namespace: 
 
 async function checkValuesAgainstVersion(trx: Transaction<Database>, versionId: string, values: JsonObject): Promise<void> {
   const version = await trx.selectFrom('product_template_version').select('values_schema').where('id', '=', versionId).executeTakeFirst();
+  checkValues(versionId, version && { valuesSchema: version.values_schema as JsonObject | null }, values);
+}
+
+/** The version exists and, if it declares a values schema, the overrides satisfy it. */
+function checkValues(versionId: string, version: { valuesSchema: JsonObject | null } | undefined, values: JsonObject): void {
   if (!version) throw new UnknownTemplateVersionError(`unknown product template version ${versionId}`, { productTemplateVersionId: versionId });
-  if (version.values_schema === null) return;
-  const result = validateValues(version.values_schema as JsonObject, values);
+  if (version.valuesSchema === null) return;
+  const result = validateValues(version.valuesSchema, values);
   if (!result.ok) throw new InvalidValuesError(result.violations);
 }
 
