@@ -50,11 +50,20 @@ export interface Clock {
 
 export const realClock: Clock = {
   now: () => performance.now(),
-  sleepUntil: (t) => {
-    const wait = t - performance.now();
-    return wait <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, wait));
+  // Timers round to whole milliseconds and may fire a little early: wait again until the time has really come.
+  sleepUntil: async (t) => {
+    for (let wait = t - performance.now(); wait > 0; wait = t - performance.now()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+    }
   },
 };
+
+/** An error's message with its cause's (fetch's "fetch failed" says nothing alone). */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? `: ${(err.cause as Error & { code?: string }).code ?? ''} ${err.cause.message}`.trimEnd() : '';
+  return err.message + cause;
+}
 
 export interface Sample<K extends string> {
   kind: K;
@@ -101,7 +110,7 @@ export async function runOpenLoop<K extends string>(o: OpenLoopOptions<K>): Prom
           samples.push({ kind, scheduled, sent, done: clock.now() - start, ok: r.ok, ...(r.ok ? {} : { error: r.error }) });
         },
         (err: unknown) => {
-          samples.push({ kind, scheduled, sent, done: clock.now() - start, ok: false, error: err instanceof Error ? err.message : String(err) });
+          samples.push({ kind, scheduled, sent, done: clock.now() - start, ok: false, error: describe(err) });
         },
       ),
     );
