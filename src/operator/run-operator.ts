@@ -36,6 +36,7 @@ import { INSTANCE_LABEL } from '../domain/instance.ts';
 import type { CaelusInstance, CaelusInstanceSpec, CaelusInstanceStatus, EventReason } from '../domain/instance.ts';
 import type { HelmRelease } from '../helm/index.ts';
 import { shardSelector } from '../domain/shard.ts';
+import { tenantUser } from '../domain/tenant.ts';
 
 export interface OperatorRuntime {
   readonly operator: Operator;
@@ -205,7 +206,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   const operator = new Operator({
     kc,
     catalog,
-    helm: helmPort(helm, config.helmRollbackOnFailure, usesSecretStorage(process.env) ? new HelmReleaseSecrets(kc, { actAsTenant: true }) : undefined),
+    helm: helmPort(helm, config.helmRollbackOnFailure, usesSecretStorage(process.env) ? new HelmReleaseSecrets(kc, { actAs: tenantUser }) : undefined),
     namespaces: new Namespaces(kc),
     tenants: new TenantIdentities(kc),
     instances: instanceStore(new InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>(kc, { logger: log.child({ component: 'instances' }) })),

@@ -1,16 +1,16 @@
 // The tenant identity in the instance namespace (DESIGN §4 step 8): the
 // ServiceAccount every helm call, drift correction and hibernation write acts
-// as, bound to the pre-made ClusterRole of allowed kinds. Applied once per
-// namespace per process, and again whenever the last reconcile did not end
-// Ready (a deleted RoleBinding shows up as a Forbidden failure and heals on
-// the retry).
+// as, bound to the pre-made ClusterRole of allowed kinds; and beside it the
+// read-only reader the API acts as. Applied once per namespace per process,
+// and again whenever the last reconcile did not end Ready (a deleted tenant
+// RoleBinding shows up as a Forbidden failure and heals on the retry).
 import { CONTINUE, type PlacedContext, type Step } from '../context.ts';
 import { getCondition } from '../../domain/conditions.ts';
 import { ConditionType, MANAGED_BY, MANAGED_BY_LABEL } from '../../domain/instance.ts';
 import { ownerLabels, type ShardList } from '../../domain/shard.ts';
 
 export interface TenantIdentityPort {
-  /** Applies ServiceAccount + RoleBinding `caelus-tenant` in the namespace. */
+  /** Applies ServiceAccounts + RoleBindings `caelus-tenant` and `caelus-tenant-reader` in the namespace. */
   ensure(namespace: string, labels: Record<string, string>): Promise<void>;
 }
 
