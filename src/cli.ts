@@ -1,10 +1,11 @@
 // The `caelus` command: wiring only; each subcommand's work lives in its module.
+// Modules are imported when their subcommand runs: an operator process never
+// loads the API's web stack (nor the API the operator's), which is resident
+// memory and start-up CPU in every replica.
 import { Command } from 'commander';
-import { apiCommand } from './api/command.ts';
-import { DevInterruptedError, runDev } from './dev/run-dev.ts';
-import { operatorCommand } from './cli/operator.ts';
-import { createTokenCommand, migrateCommand, rotateSecretsCommand } from './db/commands.ts';
-import { deleteSecretCommand, listSecretsCommand, setSecretCommand } from './db/secret-commands.ts';
+
+const dbCommands = () => import('./db/commands.ts');
+const secretCommands = () => import('./db/secret-commands.ts');
 
 /**
  * Aborts when the process is asked to stop (Ctrl-C or SIGTERM); a second
@@ -34,6 +35,7 @@ program
   .option('--data-dir <dir>', 'PGlite data, kubeconfig and dev encryption key (default .caelus) [CAELUS_DEV_DIR]')
   .option('--catalog <file>', 'templates to register (default charts/catalog.yaml) [CAELUS_CATALOG]')
   .action(async (o: { apiPort?: string; apiHost?: string; metricsPort?: string; dataDir?: string; catalog?: string }) => {
+    const { DevInterruptedError, runDev } = await import('./dev/run-dev.ts');
     try {
       await runDev({ ...o, signal: stopSignal() });
     } catch (err) {
@@ -60,6 +62,7 @@ program
   .option('--shard <name>', 'run this shard of CAELUS_SHARDS: only its instances, its own Lease [CAELUS_SHARD]')
   .option('--instance-selector <selector>', 'only reconcile CaelusInstances matching this label selector (besides the shard\'s)')
   .action(async (o: Record<string, string | boolean | undefined>) => {
+    const { operatorCommand } = await import('./cli/operator.ts');
     await operatorCommand(
       {
         kubeconfig: o['kubeconfig'],
@@ -88,33 +91,34 @@ program
   .option('--max-instances-per-user <n>', 'default instance quota per user (default 10) [CAELUS_MAX_INSTANCES_PER_USER]')
   .option('--helm-bin <path>', 'helm binary for the chart check of new template versions (default helm on PATH) [HELM_BIN]')
   .action(async (o: { port?: string; host?: string; kubeconfig?: string; maxInstancesPerUser?: string; helmBin?: string }) => {
+    const { apiCommand } = await import('./api/command.ts');
     await apiCommand(o, stopSignal());
   });
 
 const migrate = program.command('migrate').description('apply or inspect the database migrations in migrations/');
-migrate.command('up', { isDefault: true }).description('apply every pending migration').action(() => migrateCommand('up'));
-migrate.command('status').description('list migrations and when each was applied').action(() => migrateCommand('status'));
-migrate.command('down').description('revert the latest migration (development only)').action(() => migrateCommand('down'));
+migrate.command('up', { isDefault: true }).description('apply every pending migration').action(async () => (await dbCommands()).migrateCommand('up'));
+migrate.command('status').description('list migrations and when each was applied').action(async () => (await dbCommands()).migrateCommand('status'));
+migrate.command('down').description('revert the latest migration (development only)').action(async () => (await dbCommands()).migrateCommand('down'));
 
 const secrets = program.command('secrets').description('instance secrets (keys of the Secret <instance>-secrets), straight in the database');
 secrets
   .command('rotate')
   .description('re-encrypt every secret with the newest key in CAELUS_ENCRYPTION_KEYS')
-  .action(() => rotateSecretsCommand());
+  .action(async () => (await dbCommands()).rotateSecretsCommand());
 secrets
   .command('set <instance-id> <name>')
   .description('set a secret; the value is read from stdin (one trailing newline dropped) or --from-file, never from the command line')
   .option('--from-file <path>', 'read the value from this file instead of stdin')
   .option('--keep-trailing-newline', 'store the value exactly as read')
-  .action((id: string, name: string, o: { fromFile?: string; keepTrailingNewline?: boolean }) => setSecretCommand(id, name, o));
+  .action(async (id: string, name: string, o: { fromFile?: string; keepTrailingNewline?: boolean }) => (await secretCommands()).setSecretCommand(id, name, o));
 secrets
   .command('list <instance-id>')
   .description("list an instance's secrets: names, versions and update times, never values")
-  .action((id: string) => listSecretsCommand(id));
+  .action(async (id: string) => (await secretCommands()).listSecretsCommand(id));
 secrets
   .command('delete <instance-id> <name>')
   .description('delete a secret of an instance')
-  .action((id: string, name: string) => deleteSecretCommand(id, name));
+  .action(async (id: string, name: string) => (await secretCommands()).deleteSecretCommand(id, name));
 
 program
   .command('token')
@@ -125,6 +129,6 @@ program
   .option('--user <id>', 'the tenant user the token acts for (required for role user)')
   .option('--name <name>', 'a label for the token')
   .option('--expires <when>', 'a lifetime (90d, 12h, 1h30m) or an RFC 3339 date-time; default: never')
-  .action((o: { role: 'admin' | 'user'; user?: string; name?: string; expires?: string }) => createTokenCommand(o));
+  .action(async (o: { role: 'admin' | 'user'; user?: string; name?: string; expires?: string }) => (await dbCommands()).createTokenCommand(o));
 
 await program.parseAsync(process.argv);

@@ -1,8 +1,7 @@
 // A measured process of a bench run (the Caelus operator, a Flux controller):
 // its own process group, output appended to a log file, started once its
 // /readyz answers 200, stopped with SIGTERM then SIGKILL of the whole group.
-import { createWriteStream } from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
+import { spawnProcessGroup } from '../../test/support/process-group.ts';
 import { onCleanup } from './cleanup.ts';
 
 export interface ChildOptions {
@@ -23,40 +22,17 @@ export interface BenchChild {
 }
 
 export async function startChild(o: ChildOptions): Promise<BenchChild> {
-  const out = createWriteStream(o.logFile, { flags: 'a' });
-  const child: ResultPromise = execa(o.file, o.args, {
-    env: o.env,
-    extendEnv: false,
-    // Its own process group: Ctrl-C reaches the bench, which stops it (and its children) in order.
-    detached: true,
-    reject: false,
-    all: true,
-    buffer: false,
-    stdin: 'ignore',
-  });
-  child.all?.pipe(out);
-  const pid = child.pid!;
-  let exited = false;
-  void child.then(() => (exited = true));
-  const kill = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  const stop = onCleanup(`${o.label} ${pid}`, async () => {
-    if (!exited) {
-      kill('SIGTERM');
-      const timer = setTimeout(() => kill('SIGKILL'), o.killGraceMs);
-      await child;
-      clearTimeout(timer);
-    }
-    await new Promise<void>((r) => out.end(r));
+  // Its own process group: Ctrl-C reaches the bench, which stops it (and its children) in order.
+  const child = spawnProcessGroup(o.file, o.args, { env: o.env, extendEnv: false, logFile: o.logFile, appendLog: true });
+  const stop = onCleanup(`${o.label} ${child.pid}`, async () => {
+    if (!child.hasExited()) child.kill('SIGTERM');
+    const timer = setTimeout(() => !child.hasExited() && child.kill('SIGKILL'), o.killGraceMs);
+    await child.exited;
+    clearTimeout(timer);
   });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) throw new Error(`${o.label} exited during start; see ${o.logFile}`);
+    if (child.hasExited()) throw new Error(`${o.label} exited during start; see ${o.logFile}`);
     try {
       if ((await fetch(o.readyUrl)).status === 200) break;
     } catch {
@@ -68,5 +44,5 @@ export async function startChild(o: ChildOptions): Promise<BenchChild> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { pid, stop };
+  return { pid: child.pid, stop };
 }

@@ -1,7 +1,8 @@
 // `caelus operator` as a child process, so its RSS and CPU (and, through
 // cutime/cstime, that of the helm processes it reaps) are its own.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { freePort } from '../../src/k8s/testenv/free-port.ts';
 import type { BenchEnv } from './env.ts';
 import { startChild } from './child.ts';
@@ -11,6 +12,8 @@ import { readCpu, readMemory, type ProcCpu, type ProcMemory } from './proc.ts';
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 export const CATALOG = fileURLToPath(new URL('../catalog.yaml', import.meta.url));
 export const BENCH_LABEL = 'caelus.io/bench-run';
+const CHART_VALUES = fileURLToPath(new URL('../../deploy/caelus/values.yaml', import.meta.url));
+const CHART_NODE_OPTIONS = (parse(readFileSync(CHART_VALUES, 'utf8')) as { operator: { nodeOptions?: string } }).operator.nodeOptions ?? '';
 
 export interface OperatorOptions {
   /** Only instances with `caelus.io/bench-run=<run>` are reconciled. */
@@ -62,6 +65,8 @@ export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<
       CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
       LOG_LEVEL: 'info',
       ...(env.postRenderClient ? { CAELUS_POST_RENDER_CLIENT: env.postRenderClient } : {}),
+      // What the Helm chart deploys the operator with: the bench measures that operator.
+      ...(CHART_NODE_OPTIONS ? { NODE_OPTIONS: CHART_NODE_OPTIONS } : {}),
       ...o.env,
     },
     logFile: o.logFile,

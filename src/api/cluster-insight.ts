@@ -2,14 +2,15 @@
 // Events, Helm's release history, the release's objects with readiness, and
 // the namespace's ResourceQuota use. Read with the API's own kubeconfig, like
 // live-status.ts: Events and ResourceQuotas with the API's (read-only) rights;
-// release records and the release's objects as the namespace's tenant
-// ServiceAccount, so the API can never read more through a tenant's release
-// than the tenant itself could. Release records are tenant-writable: they are
+// release records and the release's objects as the namespace's read-only
+// `caelus-tenant-reader` ServiceAccount (get on the tenant's kinds, list on
+// Secrets), so the API can never read more through a tenant's release than
+// the tenant itself could, and can impersonate nothing that writes. Release records are tenant-writable: they are
 // shown as data, checked and marked, never used to decide anything.
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import { parseManifest, ManifestError } from '../drift/release-manifest.ts';
 import { readinessOf } from '../domain/readiness.ts';
-import { tenantUser } from '../domain/tenant.ts';
+import { tenantReaderUser } from '../domain/tenant.ts';
 import { HelmReleaseSecrets, type StoredReleaseRecord } from '../helm/release-storage.ts';
 import { KubeApiError, toKubeApiError } from '../k8s/errors.ts';
 import { RawObjectClient } from '../k8s/raw-objects.ts';
@@ -44,7 +45,7 @@ export class ClusterInsightReader implements InstanceClusterReader {
 
   constructor(kc: KubeConfig) {
     this.#core = kc.makeApiClient(CoreV1Api);
-    this.#releases = new HelmReleaseSecrets(kc, { actAsTenant: true });
+    this.#releases = new HelmReleaseSecrets(kc, { actAs: tenantReaderUser });
     this.#raw = new RawObjectClient(kc);
   }
 
@@ -74,7 +75,7 @@ export class ClusterInsightReader implements InstanceClusterReader {
     // Which revision is deployed comes from the row (the operator's status, copied by the sync), never
     // from the records: a tenant could write a newer one claiming "deployed". That revision's record
     // must still pass the checks, else no objects are shown rather than a tenant's invention; what is
-    // listed is read as the tenant, so a forged manifest can reveal nothing the tenant cannot read.
+    // listed is read as the tenant's reader, so a forged manifest can reveal nothing the tenant cannot read.
     if (instance.helmRevision === null) return { revision: null, items: [] };
     const deployed = records.find((r) => r.revisionLabel === instance.helmRevision);
     if (!deployed?.release || recordProblem(deployed, releaseOf(instance), instance.namespace)) return { revision: null, items: [] };
@@ -85,7 +86,7 @@ export class ClusterInsightReader implements InstanceClusterReader {
       if (err instanceof ManifestError) return { revision: null, items: [] };
       throw err;
     }
-    const asUser = tenantUser(instance.namespace);
+    const asUser = tenantReaderUser(instance.namespace);
     const items = await Promise.all(
       manifest.map(async (m): Promise<ReleaseObject> => {
         const ref = { apiVersion: m.apiVersion, kind: m.kind, name: m.metadata.name, namespace: m.metadata.namespace ?? null };
@@ -95,7 +96,7 @@ export class ClusterInsightReader implements InstanceClusterReader {
           return { ...ref, present: true, ...readinessOf(m.kind, live) };
         } catch (err) {
           if (err instanceof KubeApiError && err.statusCode === 0) throw new ClusterReadError(`read ${m.kind} ${m.metadata.name}: ${err.message}`, err);
-          // Forbidden to the tenant, or a kind the cluster does not know: shown, not guessed.
+          // Forbidden to the reader, or a kind the cluster does not know: shown, not guessed.
           return { ...ref, present: false, ready: null, summary: `not readable: ${err instanceof KubeApiError ? (err.reason ?? `HTTP ${err.statusCode}`) : (err as Error).message}` };
         }
       }),

@@ -4,6 +4,7 @@
 // compete for. Pure, so the operator, the sync and the API agree by
 // construction (test/unit/domain/shard.test.ts).
 import { createHash } from 'node:crypto';
+import { INSTANCE_LABEL } from './instance.ts';
 
 /** The label naming the shard that reconciles a CaelusInstance. */
 export const SHARD_LABEL = 'caelus.io/shard';
@@ -57,6 +58,29 @@ export function shardSelector(shard: string, shards: ShardList): string | undefi
   if (shard !== defaultShard(shards)) return `${SHARD_LABEL}=${shard}`;
   const others = shards.slice(1);
   return others.length > 0 ? `${SHARD_LABEL} notin (${others.join(',')})` : undefined;
+}
+
+/**
+ * The shard label of every object Caelus makes for an instance (its release's
+ * objects, tenant identity, guardrails): the CR's own label, verbatim, when
+ * sharded. The objects and their CR then carry the same label, so a shard's
+ * drift watches select them with the same shardSelector as its CRs: an
+ * unlabelled CR (kubectl, GitOps, from before sharding) gets unlabelled
+ * objects, which the default shard's `notin` matches like the CR. Unsharded:
+ * no label at all, so an operator that never had shards renders (and
+ * digests) exactly what it always did.
+ */
+export function objectShardLabels(crLabels: Readonly<Record<string, string>> | undefined, shards: ShardList | undefined): Record<string, string> {
+  const label = crLabels?.[SHARD_LABEL];
+  return shards && label ? { [SHARD_LABEL]: label } : {};
+}
+
+/** The labels naming the owner of an object Caelus makes for `instance`: the instance label and objectShardLabels. */
+export function ownerLabels(
+  instance: { metadata: { name: string; labels?: Readonly<Record<string, string>> | undefined } },
+  shards: ShardList | undefined,
+): Record<string, string> {
+  return { [INSTANCE_LABEL]: instance.metadata.name, ...objectShardLabels(instance.metadata.labels, shards) };
 }
 
 /**

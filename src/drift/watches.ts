@@ -1,10 +1,15 @@
 // Event-driven drift detection: label-filtered watches on the kinds releases
 // use. Every rendered object carries caelus.io/instance=<name> (the helm
-// post-renderer adds it), so a change to one names the instance to re-check.
+// post-renderer adds it), so a change to one names the instance to re-check;
+// when sharded it also carries its CR's caelus.io/shard label, so a shard
+// watches only its own instances' objects (the selector comes from
+// src/operator/run-operator.ts, next to the CR informer's).
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { INSTANCE_LABEL } from '../domain/instance.ts';
+import { SHARD_LABEL, type ShardList } from '../domain/shard.ts';
 import { Informer, type InformerResource } from '../k8s/informer.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 /**
  * What the example charts and typical product charts render; extend with
@@ -41,16 +46,39 @@ export function parseWatchedKinds(text: string): InformerResource[] {
     });
 }
 
+export interface DriftWatchOptions {
+  /** Which objects to watch: the instance label, and the shard's selector when sharded. */
+  labelSelector: string;
+  /** The configured shards, to name the shard label of the cached objects in caelus_drift_watch_objects. */
+  shards?: ShardList | undefined;
+  metrics?: Pick<Metrics, 'countDriftWatchObjects'> | undefined;
+}
+
+/**
+ * The caelus_drift_watch_objects series an object is counted in: its shard
+ * label if that names a configured shard. Anything else is bucketed, since
+ * the label of an object in a tenant namespace is the tenant's to write and
+ * must not mint series.
+ */
+export function shardBucket(labels: Readonly<Record<string, string>> | undefined, shards: ShardList | undefined): string {
+  const label = labels?.[SHARD_LABEL];
+  if (!label) return 'none';
+  return shards?.includes(label) ? label : 'other';
+}
+
 export class DriftWatches {
   readonly #informers: Informer[];
+  readonly #opts: DriftWatchOptions;
+  #uncount: (() => void) | undefined;
 
-  constructor(kc: KubeConfig, resources: readonly InformerResource[], log: Logger, onChange: (instance: string) => void) {
+  constructor(kc: KubeConfig, resources: readonly InformerResource[], log: Logger, opts: DriftWatchOptions, onChange: (instance: string) => void) {
+    this.#opts = opts;
     this.#informers = resources.map((resource) => {
-      // Only the instance label is read: metadata-only watches, so the cache holds no Deployment specs or ConfigMap data.
+      // Only labels are read: metadata-only watches, so the cache holds no Deployment specs or ConfigMap data.
       const informer = new Informer(kc, {
         logger: log.child({ component: 'drift-watch', kind: resource.kind }),
         resource,
-        labelSelector: INSTANCE_LABEL,
+        labelSelector: opts.labelSelector,
         metadataOnly: true,
       });
       informer.onChange((obj: KubernetesObject, type) => {
@@ -62,11 +90,26 @@ export class DriftWatches {
     });
   }
 
+  /** Cached objects by shardBucket, over every watched kind. */
+  counts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const informer of this.#informers) {
+      for (const obj of informer.list()) {
+        const bucket = shardBucket(obj.metadata?.labels, this.#opts.shards);
+        counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
   async start(): Promise<void> {
+    this.#uncount ??= this.#opts.metrics?.countDriftWatchObjects(() => this.counts());
     await Promise.all(this.#informers.map((i) => i.start()));
   }
 
   async stop(): Promise<void> {
+    this.#uncount?.();
+    this.#uncount = undefined;
     await Promise.all(this.#informers.map((i) => i.stop()));
   }
 }

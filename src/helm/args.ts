@@ -6,6 +6,8 @@
 //   post-renderer        3: --post-renderer <executable> + --post-renderer-args
 //                        4: --post-renderer <plugin name> + --post-renderer-args
 //   fields others own    3: overwritten (3-way merge)  4: --force-conflicts (server-side apply)
+//   unknown fields       3: warned by the server       4: refused by server-side apply (either way
+//                        no client-side OpenAPI parse: --disable-openapi-validation)
 // Values never appear here: they go to helm on stdin (`--values -`).
 import type { ChartReference } from '../domain/catalog.ts';
 import { assertValidLabels, labelsToArgs } from './labels.ts';
@@ -200,6 +202,13 @@ export function upgradeInstallArgs(major: HelmMajor, o: UpgradeInstallArgsInput)
     // chart's value wins, as it does with Helm 3 and with drift correction.
     ...(major === 4 ? ['--force-conflicts'] : []),
     ...(o.description ? ['--description', o.description] : []),
+    // Helm's client-side OpenAPI check only asks whether the server supports
+    // field validation (it has since Kubernetes 1.27) and then validates
+    // nothing itself; parsing the OpenAPI documents for that answer was half of
+    // each helm process's CPU (twice per upgrade). Unknown fields are still
+    // refused by Helm 4's server-side apply and only warned about by Helm 3,
+    // exactly as without the flag (test/integration/helm-field-validation.test.ts).
+    '--disable-openapi-validation',
     // crds/ is installed outside templates and the post-renderer: never by a tenant.
     '--skip-crds',
     ...postRendererArgs(major, o.postRenderer, o.labels ?? {}, o.policy, o.postRendererToken),

@@ -8,7 +8,6 @@
 // LIST itself.
 import { gunzipSync } from 'node:zlib';
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { tenantUser } from '../domain/tenant.ts';
 import { toKubeApiError } from '../k8s/errors.ts';
 import { impersonate } from '../k8s/request-options.ts';
 import { HelmOutputError, parseRelease } from './parse.ts';
@@ -96,12 +95,16 @@ export interface StoredReleaseRecord {
 
 export class HelmReleaseSecrets {
   readonly #core: CoreV1Api;
-  readonly #actAsTenant: boolean;
+  readonly #actAs: ((namespace: string) => string) | undefined;
 
-  /** `actAsTenant`: list as the namespace's tenant ServiceAccount, like helm itself (the operator may not read Secrets). */
-  constructor(kc: KubeConfig, opts: { actAsTenant?: boolean } = {}) {
+  /**
+   * `actAs`: the user to list a namespace's records as (Impersonate-User):
+   * the operator lists as the tenant, like helm itself, the API as the
+   * read-only tenant reader; neither may read Secrets itself.
+   */
+  constructor(kc: KubeConfig, opts: { actAs?: (namespace: string) => string } = {}) {
     this.#core = kc.makeApiClient(CoreV1Api);
-    this.#actAsTenant = opts.actAsTenant ?? false;
+    this.#actAs = opts.actAs;
   }
 
   /**
@@ -130,7 +133,7 @@ export class HelmReleaseSecrets {
   async #list(release: string, namespace: string): Promise<V1Secret[]> {
     try {
       const params = { namespace, labelSelector: `owner=helm,name=${release}` };
-      const list = this.#actAsTenant ? await this.#core.listNamespacedSecret(params, impersonate(tenantUser(namespace))) : await this.#core.listNamespacedSecret(params);
+      const list = this.#actAs ? await this.#core.listNamespacedSecret(params, impersonate(this.#actAs(namespace))) : await this.#core.listNamespacedSecret(params);
       return list.items;
     } catch (err) {
       throw toKubeApiError(err, { operation: 'list', kind: 'Secret', namespace, name: release });

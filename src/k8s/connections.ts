@@ -4,7 +4,7 @@
 // opens and TLS-handshakes its own connection: in a scale run a third of the
 // operator's own CPU was TLS setup. Here one Agent per distinct TLS identity
 // (server CA, client certificate and key, verification flags) is reused, so a
-// rotated client certificate still gets a fresh Agent, and the superseded one
+// rotated client certificate still gets a fresh Agent (within 5 s), and the superseded one
 // is closed once its in-flight requests finish.
 import { createHash } from 'node:crypto';
 import type { AgentOptions } from 'node:https';
@@ -14,6 +14,7 @@ import { Agent, type Dispatcher } from 'undici';
 type DispatcherFactory = (cluster: Cluster | null, agentOptions: AgentOptions) => Dispatcher | undefined;
 
 const SHARED = Symbol('caelus.sharedConnections');
+const IDENTITY_RECHECK_MS = 5_000;
 
 function identity(kc: KubeConfig, cluster: Cluster | null, agentOptions: AgentOptions): string {
   // createDispatcherOptions is what client-node builds the Agent from: the TLS material and flags.
@@ -44,18 +45,26 @@ function http1Agent(kc: KubeConfig, cluster: Cluster | null, agentOptions: Agent
  * and requests behave as before (test/integration/k8s-connections.test.ts
  * then fails).
  */
-export function shareConnections(kc: KubeConfig): KubeConfig {
+export function shareConnections(kc: KubeConfig, clock: () => number = () => performance.now()): KubeConfig {
   const target = kc as unknown as { createDispatcher?: DispatcherFactory; [SHARED]?: true };
   const create = target.createDispatcher;
   if (typeof create !== 'function' || target[SHARED]) return kc;
-  const byCluster = new Map<string, { identity: string; dispatcher: Dispatcher | undefined }>();
+  const byCluster = new Map<string, { identity: string; checkedAt: number; dispatcher: Dispatcher | undefined }>();
   target.createDispatcher = (cluster, agentOptions) => {
     const clusterKey = `${cluster?.name ?? ''}\u0000${kc.getCurrentUser()?.name ?? ''}`;
-    const id = identity(kc, cluster, agentOptions);
     const cached = byCluster.get(clusterKey);
-    if (cached?.identity === id) return cached.dispatcher;
+    // Hashing the TLS material (files re-read, PEMs hashed) on every request
+    // was a few per cent of the operator's CPU; a rotation is noticed within
+    // IDENTITY_RECHECK_MS, while both certificates are valid anyway.
+    const now = clock();
+    if (cached && now - cached.checkedAt < IDENTITY_RECHECK_MS) return cached.dispatcher;
+    const id = identity(kc, cluster, agentOptions);
+    if (cached?.identity === id) {
+      cached.checkedAt = now;
+      return cached.dispatcher;
+    }
     const dispatcher = http1Agent(kc, cluster, agentOptions) ?? create.call(kc, cluster, agentOptions);
-    byCluster.set(clusterKey, { identity: id, dispatcher });
+    byCluster.set(clusterKey, { identity: id, checkedAt: now, dispatcher });
     // close() lets requests already dispatched on the old Agent finish; it
     // only rejects for an Agent already destroyed, which has nothing to release.
     void cached?.dispatcher?.close().catch(() => undefined);

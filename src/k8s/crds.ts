@@ -4,7 +4,7 @@ import { ApiextensionsV1Api, loadYaml, type KubeConfig, type V1CustomResourceDef
 import type { Logger } from '../observability/logger.ts';
 import { ObjectClient } from './apply.ts';
 import { toKubeApiError } from './errors.ts';
-import { installTenantRole } from './tenant.ts';
+import { installTenantRoles } from './tenant.ts';
 
 export const CRD_FILE = fileURLToPath(new URL('../../crds/caelusinstance.yaml', import.meta.url));
 /** Every CRD Caelus serves: CaelusInstance and the read-only CaelusRollout mirror of fleet rollouts. */
@@ -12,13 +12,14 @@ export const CRD_FILES = [CRD_FILE, fileURLToPath(new URL('../../crds/caelusroll
 
 /**
  * Server-side applies each CRD of crds/ (CaelusInstance, the read-only
- * CaelusRollout) and the pre-made caelus-tenant ClusterRole helm acts under,
+ * CaelusRollout) and the pre-made caelus-tenant and caelus-tenant-reader
+ * ClusterRoles (helm acts under the first, the API reads under the second),
  * and waits until each CRD is Established (served). Used by `caelus dev`,
  * tests and benchmarks; a cluster install gets them from the deploy chart.
  */
 export async function installCrds(kc: KubeConfig, log: Logger, timeoutMs = 30_000): Promise<void> {
   for (const file of CRD_FILES) await installCrd(kc, log, file, timeoutMs);
-  await installTenantRole(kc);
+  await installTenantRoles(kc);
 }
 
 async function installCrd(kc: KubeConfig, log: Logger, file: string, timeoutMs: number): Promise<void> {

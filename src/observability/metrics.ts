@@ -8,6 +8,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics(registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  // Read at scrape time from the caches themselves: counting per watch event would cost a pass per change.
+  const driftWatchCounts = new Set<() => ReadonlyMap<string, number>>();
   return {
     registry,
     reconcileDuration: new Histogram({
@@ -117,6 +119,21 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['rollout'] as const,
       registers,
     }),
+    driftWatchObjects: new Gauge({
+      name: 'caelus_drift_watch_objects',
+      help: "Objects in this operator's drift-watch caches, by the caelus.io/shard label they carry (none: unlabelled; other: not a configured shard)",
+      labelNames: ['shard'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const counts of driftWatchCounts) for (const [shard, n] of counts()) this.inc({ shard }, n);
+      },
+    }),
+    /** Makes `counts` part of caelus_drift_watch_objects until the returned function is called. */
+    countDriftWatchObjects(counts: () => ReadonlyMap<string, number>): () => void {
+      driftWatchCounts.add(counts);
+      return () => driftWatchCounts.delete(counts);
+    },
     rolloutInstanceDuration: new Histogram({
       name: 'caelus_rollout_instance_duration_seconds',
       help: 'From writing the target version of an instance to its proof after the bake (or its failure), by result',

@@ -64,6 +64,8 @@ export interface PlacedContext extends ResolvedContext {
 export interface Desired {
   readonly values: Record<string, unknown>;
   readonly digest: string;
+  /** Added to every object the release renders (post-renderer): the instance label, and the shard label when sharded. */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** After the values step: what helm must install, and its digest. Every later step gets this. */

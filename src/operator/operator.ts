@@ -3,7 +3,7 @@
 // cache so a takeover starts at once.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { TemplateCatalog } from '../domain/catalog.ts';
-import { API_VERSION, KIND, LAST_ACTIVITY_ANNOTATION, PLURAL, Phase, instanceNamespace, releaseName, type CaelusInstance } from '../domain/instance.ts';
+import { API_VERSION, INSTANCE_LABEL, KIND, LAST_ACTIVITY_ANNOTATION, PLURAL, Phase, instanceNamespace, releaseName, type CaelusInstance } from '../domain/instance.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { Informer, type InformerEventType } from '../k8s/informer.ts';
@@ -51,6 +51,8 @@ export interface OperatorOptions {
   backoff: { baseDelayMs: number; maxDelayMs: number };
   /** Reconcile only instances matching this label selector (sharding; isolates test runs). */
   labelSelector?: string;
+  /** The release objects the drift watches follow (run-operator.ts driftWatchSelector); default: every object with the instance label. */
+  driftWatchSelector?: string;
   /** All configured shards when sharded: CRs labelled for none of them are reported, not reconciled (steps/shard.ts). */
   shards?: ShardList;
   /** How long a shutdown waits for in-flight reconciles (helm runs) before aborting them. */
@@ -115,6 +117,7 @@ export class Operator {
       opts.kc,
       opts.driftWatchedKinds ? parseWatchedKinds(opts.driftWatchedKinds) : DEFAULT_WATCHED,
       opts.log,
+      { labelSelector: opts.driftWatchSelector ?? INSTANCE_LABEL, shards: opts.shards, metrics: opts.metrics },
       // A managed object changed: re-check its instance now, not at the next resync.
       (instance) => this.#queue?.add(instance),
     );

@@ -113,9 +113,9 @@ export function buildPipeline(deps: PipelineDeps): Pipeline<DesiredContext> {
   // From here on the render and the install use one verified local chart (src/charts).
   if (deps.charts) r = r.extend(chartStep(deps.charts));
   r = r.then(declaredSecretsStep({ secrets: deps.declaredSecrets, events: deps.events }));
-  let p = r.extend(namespaceStep(deps.namespaces)).then(tenantStep(deps.tenants));
-  if (g) p = p.then(guardrailsStep({ ...g, events: deps.events, ...metrics }));
-  let q = p.extend(valuesStep(deps.validateValues));
+  let p = r.extend(namespaceStep(deps.namespaces)).then(tenantStep(deps.tenants, deps.shards));
+  if (g) p = p.then(guardrailsStep({ ...g, events: deps.events, ...metrics, shards: deps.shards }));
+  let q = p.extend(valuesStep(deps.validateValues, deps.shards));
   q = q.then(releaseStep({ ...deps, manifests: deps.drift.manifests, policy, ...metrics }));
   if (g) q = q.then(hibernationStep({ workloads: g.workloads, events: deps.events, ...metrics }));
   return q.then(driftStep({ ...deps.drift, events: deps.events, policy }));

@@ -32,9 +32,11 @@ import { guardrailObjects, lifecyclePort, workloadPort } from './k8s-adapters.ts
 import { annotationActivity } from './lifecycle/activity.ts';
 import { startLifecycleJob } from './lifecycle/jobs.ts';
 import type { HelmPort, HelmReleaseState, InstanceStore, SecretSource } from './ports.ts';
+import { INSTANCE_LABEL } from '../domain/instance.ts';
 import type { CaelusInstance, CaelusInstanceSpec, CaelusInstanceStatus, EventReason } from '../domain/instance.ts';
 import type { HelmRelease } from '../helm/index.ts';
 import { shardSelector } from '../domain/shard.ts';
+import { tenantUser } from '../domain/tenant.ts';
 
 export interface OperatorRuntime {
   readonly operator: Operator;
@@ -146,6 +148,19 @@ export function instanceSelector(config: Pick<OperatorConfig, 'shard'>, labelSel
   return parts.length > 0 ? parts.join(',') : undefined;
 }
 
+/**
+ * The release objects this process's drift watches follow: those with the
+ * instance label and, when sharded, the same shard selector as its
+ * CaelusInstances (their objects carry the CR's shard label, steps/values.ts),
+ * so a shard caches and wakes only for its own instances' objects. Not the
+ * instance selector: that selects CRs by their own labels, which their
+ * objects do not carry.
+ */
+export function driftWatchSelector(config: Pick<OperatorConfig, 'shard'>): string {
+  const shard = config.shard && shardSelector(config.shard.name, config.shard.shards);
+  return shard ? `${INSTANCE_LABEL},${shard}` : INSTANCE_LABEL;
+}
+
 export async function createOperatorRuntime(config: OperatorConfig, opts: RuntimeOptions): Promise<OperatorRuntime> {
   const log = config.shard ? opts.log.child({ shard: config.shard.name }) : opts.log;
   const { metrics } = opts;
@@ -191,7 +206,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
   const operator = new Operator({
     kc,
     catalog,
-    helm: helmPort(helm, config.helmRollbackOnFailure, usesSecretStorage(process.env) ? new HelmReleaseSecrets(kc, { actAsTenant: true }) : undefined),
+    helm: helmPort(helm, config.helmRollbackOnFailure, usesSecretStorage(process.env) ? new HelmReleaseSecrets(kc, { actAs: tenantUser }) : undefined),
     namespaces: new Namespaces(kc),
     tenants: new TenantIdentities(kc),
     instances: instanceStore(new InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>(kc, { logger: log.child({ component: 'instances' }) })),
@@ -209,6 +224,7 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     driftWatchedKinds: config.driftWatchedKinds,
     backoff: { baseDelayMs: config.backoffBaseMs, maxDelayMs: config.backoffMaxMs },
     ...(selector ? { labelSelector: selector } : {}),
+    driftWatchSelector: driftWatchSelector(config),
     ...(config.shard ? { shards: config.shard.shards } : {}),
     guardrails: {
       config: config.guardrails,

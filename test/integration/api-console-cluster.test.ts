@@ -2,11 +2,16 @@
 // in process, `caelus operator` with the DB ↔ CR sync, real PostgreSQL,
 // real helm and the local control plane. One instance is deployed through
 // the API; then its Events, Helm history, release objects and ResourceQuota
-// use are read as its tenant would, a forged release record is shown but
-// marked and never used, another tenant gets 404s, and the change stream
-// carries the sync's status copy to the owner only.
+// use are read with the API's identity as the deploy chart grants it (release
+// records and objects as the namespace's read-only caelus-tenant-reader), a
+// forged release record is shown but marked and never used, another tenant
+// gets 404s, and the change stream carries the sync's status copy to the
+// owner only.
 import * as k8s from '@kubernetes/client-node';
 import { ClusterInsightReader } from '../../src/api/cluster-insight.ts';
+import { tenantReaderUser, tenantUser } from '../../src/domain/tenant.ts';
+import { impersonate } from '../../src/k8s/request-options.ts';
+import { createApiIdentity, type ApiIdentity } from '../support/api-identity.ts';
 import { PROBLEM_JSON, WEBAPP_CHART, startApi, type ApiHarness } from '../support/api-server.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
 import { eventually, testKubeConfig, uniqueName } from '../support/kube.ts';
@@ -22,6 +27,7 @@ const core = () => testKubeConfig().makeApiClient(k8s.CoreV1Api);
 describeWithPostgres('console routes read from the cluster (PostgreSQL, operator, helm)', () => {
   let db: TestDatabase;
   let api: ApiHarness;
+  let identity: ApiIdentity;
   let op: TestOperator | undefined;
   let alice: string;
   let bob: string;
@@ -31,7 +37,8 @@ describeWithPostgres('console routes read from the cluster (PostgreSQL, operator
 
   beforeAll(async () => {
     db = await postgres!.create();
-    api = await startApi(db, { cluster: new ClusterInsightReader(testKubeConfig()), changes: {} });
+    identity = await createApiIdentity();
+    api = await startApi(db, { cluster: new ClusterInsightReader(identity.kubeConfig), changes: {} });
     op = await startTestOperator(uniqueName('console'), {}, { databaseUrl: db.url! });
     alice = await api.userToken(uniqueName('alice'));
     bob = await api.userToken(uniqueName('bob'));
@@ -43,6 +50,7 @@ describeWithPostgres('console routes read from the cluster (PostgreSQL, operator
   afterAll(async () => {
     await op?.stop();
     await api?.close();
+    await identity?.remove();
     await db?.destroy();
   });
 
@@ -93,6 +101,36 @@ describeWithPostgres('console routes read from the cluster (PostgreSQL, operator
     const objects = await api.call('GET', `/instances/${id}/objects`, { token: alice });
     expect(objects.body.revision).toBe(1);
     expect(objects.body.items.some((o: { namespace: string }) => o.namespace === 'kube-system')).toBe(false);
+  });
+
+  test('the API identity reads release records as the reader, and can neither act as caelus-tenant nor write as the reader', async () => {
+    const asApi = identity.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const asApiApps = identity.kubeConfig.makeApiClient(k8s.AppsV1Api);
+    const reader = impersonate(tenantReaderUser(ns));
+    const records = await asApi.listNamespacedSecret({ namespace: ns, labelSelector: `owner=helm,name=${ns}` }, reader);
+    expect(records.items.map((s) => s.metadata?.name)).toContain(`sh.helm.release.v1.${ns}.v1`);
+    const status = (p: Promise<unknown>) => p.then(() => 200, (err: { code?: number }) => err.code);
+    const deployment = (await testKubeConfig().makeApiClient(k8s.AppsV1Api).listNamespacedDeployment({ namespace: ns })).items[0]!.metadata!.name!;
+    expect({
+      'list secrets itself': await status(asApi.listNamespacedSecret({ namespace: ns })),
+      'list secrets as caelus-tenant': await status(asApi.listNamespacedSecret({ namespace: ns }, impersonate(tenantUser(ns)))),
+      'list deployments as the reader (get only)': await status(asApiApps.listNamespacedDeployment({ namespace: ns }, reader)),
+      'list secrets as the reader of another namespace': await status(asApi.listNamespacedSecret({ namespace: ns }, impersonate(tenantReaderUser('kube-system')))),
+      'create a configmap as the reader': await status(asApi.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'from-api' } } }, reader)),
+      'delete a release record as the reader': await status(asApi.deleteNamespacedSecret({ namespace: ns, name: `sh.helm.release.v1.${ns}.v1` }, reader)),
+      'patch the deployment as the reader': await status(
+        asApiApps.patchNamespacedDeployment({ namespace: ns, name: deployment, body: [{ op: 'replace', path: '/spec/replicas', value: 5 }] }, reader),
+      ),
+    }).toEqual({
+      'list secrets itself': 403,
+      'list secrets as caelus-tenant': 403,
+      'list deployments as the reader (get only)': 403,
+      'list secrets as the reader of another namespace': 403,
+      'create a configmap as the reader': 403,
+      'delete a release record as the reader': 403,
+      'patch the deployment as the reader': 403,
+    });
+    expect((await testKubeConfig().makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ namespace: ns, name: deployment })).spec?.replicas).toBe(1);
   });
 
   test('events: the operator\'s Events about the CR and Events in the namespace, newest first', async () => {

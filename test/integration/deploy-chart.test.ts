@@ -9,7 +9,7 @@ import * as k8s from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
 import { helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
-import { tenantRoleRules, tenantUser } from '../../src/domain/tenant.ts';
+import { tenantReaderRoleRules, tenantReaderUser, tenantRoleRules, tenantUser } from '../../src/domain/tenant.ts';
 import { TenantIdentities } from '../../src/k8s/tenant.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -38,7 +38,7 @@ describe('deploy/caelus chart', () => {
     const objs = objects(stdout);
     const kinds = objs.map((o) => o.kind).sort();
     expect(kinds).toEqual([
-      'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Deployment',
+      'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'Deployment',
       'Role', 'Role', 'RoleBinding', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount', 'ServiceMonitor', 'ServiceMonitor',
     ]);
     // The CRDs come from crds/ through the chart's symlinks.
@@ -48,9 +48,19 @@ describe('deploy/caelus chart', () => {
     // The chart's copy of the tenant role is exactly the kinds policy's allow-list (src/domain/tenant.ts).
     const tenantRole = objs.find((o) => o.kind === 'ClusterRole' && o.metadata?.name === 'caelus-tenant') as k8s.V1ClusterRole;
     expect(tenantRole.rules).toEqual(tenantRoleRules());
-    const { stdout: extra } = await execa(helmBin(), ['template', 'rel', chart, '--set-json', 'rbac.extraTenantRules=[{"apiGroups":["monitoring.coreos.com"],"resources":["servicemonitors"],"verbs":["get","create"]}]']);
+    // And its copy of the reader role (what the API acts as) is exactly src/domain/tenant.ts's.
+    const readerRole = objs.find((o) => o.kind === 'ClusterRole' && o.metadata?.name === 'caelus-tenant-reader') as k8s.V1ClusterRole;
+    expect(readerRole.rules).toEqual(tenantReaderRoleRules());
+    const extraRules = [
+      { apiGroups: ['monitoring.coreos.com'], resources: ['servicemonitors'], verbs: ['get', 'create'] },
+      { apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'], resourceNames: ['one'] },
+      { apiGroups: ['example.com'], resources: ['writeonlies'], verbs: ['create'] },
+    ];
+    const { stdout: extra } = await execa(helmBin(), ['template', 'rel', chart, '--set-json', `rbac.extraTenantRules=${JSON.stringify(extraRules)}`]);
     const extraRole = objects(extra).find((o) => o.kind === 'ClusterRole' && o.metadata?.name === 'caelus-tenant') as k8s.V1ClusterRole;
-    expect(extraRole.rules).toEqual(tenantRoleRules([{ apiGroups: ['monitoring.coreos.com'], resources: ['servicemonitors'], verbs: ['get', 'create'] }]));
+    expect(extraRole.rules).toEqual(tenantRoleRules(extraRules));
+    const extraReader = objects(extra).find((o) => o.kind === 'ClusterRole' && o.metadata?.name === 'caelus-tenant-reader') as k8s.V1ClusterRole;
+    expect(extraReader.rules).toEqual(tenantReaderRoleRules(extraRules));
 
     const op = objs.find((o) => o.kind === 'Deployment' && o.metadata?.name?.endsWith('-operator')) as k8s.V1Deployment;
     expect(op.spec?.replicas).toBe(2);
@@ -97,7 +107,7 @@ describe('deploy/caelus chart', () => {
     expect(apiRole.rules).toEqual([
       { apiGroups: ['caelus.io'], resources: ['caelusinstances'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['events', 'resourcequotas'], verbs: ['list'] },
-      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'], resourceNames: ['caelus-tenant'] },
+      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'], resourceNames: ['caelus-tenant-reader'] },
     ]);
     // GET /shards reads the operators' Leases: list only, in the release namespace only.
     const leaseRole = objs.find((o) => o.kind === 'Role' && o.metadata?.name === 'rel-caelus-api-leases') as k8s.V1Role;
@@ -137,6 +147,7 @@ describe('deploy/caelus chart', () => {
     const release = uniqueName('caelus');
     const sa = `${release}`; // fullname: the release name already contains "caelus"
     const user = `system:serviceaccount:${ns}:${sa}`;
+    const tenantNs = uniqueName('tenant');
     const helm = (...args: string[]) => execa(helmBin(), [...args, '--namespace', ns, '--kubeconfig', kubeconfig()]);
     let authz: k8s.AuthorizationV1Api;
 
@@ -145,22 +156,25 @@ describe('deploy/caelus chart', () => {
       // The CRD is installed by globalSetup; --skip-crds keeps parallel files from racing on it.
       // The tenant ClusterRole (fixed name) is installed by globalSetup as well: not a second owner.
       await helm('upgrade', '--install', release, chart, '--create-namespace', '--skip-crds', '--set', 'api.enabled=true', '--set', 'database.existingSecret=caelus-db', '--set', 'rbac.tenantRole.create=false');
+      // An instance namespace with the identities the operator's tenant step applies.
+      await testKubeConfig().makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: tenantNs } } });
+      await new TenantIdentities(testKubeConfig()).ensure(tenantNs, {});
     });
 
     afterAll(async () => {
       await helm('uninstall', release).catch(() => undefined);
-      await testKubeConfig()
-        .makeApiClient(k8s.CoreV1Api)
-        .deleteNamespace({ name: ns })
-        .catch(() => undefined);
+      const core = testKubeConfig().makeApiClient(k8s.CoreV1Api);
+      await core.deleteNamespace({ name: ns }).catch(() => undefined);
+      await core.deleteNamespace({ name: tenantNs }).catch(() => undefined);
     });
 
-    async function can(attrs: k8s.V1ResourceAttributes, as = user): Promise<boolean> {
+    /** Whether the ServiceAccount `as` (of namespace `saNamespace`, with the groups the API server gives it) may do `attrs`. */
+    async function can(attrs: k8s.V1ResourceAttributes, as = user, saNamespace = ns): Promise<boolean> {
       const review = await authz.createSubjectAccessReview({
         body: {
           apiVersion: 'authorization.k8s.io/v1',
           kind: 'SubjectAccessReview',
-          spec: { user: as, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'], resourceAttributes: attrs },
+          spec: { user: as, groups: ['system:serviceaccounts', `system:serviceaccounts:${saNamespace}`, 'system:authenticated'], resourceAttributes: attrs },
         },
       });
       return review.status?.allowed === true;
@@ -180,8 +194,8 @@ describe('deploy/caelus chart', () => {
       expect((await rbac.readClusterRoleBinding({ name: clusterName })).subjects?.[0]?.name).toBe(sa);
     });
 
-    const results = async (list: [string, k8s.V1ResourceAttributes][], as = user) =>
-      Object.fromEntries(await Promise.all(list.map(async ([what, a]) => [what, await can(a, as)] as const)));
+    const results = async (list: [string, k8s.V1ResourceAttributes][], as = user, saNamespace = ns) =>
+      Object.fromEntries(await Promise.all(list.map(async ([what, a]) => [what, await can(a, as, saNamespace)] as const)));
 
     it('grants the operator what it does itself, and nothing helm does for a tenant', async () => {
       const other = uniqueName('tenant');
@@ -201,6 +215,7 @@ describe('deploy/caelus chart', () => {
         ['create the tenant serviceaccount', { resource: 'serviceaccounts', verb: 'create', namespace: other }],
         ['patch the tenant rolebinding', { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb: 'patch', namespace: other }],
         ['bind the caelus-tenant clusterrole', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'bind', name: 'caelus-tenant' }],
+        ['bind the caelus-tenant-reader clusterrole', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'bind', name: 'caelus-tenant-reader' }],
         ['impersonate caelus-tenant', { resource: 'serviceaccounts', verb: 'impersonate', namespace: other, name: 'caelus-tenant' }],
         ['create a resourcequota (guardrail)', { resource: 'resourcequotas', verb: 'create', namespace: other }],
         ['patch a networkpolicy (guardrail)', { group: 'networking.k8s.io', resource: 'networkpolicies', verb: 'patch', namespace: other }],
@@ -228,6 +243,8 @@ describe('deploy/caelus chart', () => {
         ['impersonate users', { resource: 'users', verb: 'impersonate' }],
         ['impersonate groups', { resource: 'groups', verb: 'impersonate', name: 'system:masters' }],
         ['impersonate another serviceaccount', { resource: 'serviceaccounts', verb: 'impersonate', namespace: 'kube-system', name: 'default' }],
+        ['impersonate caelus-tenant-reader (the API\'s identity)', { resource: 'serviceaccounts', verb: 'impersonate', namespace: other, name: 'caelus-tenant-reader' }],
+        ['bind another clusterrole', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'bind', name: 'admin' }],
         ['create leases in a tenant namespace', { group: 'coordination.k8s.io', resource: 'leases', verb: 'create', namespace: other }],
       ];
       expect(await results(allowed)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
@@ -235,45 +252,51 @@ describe('deploy/caelus chart', () => {
     });
 
     it('binds caelus-tenant to the allowed kinds in its own namespace only', async () => {
-      const kc = testKubeConfig();
-      const tenantNs = uniqueName('tenant');
-      await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: tenantNs } } });
-      try {
-        await new TenantIdentities(kc).ensure(tenantNs, {});
-        const tenant = tenantUser(tenantNs);
-        const as = async (list: [string, k8s.V1ResourceAttributes][]) => {
-          const out: Record<string, boolean> = {};
-          for (const [what, attrs] of list) {
-            const review = await authz.createSubjectAccessReview({
-              body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user: tenant, groups: ['system:serviceaccounts', `system:serviceaccounts:${tenantNs}`, 'system:authenticated'], resourceAttributes: attrs } },
-            });
-            out[what] = review.status?.allowed === true;
-          }
-          return out;
-        };
-        const allowed: [string, k8s.V1ResourceAttributes][] = [
-          ['create a deployment in its namespace', { group: 'apps', resource: 'deployments', verb: 'create', namespace: tenantNs }],
-          ['create release secrets in its namespace', { resource: 'secrets', verb: 'create', namespace: tenantNs }],
-          ['list secrets in its namespace', { resource: 'secrets', verb: 'list', namespace: tenantNs }],
-        ];
-        const denied: [string, k8s.V1ResourceAttributes][] = [
-          ['create a deployment in kube-system', { group: 'apps', resource: 'deployments', verb: 'create', namespace: 'kube-system' }],
-          ['get a secret in another namespace (lookup)', { resource: 'secrets', verb: 'get', namespace: ns }],
-          ['create clusterroles', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'create' }],
-          ['create clusterrolebindings', { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verb: 'create' }],
-          ['create customresourcedefinitions', { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verb: 'create' }],
-          ['delete its resourcequota', { resource: 'resourcequotas', verb: 'delete', namespace: tenantNs }],
-          ['create namespaces', { resource: 'namespaces', verb: 'create' }],
-          ['create endpoints (not an allowed kind)', { resource: 'endpoints', verb: 'create', namespace: tenantNs }],
-        ];
-        expect(await as(allowed)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
-        expect(await as(denied)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
-      } finally {
-        await kc.makeApiClient(k8s.CoreV1Api).deleteNamespace({ name: tenantNs }).catch(() => undefined);
-      }
+      const as = (list: [string, k8s.V1ResourceAttributes][]) => results(list, tenantUser(tenantNs), tenantNs);
+      const allowed: [string, k8s.V1ResourceAttributes][] = [
+        ['create a deployment in its namespace', { group: 'apps', resource: 'deployments', verb: 'create', namespace: tenantNs }],
+        ['create release secrets in its namespace', { resource: 'secrets', verb: 'create', namespace: tenantNs }],
+        ['list secrets in its namespace', { resource: 'secrets', verb: 'list', namespace: tenantNs }],
+      ];
+      const denied: [string, k8s.V1ResourceAttributes][] = [
+        ['create a deployment in kube-system', { group: 'apps', resource: 'deployments', verb: 'create', namespace: 'kube-system' }],
+        ['get a secret in another namespace (lookup)', { resource: 'secrets', verb: 'get', namespace: ns }],
+        ['create clusterroles', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'create' }],
+        ['create clusterrolebindings', { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verb: 'create' }],
+        ['create customresourcedefinitions', { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verb: 'create' }],
+        ['delete its resourcequota', { resource: 'resourcequotas', verb: 'delete', namespace: tenantNs }],
+        ['create namespaces', { resource: 'namespaces', verb: 'create' }],
+        ['create endpoints (not an allowed kind)', { resource: 'endpoints', verb: 'create', namespace: tenantNs }],
+      ];
+      expect(await as(allowed)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
+      expect(await as(denied)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
     });
 
-    it('lets the API ServiceAccount read CaelusInstances, Events and quotas, act as caelus-tenant, list its namespace\'s Leases, and nothing more', async () => {
+    it('binds caelus-tenant-reader to get and list-Secrets in its own namespace, and to nothing that writes', async () => {
+      const as = (list: [string, k8s.V1ResourceAttributes][]) => results(list, tenantReaderUser(tenantNs), tenantNs);
+      const allowed: [string, k8s.V1ResourceAttributes][] = [
+        ['list release secrets in its namespace', { resource: 'secrets', verb: 'list', namespace: tenantNs }],
+        ['get a secret of the release', { resource: 'secrets', verb: 'get', namespace: tenantNs }],
+        ['get a deployment of the release', { group: 'apps', resource: 'deployments', verb: 'get', namespace: tenantNs }],
+        ['get a rolebinding of the release', { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb: 'get', namespace: tenantNs }],
+      ];
+      const denied: [string, k8s.V1ResourceAttributes][] = [
+        ...['create', 'update', 'patch', 'delete', 'deletecollection'].map((verb): [string, k8s.V1ResourceAttributes] => [`${verb} secrets`, { resource: 'secrets', verb, namespace: tenantNs }]),
+        ...['create', 'patch', 'delete'].map((verb): [string, k8s.V1ResourceAttributes] => [`${verb} deployments`, { group: 'apps', resource: 'deployments', verb, namespace: tenantNs }]),
+        ['patch deployments/scale', { group: 'apps', resource: 'deployments', subresource: 'scale', verb: 'patch', namespace: tenantNs }],
+        ['create rolebindings', { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb: 'create', namespace: tenantNs }],
+        ['watch secrets', { resource: 'secrets', verb: 'watch', namespace: tenantNs }],
+        ['list configmaps (get only)', { resource: 'configmaps', verb: 'list', namespace: tenantNs }],
+        ['list secrets in another namespace', { resource: 'secrets', verb: 'list', namespace: ns }],
+        ['get a secret in another namespace', { resource: 'secrets', verb: 'get', namespace: 'kube-system' }],
+        ['create pods/exec', { resource: 'pods', subresource: 'exec', verb: 'create', namespace: tenantNs }],
+        ['impersonate caelus-tenant', { resource: 'serviceaccounts', verb: 'impersonate', name: 'caelus-tenant', namespace: tenantNs }],
+      ];
+      expect(await as(allowed)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));
+      expect(await as(denied)).toEqual(Object.fromEntries(denied.map(([w]) => [w, false])));
+    });
+
+    it('lets the API ServiceAccount read CaelusInstances, Events and quotas, act as caelus-tenant-reader, list its namespace\'s Leases, and nothing more', async () => {
       const apiUser = `system:serviceaccount:${ns}:${release}-api`;
       const other = uniqueName('tenant');
       const allowed: [string, k8s.V1ResourceAttributes][] = [
@@ -282,7 +305,7 @@ describe('deploy/caelus chart', () => {
         ['watch caelusinstances', { group: 'caelus.io', resource: 'caelusinstances', verb: 'watch' }],
         ['list events in a tenant namespace (console)', { resource: 'events', verb: 'list', namespace: other }],
         ['list resourcequotas in a tenant namespace (console)', { resource: 'resourcequotas', verb: 'list', namespace: other }],
-        ['impersonate caelus-tenant (release records, as the tenant)', { resource: 'serviceaccounts', verb: 'impersonate', name: 'caelus-tenant', namespace: other }],
+        ['impersonate caelus-tenant-reader (release records and objects, read-only)', { resource: 'serviceaccounts', verb: 'impersonate', name: 'caelus-tenant-reader', namespace: other }],
         ['list leases in its namespace (GET /shards)', { group: 'coordination.k8s.io', resource: 'leases', verb: 'list', namespace: ns }],
       ];
       const denied: [string, k8s.V1ResourceAttributes][] = [
@@ -298,6 +321,9 @@ describe('deploy/caelus chart', () => {
         ['list leases in a tenant namespace', { group: 'coordination.k8s.io', resource: 'leases', verb: 'list', namespace: other }],
         ['create events', { resource: 'events', verb: 'create', namespace: other }],
         ['impersonate another ServiceAccount', { resource: 'serviceaccounts', verb: 'impersonate', name: 'default', namespace: other }],
+        ['impersonate caelus-tenant (it writes)', { resource: 'serviceaccounts', verb: 'impersonate', name: 'caelus-tenant', namespace: other }],
+        ['impersonate users', { resource: 'users', verb: 'impersonate' }],
+        ['impersonate groups', { resource: 'groups', verb: 'impersonate', name: 'system:masters' }],
         ['list configmaps itself', { resource: 'configmaps', verb: 'list', namespace: other }],
       ];
       expect(await results(allowed, apiUser)).toEqual(Object.fromEntries(allowed.map(([w]) => [w, true])));

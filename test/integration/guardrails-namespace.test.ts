@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { ConditionType, Phase } from '../../src/domain/instance.ts';
 import { DEFAULT_TIERS } from '../../src/domain/tiers.ts';
 import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
-import { condition, counterTotal, createInstance, getInstance, instanceBody, patchInstance, startTestOperator, type TestOperator } from '../support/operator.ts';
+import { condition, counterTotal, createInstance, getInstance, instanceBody, patchInstance, startTestOperator, waitReady, type TestOperator } from '../support/operator.ts';
 
 const shard = uniqueName('guard');
 let op: TestOperator;
@@ -15,12 +15,6 @@ const kc = () => testKubeConfig();
 const core = () => kc().makeApiClient(k8s.CoreV1Api);
 const net = () => kc().makeApiClient(k8s.NetworkingV1Api);
 const rbac = () => kc().makeApiClient(k8s.RbacAuthorizationV1Api);
-
-const waitReady = (name: string) =>
-  eventually(async () => {
-    const i = await getInstance(name);
-    return i && condition(i, ConditionType.Ready)?.status === 'True' && i.status?.observedGeneration === i.metadata.generation ? i : undefined;
-  }, 90_000);
 
 beforeAll(async () => {
   op = await startTestOperator(shard, { CAELUS_INGRESS_NAMESPACE: 'traefik-system' });

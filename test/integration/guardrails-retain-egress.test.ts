@@ -9,15 +9,11 @@
 //   namespace and what its template version declares.
 import * as k8s from '@kubernetes/client-node';
 import { execa } from 'execa';
-import { operatorConfig } from '../../src/config/operator.ts';
 import { ConditionType, DeletionPolicy, INSTANCE_UID_LABEL, type CaelusInstance } from '../../src/domain/instance.ts';
-import { createMetrics } from '../../src/observability/metrics.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
-import { createOperatorRuntime, type OperatorRuntime } from '../../src/operator/run-operator.ts';
 import type { SecretSource } from '../../src/operator/ports.ts';
 import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
 import { egressVerdict, type Destination, type PolicyLike } from '../support/network-policy.ts';
-import { SHARD_LABEL, TEST_CATALOG, condition, createInstance, deleteInstance, getInstance, instanceBody } from '../support/operator.ts';
+import { condition, createInstance, deleteInstance, getInstance, instanceBody, startTestOperator, waitReady, type TestOperator } from '../support/operator.ts';
 
 const shard = uniqueName('retain');
 const core = () => testKubeConfig().makeApiClient(k8s.CoreV1Api);
@@ -25,13 +21,8 @@ const net = () => testKubeConfig().makeApiClient(k8s.NetworkingV1Api);
 const OLD_TENANT_TOKEN = 'old-tenant-token-4f1c';
 // The instance's secrets as the database would hand them over.
 const secrets: SecretSource = { fingerprint: async () => 'fp-1', read: async () => ({ token: OLD_TENANT_TOKEN }) };
-let runtime: OperatorRuntime;
+let op: TestOperator;
 
-const waitReady = (name: string) =>
-  eventually(async () => {
-    const i = await getInstance(name);
-    return i && condition(i, ConditionType.Ready)?.status === 'True' && i.status?.observedGeneration === i.metadata.generation ? i : undefined;
-  }, 90_000);
 const gone = (name: string) => eventually(async () => ((await getInstance(name)) === undefined ? true : undefined), 90_000);
 const helmStatus = (ns: string) =>
   execa(helmBin(), ['status', ns, '-n', ns, '--kubeconfig', process.env['CAELUS_TEST_KUBECONFIG']!], { reject: false });
@@ -41,24 +32,10 @@ const withId = (body: CaelusInstance): CaelusInstance => ({
 });
 
 beforeAll(async () => {
-  const config = operatorConfig(
-    {},
-    {
-      KUBECONFIG: process.env['CAELUS_TEST_KUBECONFIG'],
-      HELM_BIN: helmBin(),
-      CAELUS_CATALOG: TEST_CATALOG,
-      CAELUS_LEADER_ELECTION: 'false',
-      CAELUS_METRICS_PORT: '0',
-      CAELUS_METRICS_HOST: '127.0.0.1',
-      CAELUS_HELM_TIMEOUT_SECONDS: '60',
-      CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
-    },
-  );
-  runtime = await createOperatorRuntime(config, { log: silentLogger(), metrics: createMetrics(), labelSelector: `${SHARD_LABEL}=${shard}`, env: process.env, secrets });
-  await runtime.start();
+  op = await startTestOperator(shard, {}, { secrets });
 });
 afterAll(async () => {
-  await runtime?.stop();
+  await op?.stop();
 });
 
 describe('deletionPolicy Retain and a reused instance name', () => {

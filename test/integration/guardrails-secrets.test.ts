@@ -16,21 +16,21 @@ import { createTemplate, createTemplateVersion } from '../../src/db/repositories
 import { deleteSecret, putSecret } from '../../src/db/repositories/secrets.ts';
 import { SecretBox } from '../../src/db/secret-box.ts';
 import { DbSecretSource } from '../../src/db/secret-source.ts';
-import { ConditionType, SECRETS_FINGERPRINT_ANNOTATION, type CaelusInstance } from '../../src/domain/instance.ts';
+import { SECRETS_FINGERPRINT_ANNOTATION } from '../../src/domain/instance.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
 import { createOperatorWithSync } from '../../src/compose/operator-with-sync.ts';
-import { createOperatorRuntime, type OperatorRuntime } from '../../src/operator/run-operator.ts';
+import type { OperatorRuntime } from '../../src/operator/run-operator.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
 import { ACTOR, seedVersion } from '../support/db-fixtures.ts';
 import { fileURLToPath } from 'node:url';
 import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
-import { SHARD_LABEL, TEST_CATALOG, syncedOperatorEnv, condition, createInstance, getInstance, instanceBody, patchInstance } from '../support/operator.ts';
+import { SHARD_LABEL, syncedOperatorEnv, createInstance, getInstance, instanceBody, patchInstance, startTestOperator, waitReady, type TestOperator } from '../support/operator.ts';
 
 const CHART = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
 const shard = uniqueName('secrets');
 const core = () => testKubeConfig().makeApiClient(k8s.CoreV1Api);
 const logLines: string[] = [];
-let runtime: OperatorRuntime;
+let op: TestOperator;
 let db: TestDatabase;
 const keyMaterial = randomBytes(32);
 const box = new SecretBox([{ id: 'k1', key: keyMaterial }]);
@@ -56,11 +56,6 @@ function expectNoSecretLogged(): void {
   }
 }
 
-const waitReady = (name: string, extra: (i: CaelusInstance) => boolean = () => true) =>
-  eventually(async () => {
-    const i = await getInstance(name);
-    return i && condition(i, ConditionType.Ready)?.status === 'True' && i.status?.observedGeneration === i.metadata.generation && extra(i) ? i : undefined;
-  }, 90_000);
 const secretData = async (ns: string, name: string) => {
   const s = await core().readNamespacedSecret({ name, namespace: ns });
   return { data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])), secret: s };
@@ -70,31 +65,11 @@ beforeAll(async () => {
   const cases = testDatabases();
   // The real server when there is one (CI), else PGlite.
   db = await cases[cases.length - 1]!.create();
-  const config = operatorConfig(
-    {},
-    {
-      KUBECONFIG: process.env['CAELUS_TEST_KUBECONFIG'],
-      HELM_BIN: helmBin(),
-      CAELUS_CATALOG: TEST_CATALOG,
-      CAELUS_LEADER_ELECTION: 'false',
-      CAELUS_METRICS_PORT: '0',
-      CAELUS_METRICS_HOST: '127.0.0.1',
-      CAELUS_HELM_TIMEOUT_SECONDS: '60',
-      CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
-    },
-  );
   // Debug level and no redaction: the test proves the values never reach a logger at all.
-  runtime = await createOperatorRuntime(config, {
-    log: pino({ level: 'debug' }, sink),
-    metrics: createMetrics(),
-    labelSelector: `${SHARD_LABEL}=${shard}`,
-    env: process.env,
-    secrets: new DbSecretSource(db.db, box),
-  });
-  await runtime.start();
+  op = await startTestOperator(shard, {}, { secrets: new DbSecretSource(db.db, box), log: pino({ level: 'debug' }, sink) });
 });
 afterAll(async () => {
-  await runtime?.stop();
+  await op?.stop();
   await db?.destroy();
 });
 

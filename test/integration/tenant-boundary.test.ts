@@ -163,7 +163,7 @@ describe('impersonation is a second wall (kinds policy switched off)', () => {
       expect(await raw.get(ref)).toBeDefined();
       await expect(raw.get(ref, { asUser: tenantUser(bare) })).rejects.toMatchObject({ statusCode: 403 });
       expect(await raw.get({ ...ref, namespace }, { asUser: tenantUser(namespace) })).toBeUndefined(); // its own namespace: a plain 404
-      await expect(new HelmReleaseSecrets(kc(), { actAsTenant: true }).latest('x', bare)).rejects.toThrow(/forbidden/i);
+      await expect(new HelmReleaseSecrets(kc(), { actAs: tenantUser }).latest('x', bare)).rejects.toThrow(/forbidden/i);
       await expect(workloadPort(kc()).list(bare, 'caelus.io/instance=x')).rejects.toThrow(/forbidden/i);
       expect(await workloadPort(kc()).list(namespace, 'caelus.io/instance=x')).toEqual([]);
     } finally {

@@ -3,7 +3,7 @@
 // (helm's revisions and statuses, namespaces with labels, finalizers), so a
 // test reads like the user-visible behaviour, without a control plane.
 import type { ResolvedTemplateVersion } from '../../src/domain/catalog.ts';
-import type { CaelusInstance, CaelusInstanceStatus, EventReason } from '../../src/domain/instance.ts';
+import { INSTANCE_LABEL, type CaelusInstance, type CaelusInstanceStatus, type EventReason } from '../../src/domain/instance.ts';
 import type { CheckOptions, CheckResult, DriftedResource } from '../../src/drift/checker.ts';
 import { parseManifest, type ManifestObject } from '../../src/drift/release-manifest.ts';
 import { checkManifest } from '../../src/domain/kinds-policy.ts';
@@ -56,7 +56,7 @@ export function fakeContext(instance: CaelusInstance, opts: { digest?: string; n
     now: () => NOW,
     template: fakeTemplate,
     namespace: opts.namespace ?? instance.metadata.name,
-    desired: { values: {}, digest: opts.digest ?? 'sha256:desired' },
+    desired: { values: {}, digest: opts.digest ?? 'sha256:desired', labels: { [INSTANCE_LABEL]: instance.metadata.name } },
   };
 }
 

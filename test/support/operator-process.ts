@@ -1,26 +1,19 @@
 // `caelus operator` as a child process in its own process group, so a test can
 // SIGKILL it together with the helm it is running (as a crashed pod would).
-import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
 import { helmBin } from './kube.ts';
 import { SHARD_LABEL, TEST_CATALOG } from './operator.ts';
+import { spawnProcessGroup, type ProcessGroup } from './process-group.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
-export interface OperatorProcess {
-  pid: number;
-  log: string;
-  kill(signal: NodeJS.Signals): void;
-  exited: Promise<unknown>;
-}
+export type OperatorProcess = ProcessGroup;
 
 export function spawnOperator(shard: string, identity: string, env: Record<string, string> = {}): OperatorProcess {
-  const log = join(tmpdir(), `caelus-${identity}.log`);
-  const out = createWriteStream(log);
-  const child: ResultPromise = execa(process.execPath, [CLI, 'operator', '--instance-selector', `${SHARD_LABEL}=${shard}`], {
+  return spawnProcessGroup(process.execPath, [CLI, 'operator', '--instance-selector', `${SHARD_LABEL}=${shard}`], {
+    logFile: join(tmpdir(), `caelus-${identity}.log`),
     env: {
       KUBECONFIG: process.env['CAELUS_TEST_KUBECONFIG']!,
       HELM_BIN: helmBin(),
@@ -36,23 +29,5 @@ export function spawnOperator(shard: string, identity: string, env: Record<strin
       LOG_LEVEL: 'debug',
       ...env,
     },
-    detached: true,
-    reject: false,
-    all: true,
-    buffer: false,
-    stdin: 'ignore',
   });
-  child.all?.pipe(out);
-  return {
-    pid: child.pid!,
-    log,
-    kill: (signal) => {
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        // already gone
-      }
-    },
-    exited: child,
-  };
 }

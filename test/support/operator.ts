@@ -4,13 +4,14 @@
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import type { TemplateCatalog } from '../../src/domain/catalog.ts';
-import { API_VERSION, KIND, type CaelusInstance, type CaelusInstanceSpec } from '../../src/domain/instance.ts';
+import { API_VERSION, ConditionType, KIND, type CaelusInstance, type CaelusInstanceSpec } from '../../src/domain/instance.ts';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.ts';
-import { silentLogger, createLogger } from '../../src/observability/logger.ts';
+import { silentLogger, createLogger, type Logger } from '../../src/observability/logger.ts';
 import { createOperatorWithSync } from '../../src/compose/operator-with-sync.ts';
 import type { OperatorRuntime } from '../../src/operator/run-operator.ts';
+import type { SecretSource } from '../../src/operator/ports.ts';
 import { operatorConfig } from '../../src/config/operator.ts';
-import { helmBin, testKubeConfig } from './kube.ts';
+import { eventually, helmBin, testKubeConfig } from './kube.ts';
 
 export const TEST_CATALOG = fileURLToPath(new URL('../fixtures/catalog.yaml', import.meta.url));
 export const SHARD_LABEL = 'caelus.io/test-shard';
@@ -54,6 +55,10 @@ export async function startTestOperator(
      * DB ↔ CR sync runs while leading.
      */
     databaseUrl?: string;
+    /** Where instance secrets come from (e.g. a DbSecretSource, or fixed values) instead of the database. */
+    secrets?: SecretSource;
+    /** The test's own logger (e.g. one without redaction, to prove a value never reaches a logger); wins over logLines. */
+    log?: Logger;
   } = {},
 ): Promise<TestOperator> {
   const metrics = createMetrics();
@@ -76,7 +81,9 @@ export async function startTestOperator(
       ...overrides,
     },
   );
-  const log = opts.logLines
+  const log = opts.log
+    ? opts.log
+    : opts.logLines
     ? createLogger({ level: 'debug', destination: { write: (line: string) => void opts.logLines!.push(line) } })
     : process.env['CAELUS_TEST_LOGS']
       ? createLogger({ level: 'debug' })
@@ -87,6 +94,7 @@ export async function startTestOperator(
     labelSelector: `${SHARD_LABEL}=${shard}`,
     env,
     ...(opts.catalog ? { catalog: opts.catalog } : {}),
+    ...(opts.secrets ? { secrets: opts.secrets } : {}),
   });
   await runtime.start();
   return { runtime, metrics, stop: () => runtime.stop() };
@@ -127,6 +135,14 @@ export async function patchInstance(name: string, patch: Record<string, unknown>
 
 export async function deleteInstance(name: string): Promise<void> {
   await customObjects().deleteClusterCustomObject({ group: 'caelus.io', version: 'v1', plural: 'caelusinstances', name });
+}
+
+/** The instance once Ready=True for its current generation (and `extra` holds). */
+export function waitReady(name: string, extra: (i: CaelusInstance) => boolean = () => true, timeoutMs = 90_000): Promise<CaelusInstance> {
+  return eventually(async () => {
+    const i = await getInstance(name);
+    return i && condition(i, ConditionType.Ready)?.status === 'True' && i.status?.observedGeneration === i.metadata.generation && extra(i) ? i : undefined;
+  }, timeoutMs);
 }
 
 export function condition(instance: CaelusInstance | undefined, type: string) {

@@ -2,7 +2,7 @@
 // does its work and records it in the status draft; the caller observes again
 // and chooses what comes next.
 import { condition, setPhase, stopHere, type DesiredContext, type StepOutcome } from '../context.ts';
-import { ConditionType, DriftMode, INSTANCE_LABEL, Phase, Reason, releaseName } from '../../domain/instance.ts';
+import { ConditionType, DriftMode, Phase, Reason, releaseName } from '../../domain/instance.ts';
 import { tenantUser } from '../../domain/tenant.ts';
 import { describeViolations } from '../../domain/kinds-policy.ts';
 import type { CheckResult, DriftedResource } from '../../drift/checker.ts';
@@ -73,7 +73,7 @@ async function applyRelease(ctx: DesiredContext, deps: ReleaseActionDeps, instal
       values: ctx.desired.values,
       timeoutSeconds: deps.helmTimeoutSeconds,
       description: describeDigest(ctx.desired.digest),
-      labels: { [INSTANCE_LABEL]: ctx.instance.metadata.name },
+      labels: { ...ctx.desired.labels },
       policy: { allowedKinds: policy.allowedKinds ?? [], allowedClusterRoles: policy.allowedClusterRoles ?? [], reserved: policy.reserved ?? [] },
       signal: ctx.signal,
     });

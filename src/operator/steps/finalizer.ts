@@ -3,13 +3,13 @@ import {
   ConditionType,
   DeletionPolicy,
   FINALIZER,
-  INSTANCE_LABEL,
   Phase,
   Reason,
   instanceNamespace,
   releaseName,
   secretsName,
 } from '../../domain/instance.ts';
+import { ownerLabels, type ShardList } from '../../domain/shard.ts';
 import type { EventSink, GuardrailObjects, HelmPort, InstanceStore, NamespacePort } from '../ports.ts';
 import { helmFailure } from '../release/helm-failure.ts';
 import type { TenantIdentityPort } from './tenant.ts';
@@ -25,6 +25,8 @@ export interface FinalizerDeps {
   writeProgress(ctx: ReconcileContext): Promise<void>;
   /** Deletes the instance's secrets Secret on Retain; absent in the bare pipeline, which never writes it. */
   objects?: Pick<GuardrailObjects, 'delete'>;
+  /** All configured shards when sharded (the tenant identity keeps the CR's shard label). */
+  shards?: ShardList | undefined;
 }
 
 // Namespace deletion is asynchronous (the namespace controller empties it);
@@ -69,7 +71,7 @@ async function finalize(ctx: ReconcileContext, deps: FinalizerDeps) {
   const ours = ns !== undefined && namespaceOwnership(ns, instance).owned;
   if (ours && !ns.terminating) {
     try {
-      await deps.tenants?.ensure(namespace, { [INSTANCE_LABEL]: name });
+      await deps.tenants?.ensure(namespace, ownerLabels(instance, deps.shards));
       await deps.helm.uninstall(releaseName(instance), namespace, ctx.signal);
     } catch (err) {
       throw helmFailure(err, Reason.UninstallFailed);

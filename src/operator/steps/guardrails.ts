@@ -5,7 +5,8 @@
 import { CONTINUE, type PlacedContext, type Step } from '../context.ts';
 import type { GuardrailsConfig } from '../../config/guardrails.ts';
 import { digestOf } from '../../domain/digest.ts';
-import { EventOnlyReason, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, secretsName } from '../../domain/instance.ts';
+import { EventOnlyReason, MANAGED_BY, MANAGED_BY_LABEL, Reason, secretsName } from '../../domain/instance.ts';
+import { ownerLabels, type ShardList } from '../../domain/shard.ts';
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
 import { ReconcileError, isTransientError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -37,6 +38,8 @@ export interface GuardrailsStepDeps {
   secrets?: SecretSource;
   events: EventSink;
   metrics?: Pick<Metrics, 'guardrailsApplies'>;
+  /** All configured shards when sharded: the objects then carry the CR's shard label, for that shard's drift watches. */
+  shards?: ShardList | undefined;
 }
 
 type PolicyType = 'Ingress' | 'Egress';
@@ -127,7 +130,7 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
       // Only a human changes the CR or the template: retry slowly.
       if (!choice.ok) throw new ReconcileError(Reason.TierNotAllowed, choice.message, { requeueAfterMs: 300_000 });
 
-      const labels = { [INSTANCE_LABEL]: instance.metadata.name, [MANAGED_BY_LABEL]: MANAGED_BY };
+      const labels = { ...ownerLabels(instance, deps.shards), [MANAGED_BY_LABEL]: MANAGED_BY };
       const objects = [
         resourceQuotaFor(choice.tier, namespace, labels),
         limitRangeFor(choice.tier, namespace, labels),

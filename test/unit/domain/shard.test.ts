@@ -3,12 +3,15 @@ import {
   assignShard,
   defaultShard,
   leaseIsFresh,
+  objectShardLabels,
+  ownerLabels,
   shardLeaseName,
   shardOf,
   shardOverview,
   shardSelector,
   type ShardList,
 } from '../../../src/domain/shard.ts';
+import { INSTANCE_LABEL } from '../../../src/domain/instance.ts';
 
 const THREE: ShardList = ['a', 'b', 'c'];
 const keys = Array.from({ length: 3000 }, (_, i) => `inst-${i}`);
@@ -61,6 +64,27 @@ describe('shardSelector', () => {
     expect(shardSelector('b', THREE)).toBe(`${SHARD_LABEL}=b`);
     expect(shardSelector('a', THREE)).toBe(`${SHARD_LABEL} notin (b,c)`);
     expect(shardSelector('only', ['only'])).toBeUndefined();
+  });
+});
+
+describe('objectShardLabels, ownerLabels', () => {
+  it("gives a release's objects the CR's own shard label when sharded, so the CR's selector also selects them", () => {
+    expect(objectShardLabels({ [SHARD_LABEL]: 'b', other: 'x' }, THREE)).toEqual({ [SHARD_LABEL]: 'b' });
+    expect(objectShardLabels({ [SHARD_LABEL]: 'a' }, THREE)).toEqual({ [SHARD_LABEL]: 'a' });
+    // Unlabelled CRs (default shard) render unlabelled objects, which the default shard's notin matches.
+    expect(objectShardLabels(undefined, THREE)).toEqual({});
+    expect(objectShardLabels({ [SHARD_LABEL]: '' }, THREE)).toEqual({});
+  });
+
+  it('adds nothing when not sharded, whatever the CR carries', () => {
+    expect(objectShardLabels({ [SHARD_LABEL]: 'b' }, undefined)).toEqual({});
+    expect(objectShardLabels(undefined, undefined)).toEqual({});
+  });
+
+  it('owner labels: the instance, plus the shard label when sharded', () => {
+    const cr = { metadata: { name: 'web-1', labels: { [SHARD_LABEL]: 'c', team: 'x' } } };
+    expect(ownerLabels(cr, THREE)).toEqual({ [INSTANCE_LABEL]: 'web-1', [SHARD_LABEL]: 'c' });
+    expect(ownerLabels(cr, undefined)).toEqual({ [INSTANCE_LABEL]: 'web-1' });
   });
 });
 

@@ -47,7 +47,7 @@ describe('upgradeInstallArgs', () => {
       'upgrade', '--install', 'web', 'charts/webapp',
       '--namespace', 'team-a', '--kubeconfig', '/kc',
       '--values', '-', '--reset-values', '--timeout=120s',
-      '--skip-crds',
+      '--disable-openapi-validation', '--skip-crds',
       '--output', 'json',
     ]);
   });

@@ -38,11 +38,15 @@ describe('shareConnections', () => {
     expect(await dispatcherOf(kc)).toBe(a);
   });
 
-  it('builds a new Agent when the TLS material changes (rotation) and closes the old one', async () => {
-    const kc = shareConnections(config(Buffer.from('ca-1').toString('base64')));
+  it('builds a new Agent once the TLS material changed (rotation, noticed within 5 s) and closes the old one', async () => {
+    let now = 0;
+    const kc = shareConnections(config(Buffer.from('ca-1').toString('base64')), () => now);
     const before = await dispatcherOf(kc);
     const rotated = config(Buffer.from('ca-2').toString('base64')).getCluster('c')!;
     kc.clusters = [rotated];
+    now = 4_999;
+    expect(await dispatcherOf(kc)).toBe(before);
+    now = 5_000;
     const after = await dispatcherOf(kc);
     expect(after).toBeDefined();
     expect(after).not.toBe(before);
