@@ -81,7 +81,7 @@ async function prepareDatabase(databaseUrl: string | undefined, users: number): 
 }
 
 /** `caelus api` as a child process on a free port. */
-async function startApi(o: { url: string; logDir: string; maxInstancesPerUser: number; cpuProf?: boolean }) {
+async function startApi(o: { url: string; logDir: string; maxInstancesPerUser: number; cpuProf?: boolean; kubeconfig?: string }) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const nodeArgs = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(o.logDir, 'cpuprofile')}`] : [];
@@ -89,7 +89,7 @@ async function startApi(o: { url: string; logDir: string; maxInstancesPerUser: n
     label: 'caelus api',
     file: process.execPath,
     args: [...nodeArgs, CLI, 'api', '--port', String(port), '--host', '127.0.0.1', '--max-instances-per-user', String(o.maxInstancesPerUser)],
-    env: { DATABASE_URL: o.url, LOG_LEVEL: 'warn', PATH: process.env['PATH'] ?? '' },
+    env: { DATABASE_URL: o.url, LOG_LEVEL: 'warn', PATH: process.env['PATH'] ?? '', ...(o.kubeconfig ? { KUBECONFIG: o.kubeconfig } : {}) },
     logFile: join(o.logDir, 'api.log'),
     readyUrl: `${base}/readyz`,
     killGraceMs: 10_000,
@@ -189,7 +189,8 @@ export async function runApiRate(o: ApiRateOptions) {
       env: { CAELUS_CATALOG: '', DATABASE_URL: url, CAELUS_DB_POOL_MAX: '4' },
     });
   }
-  const { base, pid, stop } = await startApi({ url, logDir: o.logDir, maxInstancesPerUser, ...(o.cpuProf ? { cpuProf: true } : {}) });
+  // With the cluster, as deployed: GET /instances/{id} then also reads the CR's live status.
+  const { base, pid, stop } = await startApi({ url, logDir: o.logDir, maxInstancesPerUser, ...(o.cpuProf ? { cpuProf: true } : {}), ...(o.env ? { kubeconfig: o.env.cp.kubeconfigPath } : {}) });
   const call = httpCall(base);
 
   log(`api --rate: seeding ${o.users} users × ${o.seedPerUser} instances through the API`);
