@@ -46,7 +46,7 @@ const promised: Record<string, { defaults: string[]; withDomain?: string[] }> = 
     withDomain: ['ConfigMap', 'Deployment', 'Ingress', 'PersistentVolumeClaim', 'Service'],
   },
   'deploy/caelus': {
-    defaults: ['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'],
+    defaults: ['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount'],
   },
 };
 
