@@ -28,6 +28,12 @@ export interface CheckOptions {
   full: boolean;
   /** Read and dry-run as this user (the instance's tenant ServiceAccount): the operator itself may not. */
   asUser?: string;
+  /**
+   * Helm applied this revision in the same reconcile. An object whose only
+   * writer is then helm's server-side apply holds the manifest's values (the
+   * apply was forced), so it is marked clean without a dry run.
+   */
+  justApplied?: boolean;
 }
 
 export interface CheckResult {
@@ -37,6 +43,20 @@ export interface CheckResult {
 }
 
 const SCALED_KINDS = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
+
+/**
+ * Every field of the object was last written by helm's server-side apply
+ * (status subresource writes aside). Helm 3 writes with Update and never
+ * qualifies; any other writer (kubectl edit, scale, a controller) keeps the
+ * dry run. The manager name is writable by the tenant: a forged "helm" apply
+ * in the instant after helm's own only delays the correction to the periodic
+ * full check, which never takes this shortcut.
+ */
+export function onlyAppliedByHelm(live: { metadata?: { managedFields?: readonly { manager?: string; operation?: string; subresource?: string }[] } }): boolean {
+  const entries = live.metadata?.managedFields ?? [];
+  const spec = entries.filter((e) => e.subresource !== 'status');
+  return spec.length > 0 && spec.every((e) => e.manager === HELM_FIELD_MANAGER && e.operation === 'Apply');
+}
 
 export function objectKey(o: { apiVersion: string; kind: string; namespace?: string; name: string }): string {
   return `${o.apiVersion}/${o.kind}/${o.namespace ?? ''}/${o.name}`;
@@ -66,6 +86,10 @@ export class DriftChecker {
       }
       const rv = live.metadata?.resourceVersion ?? '';
       if (!opts.full && this.#clean.get(ref.namespace ?? '')?.get(key) === rv) continue;
+      if (!opts.full && opts.justApplied && onlyAppliedByHelm(live)) {
+        this.#mark(ref.namespace, key, rv);
+        continue;
+      }
       const dryRun = await this.#client.apply(manifest as unknown as JsonObject, { fieldManager: HELM_FIELD_MANAGER, force: true, dryRun: true, ...as });
       dryRuns++;
       const extra = opts.ignoreReplicas && SCALED_KINDS.has(manifest.kind) ? ['/spec/replicas'] : [];

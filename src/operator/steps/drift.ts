@@ -62,6 +62,8 @@ export function driftStep(deps: DriftStepDeps): Step<DesiredContext> {
             ignoreReplicas: hibernated,
             full: deps.takeFullCheck(ctx.instance.metadata.name),
             asUser,
+            // A revision recorded in this reconcile, where the CR had one before or none at all: helm just applied it.
+            justApplied: revision !== ctx.instance.status?.release?.revision,
           });
         }
       }

@@ -1,0 +1,63 @@
+// The drift check right after helm applied a revision (DriftChecker's
+// justApplied): objects whose only writer is helm's server-side apply are
+// taken as clean without a dry run; anything another manager touched is still
+// dry-run and found. Runs with the helm of this run: Helm 4 applies
+// server-side (the shortcut), Helm 3 writes with Update (never the shortcut).
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { DriftChecker } from '../../src/drift/checker.ts';
+import { parseManifest } from '../../src/drift/release-manifest.ts';
+import { HelmClient } from '../../src/helm/index.ts';
+import { RawObjectClient } from '../../src/k8s/raw-objects.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
+
+const expectedMajor = process.env['CAELUS_HELM_MAJOR'] === '3' ? 3 : 4;
+const webapp = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
+
+describe(`drift check right after helm applied (Helm ${expectedMajor})`, () => {
+  const kc = testKubeConfig();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const helm = new HelmClient({
+    binary: helmBin(),
+    kubeconfigPath: process.env['CAELUS_TEST_KUBECONFIG']!,
+    metrics: createMetrics(),
+    env: { HELM_CACHE_HOME: process.env['HELM_CACHE_HOME'], HELM_CONFIG_HOME: process.env['HELM_CONFIG_HOME'], HELM_DATA_HOME: process.env['HELM_DATA_HOME'] },
+    killGraceMs: 10_000,
+  });
+  const namespaces: string[] = [];
+  const opts = { ignore: [], ignoreReplicas: false, full: false, justApplied: true };
+
+  afterAll(async () => {
+    for (const name of namespaces) await core.deleteNamespace({ name }).catch(() => undefined);
+  });
+
+  async function installed(): Promise<{ ns: string; objects: ReturnType<typeof parseManifest> }> {
+    const ns = uniqueName('drift-applied');
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    namespaces.push(ns);
+    const release = await helm.upgradeInstall({ release: 'web', namespace: ns, chart: { kind: 'local', path: webapp }, values: { message: 'original' }, timeoutSeconds: 60 });
+    return { ns, objects: parseManifest(release.manifest, ns) };
+  }
+
+  it('takes objects only helm has written as clean without a dry run (Helm 4), dry-runs each with Helm 3', async () => {
+    const { objects } = await installed();
+    const result = await new DriftChecker(new RawObjectClient(kc)).check(objects, opts);
+    expect(result.drifted).toEqual([]);
+    expect(result.dryRuns).toBe(expectedMajor === 4 ? 0 : objects.length);
+  });
+
+  it('still finds a change another manager made, and a periodic full check never takes the shortcut', async () => {
+    const { ns, objects } = await installed();
+    await core.patchNamespacedConfigMap(
+      { name: 'web-config', namespace: ns, body: { data: { message: 'edited' } }, fieldManager: 'kubectl-edit' },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const checker = new DriftChecker(new RawObjectClient(kc));
+    const result = await checker.check(objects, opts);
+    expect(result.drifted).toEqual([expect.objectContaining({ kind: 'ConfigMap', name: 'web-config', missing: false })]);
+
+    const full = await checker.check(objects, { ...opts, full: true });
+    expect(full.dryRuns).toBe(objects.length);
+  });
+});
