@@ -12,9 +12,9 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { ChartReference } from '../../src/domain/catalog.ts';
-import { HelmClient, HelmError, HelmReleaseSecrets, type HelmRelease } from '../../src/helm/index.ts';
+import { HelmError, HelmReleaseSecrets, type HelmRelease } from '../../src/helm/index.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { eventually, helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
+import { eventually, helmBin, testHelmClient, testKubeConfig, uniqueName } from '../support/kube.ts';
 
 const webapp: ChartReference = { kind: 'local', path: fileURLToPath(new URL('../../charts/webapp', import.meta.url)) };
 const probeDir = fileURLToPath(new URL('../fixtures/charts/helm-probe', import.meta.url));
@@ -46,17 +46,7 @@ function report(line: string): void {
 
 describe(`HelmClient (Helm ${expectedMajor})`, () => {
   const metrics = createMetrics();
-  const helm = new HelmClient({
-    binary: helmBin(),
-    kubeconfigPath: process.env['CAELUS_TEST_KUBECONFIG']!,
-    metrics,
-    env: {
-      HELM_CACHE_HOME: process.env['HELM_CACHE_HOME'],
-      HELM_CONFIG_HOME: process.env['HELM_CONFIG_HOME'],
-      HELM_DATA_HOME: process.env['HELM_DATA_HOME'],
-    },
-    killGraceMs: 10_000,
-  });
+  const helm = testHelmClient(metrics);
   const kc = testKubeConfig();
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const objectsApi = k8s.KubernetesObjectApi.makeApiClient(kc);

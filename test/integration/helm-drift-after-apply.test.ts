@@ -7,10 +7,8 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { DriftChecker } from '../../src/drift/checker.ts';
 import { parseManifest } from '../../src/drift/release-manifest.ts';
-import { HelmClient } from '../../src/helm/index.ts';
 import { RawObjectClient } from '../../src/k8s/raw-objects.ts';
-import { createMetrics } from '../../src/observability/metrics.ts';
-import { helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
+import { testHelmClient, testKubeConfig, uniqueName } from '../support/kube.ts';
 
 const expectedMajor = process.env['CAELUS_HELM_MAJOR'] === '3' ? 3 : 4;
 const webapp = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
@@ -18,13 +16,7 @@ const webapp = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
 describe(`drift check right after helm applied (Helm ${expectedMajor})`, () => {
   const kc = testKubeConfig();
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const helm = new HelmClient({
-    binary: helmBin(),
-    kubeconfigPath: process.env['CAELUS_TEST_KUBECONFIG']!,
-    metrics: createMetrics(),
-    env: { HELM_CACHE_HOME: process.env['HELM_CACHE_HOME'], HELM_CONFIG_HOME: process.env['HELM_CONFIG_HOME'], HELM_DATA_HOME: process.env['HELM_DATA_HOME'] },
-    killGraceMs: 10_000,
-  });
+  const helm = testHelmClient();
   const namespaces: string[] = [];
   const opts = { ignore: [], ignoreReplicas: false, full: false, justApplied: true };
 

@@ -11,25 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { HelmClient, HelmError } from '../../src/helm/index.ts';
-import { createMetrics } from '../../src/observability/metrics.ts';
-import { helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
+import { HelmError } from '../../src/helm/index.ts';
+import { helmBin, helmEnv, testHelmClient, testKubeConfig, uniqueName } from '../support/kube.ts';
 
 const run = promisify(execFile);
 const expectedMajor = process.env['CAELUS_HELM_MAJOR'] === '3' ? 3 : 4;
 const kubeconfig = process.env['CAELUS_TEST_KUBECONFIG']!;
-const helmEnv = {
-  ...process.env,
-  HELM_CACHE_HOME: process.env['HELM_CACHE_HOME'],
-  HELM_CONFIG_HOME: process.env['HELM_CONFIG_HOME'],
-  HELM_DATA_HOME: process.env['HELM_DATA_HOME'],
-};
 
 /** What happened to an install: refused with helm's message, or installed with the live Service's first port. */
 type Outcome = { refused: string } | { port: Record<string, unknown> };
 
 describe(`unknown chart fields with Caelus's helm flags (Helm ${expectedMajor})`, () => {
-  const helm = new HelmClient({ binary: helmBin(), kubeconfigPath: kubeconfig, metrics: createMetrics(), env: helmEnv, killGraceMs: 10_000 });
+  const helm = testHelmClient();
   const core = testKubeConfig().makeApiClient(k8s.CoreV1Api);
   const namespaces: string[] = [];
   let chartDir = '';
@@ -79,7 +72,7 @@ describe(`unknown chart fields with Caelus's helm flags (Helm ${expectedMajor})`
     });
     const withHelmDefaults = await liveOutcome(plain, async () => {
       try {
-        await run(helmBin(), ['upgrade', '--install', 'web', chartDir, '--namespace', plain, '--kubeconfig', kubeconfig], { env: helmEnv });
+        await run(helmBin(), ['upgrade', '--install', 'web', chartDir, '--namespace', plain, '--kubeconfig', kubeconfig], { env: { ...process.env, ...helmEnv() } });
         return undefined;
       } catch (err) {
         return (err as { stderr?: string }).stderr ?? String(err);

@@ -17,7 +17,7 @@ import type { TestDatabase } from './database.ts';
 import type { SecretBox } from '../../src/db/secret-box.ts';
 import type { ChartPinning } from '../../src/charts/pin.ts';
 import type { ApiSharding } from '../../src/api/shard-status.ts';
-import { helmBin } from './kube.ts';
+import { helmBin, helmEnv } from './kube.ts';
 
 export const WEBAPP_CHART = fileURLToPath(new URL('../../charts/webapp', import.meta.url));
 
@@ -54,7 +54,7 @@ export function realChartChecker(): ChartChecker {
   sharedChecker ??= new HelmChartChecker(
     new HelmClient({
       binary: helmBin(),
-      env: { HELM_CACHE_HOME: process.env['HELM_CACHE_HOME'], HELM_CONFIG_HOME: process.env['HELM_CONFIG_HOME'], HELM_DATA_HOME: process.env['HELM_DATA_HOME'] },
+      env: helmEnv(),
     }),
   );
   return sharedChecker;
