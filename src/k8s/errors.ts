@@ -2,7 +2,7 @@ import { ApiException } from '@kubernetes/client-node';
 
 /** What a failed API call was acting on, so an error message names the object, not just a status code. */
 export interface KubeApiTarget {
-  /** The operation, e.g. `apply`, `get`, `updateStatus`. */
+  /** The operation, e.g. `apply`, `get`, `writeStatus`. */
   operation: string;
   apiVersion?: string;
   kind?: string;

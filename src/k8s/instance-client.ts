@@ -42,10 +42,11 @@ export class ConflictRetriesExhaustedError extends Error {
 
 /**
  * Typed access to a cluster-scoped custom resource (CaelusInstance by
- * default). Writes are read-modify-write with the resourceVersion just read,
+ * default). Finalizer writes are read-modify-write with a resourceVersion,
  * so a concurrent writer (kubectl, GitOps, the sync loop, another replica)
  * is never overwritten silently: on 409 the object is read again and the
- * change re-applied to the fresh copy, a bounded number of times.
+ * change re-applied to the fresh copy, a bounded number of times. Status has
+ * one writer and is set whole (writeStatus).
  */
 export class InstanceClient<Spec = Record<string, unknown>, Status = Record<string, unknown>> {
   readonly #api: CustomObjectsApi;
@@ -83,38 +84,47 @@ export class InstanceClient<Spec = Record<string, unknown>, Status = Record<stri
   }
 
   /**
-   * Replaces the status through the /status subresource with `mutate(current)`.
-   * `mutate` gets a private copy and may be called again after a conflict, so it
-   * must be a pure function of its argument. When the result equals the current
-   * status nothing is written (an unchanged write would still bump the
-   * resourceVersion and wake every watcher, i.e. reconcile itself forever).
-   * Returns the stored object, or undefined if the object does not exist.
+   * Sets the whole status through the /status subresource, without reading
+   * first: a JSON patch that adds `/status` replaces it whole and needs no
+   * resourceVersion. Only for a status with one writer (the operator that
+   * holds the instance's Lease) that decides itself whether anything
+   * changed; a read before every write was a third of a new instance's GETs.
+   * With `uid`, a status meant for a deleted object never lands on a new one
+   * of the same name. Returns the stored object, or undefined if the object
+   * (with that uid) does not exist.
    */
-  async updateStatus(
-    name: string,
-    mutate: (current: CustomResource<Spec, Status>) => Status,
-  ): Promise<CustomResource<Spec, Status> | undefined> {
-    return this.#retryOnConflict('updateStatus', name, async (current) => {
-      const copy = structuredClone(current);
-      const status = mutate(copy);
-      if (stableJson(status) === stableJson(current.status)) return current;
-      // The /status subresource only takes `status` from the body; metadata.resourceVersion
-      // of the copy is the optimistic-concurrency precondition.
-      return (await this.#api.replaceClusterCustomObjectStatus({
-        ...this.#gvp(),
-        name,
-        body: { ...copy, status },
-      })) as CustomResource<Spec, Status>;
-    });
+  async writeStatus(name: string, status: Status, uid?: string): Promise<CustomResource<Spec, Status> | undefined> {
+    const sameObject = uid ? [{ op: 'test', path: '/metadata/uid', value: uid }] : [];
+    try {
+      return (await this.#api.patchClusterCustomObjectStatus(
+        { ...this.#gvp(), name, body: [...sameObject, { op: 'add', path: '/status', value: status }] },
+        contentType(PatchStrategy.JsonPatch),
+      )) as CustomResource<Spec, Status>;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      // A failed `test` is a bare 422 Invalid, like a status the schema refuses: read to tell them apart.
+      if (uid && toKubeApiError(err, this.#target('writeStatus', name)).statusCode === 422 && (await this.get(name))?.metadata?.uid !== uid) return undefined;
+      throw toKubeApiError(err, this.#target('writeStatus', name));
+    }
   }
 
-  /** Ensures `finalizer` is set; a no-op (no write) when it already is. Undefined if the object does not exist. */
-  async addFinalizer(name: string, finalizer: string): Promise<CustomResource<Spec, Status> | undefined> {
-    return this.#retryOnConflict('addFinalizer', name, async (current) => {
-      const finalizers = current.metadata?.finalizers ?? [];
-      if (finalizers.includes(finalizer)) return current;
-      return this.#patchFinalizers(current, [...finalizers, finalizer]);
-    });
+  /**
+   * Ensures `finalizer` is set; a no-op (no write) when it already is.
+   * Undefined if the object does not exist. `known`, a copy the caller already
+   * holds (an informer's), is tried first instead of a read; a stale one costs
+   * a 409 and then the usual re-read.
+   */
+  async addFinalizer(name: string, finalizer: string, known?: CustomResource<Spec, Status>): Promise<CustomResource<Spec, Status> | undefined> {
+    return this.#retryOnConflict(
+      'addFinalizer',
+      name,
+      async (current) => {
+        const finalizers = current.metadata?.finalizers ?? [];
+        if (finalizers.includes(finalizer)) return current;
+        return this.#patchFinalizers(current, [...finalizers, finalizer]);
+      },
+      known,
+    );
   }
 
   /** Ensures `finalizer` is not set; a no-op when it is absent. Undefined if the object does not exist (already deleted). */
@@ -146,10 +156,11 @@ export class InstanceClient<Spec = Record<string, unknown>, Status = Record<stri
     op: string,
     name: string,
     write: (current: CustomResource<Spec, Status>) => Promise<CustomResource<Spec, Status>>,
+    known?: CustomResource<Spec, Status>,
   ): Promise<CustomResource<Spec, Status> | undefined> {
     let lastConflict: unknown;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const current = await this.get(name);
+      const current = attempt === 1 && known?.metadata?.resourceVersion ? structuredClone(known) : await this.get(name);
       if (!current) return undefined;
       try {
         return await write(current);
@@ -176,13 +187,4 @@ export class InstanceClient<Spec = Record<string, unknown>, Status = Record<stri
   #target(operation: string, name?: string): KubeApiTarget {
     return { operation, apiVersion: `${this.#type.group}/${this.#type.version}`, kind: this.#type.kind, name };
   }
-}
-
-/** JSON with sorted keys, so two equal statuses compare equal whatever their key order. */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  ) ?? 'undefined';
 }

@@ -59,11 +59,13 @@ export interface LoopGuardPort {
 
 export interface InstanceStore {
   /**
-   * Writes status through the status subresource, re-reading and retrying on
-   * 409 conflicts. Undefined when the object no longer exists.
+   * Sets the whole status through the status subresource (the reconciler
+   * decides whether it changed; nothing is read first). Undefined when the
+   * object (with `uid`, when given) no longer exists.
    */
-  updateStatus(name: string, mutate: (current: CaelusInstance) => CaelusInstanceStatus): Promise<CaelusInstance | undefined>;
-  addFinalizer(name: string, finalizer: string): Promise<void>;
+  writeStatus(name: string, status: CaelusInstanceStatus, uid?: string): Promise<CaelusInstance | undefined>;
+  /** `known`: the copy the reconcile started from, tried before a fresh read. */
+  addFinalizer(known: CaelusInstance, finalizer: string): Promise<void>;
   removeFinalizer(name: string, finalizer: string): Promise<void>;
 }
 

@@ -173,7 +173,7 @@ export class Reconciler {
     ctx.status.update({ lastReconcile: ctx.now().toISOString() });
     const status = ctx.status.snapshot();
     try {
-      const written = await this.#deps.instances.updateStatus(ctx.instance.metadata.name, () => status);
+      const written = await this.#deps.instances.writeStatus(ctx.instance.metadata.name, status, ctx.instance.metadata.uid);
       // Later writes in this reconcile compare against what is now stored.
       ctx.status.stored(written?.status ?? status);
       if (written) this.#written.set(ctx.instance.metadata.name, { status: written.status, resourceVersion: written.metadata.resourceVersion });

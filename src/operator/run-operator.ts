@@ -13,7 +13,7 @@ import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
 import { HelmClient, HelmReleaseSecrets, usesSecretStorage } from '../helm/index.ts';
 import { loadKubeConfig } from '../k8s/client.ts';
 import { EventRecorder } from '../k8s/events.ts';
-import { InstanceClient } from '../k8s/instance-client.ts';
+import { InstanceClient, type CustomResource } from '../k8s/instance-client.ts';
 import { LeaderElector } from '../k8s/leader-election.ts';
 import { Namespaces } from '../k8s/namespaces.ts';
 import { TenantIdentities } from '../k8s/tenant.ts';
@@ -131,10 +131,9 @@ export function helmPort(helm: HelmClient, rollbackOnFailure: boolean, releases?
 
 function instanceStore(client: InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>): InstanceStore {
   return {
-    updateStatus: async (name, mutate) =>
-      (await client.updateStatus(name, (current) => mutate(current as unknown as CaelusInstance))) as unknown as CaelusInstance | undefined,
-    addFinalizer: async (name, finalizer) => {
-      await client.addFinalizer(name, finalizer);
+    writeStatus: async (name, status, uid) => (await client.writeStatus(name, status, uid)) as unknown as CaelusInstance | undefined,
+    addFinalizer: async (known, finalizer) => {
+      await client.addFinalizer(known.metadata.name, finalizer, known as unknown as CustomResource<CaelusInstanceSpec, CaelusInstanceStatus>);
     },
     removeFinalizer: async (name, finalizer) => {
       await client.removeFinalizer(name, finalizer);

@@ -129,48 +129,50 @@ describe('InstanceClient, ObjectClient and Informer on a cluster-scoped custom r
     expect(all.every((w) => w.kind === 'Widget' && w.apiVersion === apiVersion)).toBe(true);
   });
 
-  it('updates status through the subresource and skips no-op writes', async () => {
+  it('sets the whole status through the subresource without a resourceVersion', async () => {
     await objects.apply(widget('w-status', 1), { fieldManager: 'caelus-test' });
-    const first = await client.updateStatus('w-status', (w) => ({ phase: 'Pending', observed: w.spec.size }));
-    expect(first?.status).toEqual({ phase: 'Pending', observed: 1 });
+    const first = await client.writeStatus('w-status', { phase: 'Pending', observed: 1, notes: ['a'] });
+    expect(first?.status).toEqual({ phase: 'Pending', observed: 1, notes: ['a'] });
     // The status subresource ignores spec changes and vice versa.
     expect(first?.spec.size).toBe(1);
+    await objects.apply(widget('w-status', 2), { fieldManager: 'caelus-test' });
 
-    const rv = first?.metadata?.resourceVersion;
-    const same = await client.updateStatus('w-status', (w) => ({ observed: w.status?.observed, phase: 'Pending' }));
-    expect(same?.metadata?.resourceVersion).toBe(rv);
+    // Written whole: a key left out is gone, and a spec change since is no conflict.
+    const second = await client.writeStatus('w-status', { phase: 'Running' });
+    expect(second?.status).toEqual({ phase: 'Running' });
+    expect(second?.spec.size).toBe(2);
+    expect((await client.get('w-status'))?.status).toEqual({ phase: 'Running' });
+    expect(await client.writeStatus('w-missing', { phase: 'Running' })).toBeUndefined();
 
+    // A status meant for an object of the same name that was deleted and made again does not land.
+    const uid = second?.metadata?.uid;
+    expect(await client.writeStatus('w-status', { phase: 'Stale' }, 'uid-of-an-older-object')).toBeUndefined();
+    expect((await client.writeStatus('w-status', { phase: 'Current' }, uid))?.status).toEqual({ phase: 'Current' });
+    expect((await client.get('w-status'))?.status).toEqual({ phase: 'Current' });
+    // A status the schema refuses is an error, not mistaken for a replaced object.
+    const refused = await client.writeStatus('w-status', { phase: 5 as unknown as string }, uid).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(KubeApiError);
+    expect((refused as KubeApiError).statusCode).toBe(422);
   });
 
-  it('re-applies the mutation on a fresh copy after a 409, and gives up after maxAttempts', async () => {
+  it('tries a known copy first, re-reads after a 409, and gives up after maxAttempts', async () => {
     await objects.apply(widget('w-conflict', 1), { fieldManager: 'caelus-test' });
-    await client.updateStatus('w-conflict', () => ({ notes: ['start'] }));
+    const known = (await client.get('w-conflict'))!;
+    // Another writer gets in after our copy was taken: the known copy's resourceVersion is stale.
+    await objects.apply({ ...widget('w-conflict', 1), metadata: { name: 'w-conflict', finalizers: ['other.io/keep'] } }, { fieldManager: 'caelus-test' });
 
-    // First attempt: pretend another writer got in between our read and our write
-    // (our copy carries an outdated resourceVersion), so the API server answers 409.
-    const seen: Array<string[] | undefined> = [];
-    const ok = await client.updateStatus('w-conflict', (w) => {
-      seen.push(w.status?.notes);
-      if (seen.length === 1) w.metadata!.resourceVersion = '1';
-      return { ...w.status, notes: [...(w.status?.notes ?? []), `ours-${seen.length}`] };
-    });
-    expect(seen).toHaveLength(2);
-    expect(ok?.status?.notes).toEqual(['start', 'ours-2']);
-
-    const stale = new InstanceClient<Spec, Status>(kc, { logger, resource: type, maxAttempts: 3 });
-    let tries = 0;
-    const err = await stale
-      .updateStatus('w-conflict', (w) => {
-        tries++;
-        w.metadata!.resourceVersion = '1';
-        return { ...w.status, phase: `try-${tries}` };
-      })
-      .catch((e: unknown) => e);
+    const once = new InstanceClient<Spec, Status>(kc, { logger, resource: type, maxAttempts: 1 });
+    const err = await once.addFinalizer('w-conflict', 'caelus.io/finalizer', known).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConflictRetriesExhaustedError);
-    expect((err as ConflictRetriesExhaustedError).attempts).toBe(3);
-    expect(tries).toBe(3);
+    expect((err as ConflictRetriesExhaustedError).attempts).toBe(1);
     expect(((err as Error).cause as KubeApiError).statusCode).toBe(409);
-    expect((await client.get('w-conflict'))?.status?.phase).toBeUndefined();
+    expect((await client.get('w-conflict'))?.metadata?.finalizers).toEqual(['other.io/keep']);
+
+    // With a second attempt the fresh copy wins, and the other writer's finalizer stays.
+    const ok = await client.addFinalizer('w-conflict', 'caelus.io/finalizer', known);
+    expect(ok?.metadata?.finalizers).toEqual(['other.io/keep', 'caelus.io/finalizer']);
+    await client.removeFinalizer('w-conflict', 'caelus.io/finalizer');
+    await client.removeFinalizer('w-conflict', 'other.io/keep');
   });
 
   it('adds and removes finalizers idempotently without dropping others', async () => {
@@ -193,7 +195,7 @@ describe('InstanceClient, ObjectClient and Informer on a cluster-scoped custom r
     await client.removeFinalizer('w-fin', 'other.io/keep');
     await eventually(async () => ((await client.get('w-fin')) === undefined ? true : undefined));
     expect(await client.addFinalizer('w-fin', 'caelus.io/finalizer')).toBeUndefined();
-    expect(await client.updateStatus('w-fin', () => ({}))).toBeUndefined();
+    expect(await client.writeStatus('w-fin', {})).toBeUndefined();
   });
 
   it('an informer on the cluster-scoped kind sees its changes', async () => {
@@ -207,7 +209,7 @@ describe('InstanceClient, ObjectClient and Informer on a cluster-scoped custom r
       await informer.start();
       await objects.apply(widget('w-watch', 1), { fieldManager: 'caelus-test' });
       await eventually(async () => (informer.get('w-watch') ? true : undefined));
-      await client.updateStatus('w-watch', () => ({ phase: 'Running' }));
+      await client.writeStatus('w-watch', { phase: 'Running' });
       await eventually(async () => (informer.get('w-watch')?.status?.phase === 'Running' ? true : undefined));
       await objects.delete({ apiVersion, kind: 'Widget', name: 'w-watch' });
       await eventually(async () => (events.some(([t, n]) => t === 'delete' && n === 'w-watch') ? true : undefined));

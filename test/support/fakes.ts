@@ -247,15 +247,15 @@ export class FakeInstances implements InstanceStore {
   constructor(...instances: CaelusInstance[]) {
     for (const i of instances) this.objects.set(i.metadata.name, structuredClone(i));
   }
-  async updateStatus(name: string, mutate: (current: CaelusInstance) => CaelusInstanceStatus): Promise<CaelusInstance | undefined> {
+  async writeStatus(name: string, status: CaelusInstanceStatus): Promise<CaelusInstance | undefined> {
     const current = this.objects.get(name);
     if (!current) return undefined;
     this.statusWrites++;
-    current.status = structuredClone(mutate(structuredClone(current)));
+    current.status = structuredClone(status);
     return structuredClone(current);
   }
-  async addFinalizer(name: string, finalizer: string): Promise<void> {
-    const o = this.objects.get(name);
+  async addFinalizer(known: CaelusInstance, finalizer: string): Promise<void> {
+    const o = this.objects.get(known.metadata.name);
     if (o && !o.metadata.finalizers?.includes(finalizer)) o.metadata.finalizers = [...(o.metadata.finalizers ?? []), finalizer];
   }
   async removeFinalizer(name: string, finalizer: string): Promise<void> {

@@ -45,7 +45,7 @@ export function finalizerStep(deps: FinalizerDeps): Step {
       const { metadata } = ctx.instance;
       const hasFinalizer = metadata.finalizers?.includes(FINALIZER) ?? false;
       if (!metadata.deletionTimestamp) {
-        if (!hasFinalizer) await deps.instances.addFinalizer(metadata.name, FINALIZER);
+        if (!hasFinalizer) await deps.instances.addFinalizer(ctx.instance, FINALIZER);
         return CONTINUE;
       }
       if (!hasFinalizer) return stopHere();

@@ -1,6 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
 import { KubeApiError, isAlreadyExists, isConflict, isNotFound, toKubeApiError } from '../../../src/k8s/errors.ts';
-import { stableJson } from '../../../src/k8s/instance-client.ts';
 
 const status = (code: number, reason: string, message: string): string =>
   JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message });
@@ -39,10 +38,3 @@ describe('toKubeApiError', () => {
   });
 });
 
-describe('stableJson', () => {
-  it('ignores key order but not array order', () => {
-    expect(stableJson({ a: 1, b: { c: 2, d: [1, 2] } })).toBe(stableJson({ b: { d: [1, 2], c: 2 }, a: 1 }));
-    expect(stableJson({ d: [1, 2] })).not.toBe(stableJson({ d: [2, 1] }));
-    expect(stableJson(undefined)).toBe('undefined');
-  });
-});
