@@ -59,6 +59,8 @@ export interface ResolvedContext extends ReconcileContext {
 /** After the namespace step: the instance's namespace exists and is ours. */
 export interface PlacedContext extends ResolvedContext {
   readonly namespace: string;
+  /** This reconcile created the namespace: nothing from an earlier apply can be in it. */
+  readonly namespaceCreated?: boolean;
 }
 
 export interface Desired {

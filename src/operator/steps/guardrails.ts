@@ -165,8 +165,9 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
       let secretKeys = 0;
       try {
         for (const obj of objects) await deps.objects.apply(obj, GUARDRAILS_FIELD_MANAGER);
-        // A rule list the template no longer has must not leave its allow behind.
-        for (const [rules, policy] of [
+        // A rule list the template no longer has must not leave its allow behind (a
+        // namespace created just now holds none: two 404s per new instance saved).
+        for (const [rules, policy] of ctx.namespaceCreated ? [] : [
           [template.networkRules, NetworkPolicyName.TemplateRules],
           [template.egressRules, NetworkPolicyName.TemplateEgress],
         ] as const) {

@@ -67,6 +67,7 @@ export function namespaceStep(namespaces: NamespacePort): Extender<ResolvedConte
       const name = instanceNamespace(ctx.instance);
       const wanted = namespaceLabels(ctx.instance, ctx.template.podSecurity);
       const existing = await namespaces.get(name);
+      const namespaceCreated = !existing;
       if (!existing) {
         await namespaces.create(name, wanted);
         ctx.log.info({ namespace: name }, 'created namespace');
@@ -87,7 +88,7 @@ export function namespaceStep(namespaces: NamespacePort): Extender<ResolvedConte
         if (missing.length > 0) await namespaces.label(name, Object.fromEntries(missing));
       }
       ctx.status.update({ namespace: name });
-      return Object.assign(ctx, { namespace: name });
+      return Object.assign(ctx, { namespace: name, namespaceCreated });
     },
   };
 }
