@@ -48,7 +48,7 @@ export function compareRows(c: CaelusFigures, f: FluxFigures): CompareRow[] {
       'CPU (s)',
       c.operator.cpuSeconds + c.operator.helmChildrenCpuSeconds,
       hc.cpuSeconds + sc.cpuSeconds,
-      `operator ${c.operator.cpuSeconds} + helm/post-renderer ${c.operator.helmChildrenCpuSeconds}`,
+      `operator ${c.operator.cpuSeconds} + helm, post-renderer and spawner ${c.operator.helmChildrenCpuSeconds}`,
       `helm-controller ${hc.cpuSeconds} + source-controller ${sc.cpuSeconds}`,
     ),
     row('peak RSS (MiB)', c.operator.peakRssMiB, hc.peakRssMiB + sc.peakRssMiB, 'operator', `helm-controller ${hc.peakRssMiB} + source-controller ${sc.peakRssMiB}`),

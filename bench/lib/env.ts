@@ -11,7 +11,7 @@ import { startControlPlane, type ControlPlane } from '../../src/k8s/testenv/cont
 import { locateHelm } from '../../src/k8s/testenv/helm-binary.ts';
 import { installCrds } from '../../src/k8s/crds.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
-import { compiledClientPath } from '../../src/helm/post-render/setup.ts';
+import { goHelperPath } from '../../src/helm/go-helpers.ts';
 import { onCleanup } from './cleanup.ts';
 import { groupBy, parseMetrics } from './prom.ts';
 import { readCpu } from './proc.ts';
@@ -23,8 +23,9 @@ export interface BenchEnv {
   helmVersion: string;
   /** HELM_*_HOME under the control plane's temp dir (hermetic, removed with it). */
   helmEnv: Record<string, string>;
-  /** The compiled post-renderer client (hack/build-post-render.sh); the operator falls back to Node without it. */
+  /** The compiled post-renderer client and spawner (hack/build-go-helpers.sh); the operator falls back to Node without them. */
   postRenderClient: string | undefined;
+  spawner: string | undefined;
   /** apiserver_request_total summed by `verb resource`. */
   apiserverRequests(): Promise<Record<string, number>>;
   /** CPU seconds of etcd and kube-apiserver so far. */
@@ -32,7 +33,7 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-const BUILD_POST_RENDER = fileURLToPath(new URL('../../hack/build-post-render.sh', import.meta.url));
+const BUILD_GO_HELPERS = fileURLToPath(new URL('../../hack/build-go-helpers.sh', import.meta.url));
 
 export function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
@@ -42,9 +43,10 @@ export async function startBenchEnv(): Promise<BenchEnv> {
   const helm = await locateHelm();
   const helmVersion = (await execa(helm, ['version', '--short'])).stdout.trim();
   // The operator runs with HOME under the control plane's dir, where the cache lookup would miss: pass the path.
-  const built = await execa('bash', [BUILD_POST_RENDER], { env: { PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` }, reject: false, all: true });
-  if (built.exitCode !== 0) log(`post-renderer client not built, the operator runs the Node post-renderer: ${built.all?.slice(-500)}`);
-  const postRenderClient = compiledClientPath();
+  const built = await execa('bash', [BUILD_GO_HELPERS], { env: { PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` }, reject: false, all: true });
+  if (built.exitCode !== 0) log(`Go helpers not built, the operator runs the Node post-renderer and forks helm itself: ${built.all?.slice(-500)}`);
+  const postRenderClient = goHelperPath('post-render');
+  const spawner = goHelperPath('spawner');
   // No kube-controller-manager: nothing here needs namespace deletion or GC,
   // and its own API traffic would blur the request counts.
   const cp = await startControlPlane({ controllerManager: false, onProgress: (l) => log(`[controlplane build] ${l}`) });
@@ -67,6 +69,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     helmVersion,
     helmEnv,
     postRenderClient,
+    spawner,
     apiserverRequests: async () => groupBy(parseMetrics(await apiserverMetrics(cp)), 'apiserver_request_total', ['verb', 'resource']),
     controlPlaneCpu: () => ({ etcd: readCpu(etcdPid!).self, apiserver: readCpu(apiPid!).self }),
     stop,

@@ -1,6 +1,8 @@
 // `caelus operator` as a child process, so its RSS and CPU (and, through
-// cutime/cstime, that of the helm processes it reaps) are its own.
-import { mkdirSync, readFileSync } from 'node:fs';
+// cutime/cstime, that of the helm processes it reaps) are its own. Its helm
+// spawner (hack/spawner) is part of it: the spawner's CPU, that of the helm
+// processes the spawner reaps, and its peak RSS are added.
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { freePort } from '../../src/k8s/testenv/free-port.ts';
@@ -65,6 +67,7 @@ export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<
       CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
       LOG_LEVEL: 'info',
       ...(env.postRenderClient ? { CAELUS_POST_RENDER_CLIENT: env.postRenderClient } : {}),
+      ...(env.spawner ? { CAELUS_HELM_SPAWNER: env.spawner } : {}),
       // What the Helm chart deploys the operator with: the bench measures that operator.
       ...(CHART_NODE_OPTIONS ? { NODE_OPTIONS: CHART_NODE_OPTIONS } : {}),
       ...o.env,
@@ -78,10 +81,30 @@ export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<
     metricsUrl,
     logFile: o.logFile,
     metrics: async () => parseMetrics(await (await fetch(metricsUrl)).text()),
-    cpu: () => readCpu(pid),
-    memory: () => readMemory(pid),
+    cpu: () => withSpawner(pid, readCpu, (a, b) => ({ self: a.self, children: a.children + b.self + b.children })),
+    memory: () => withSpawner(pid, readMemory, (a, b) => ({ peakRssBytes: a.peakRssBytes + b.peakRssBytes, rssBytes: a.rssBytes + b.rssBytes })),
     stop,
   };
+}
+
+/** The operator's figure with its live spawner's added (a spawner that has exited is in the operator's cutime already). */
+function withSpawner<T>(pid: number, read: (pid: number) => T, add: (operator: T, spawner: T) => T): T {
+  let total = read(pid);
+  for (const child of liveChildren(pid)) {
+    try {
+      if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() !== 'caelus-spawner') continue;
+      total = add(total, read(child));
+    } catch {
+      // It exited between the listing and the read: then it is counted in cutime.
+    }
+  }
+  return total;
+}
+
+function liveChildren(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
 }
 
 /** The operator figures the scenarios report, from one /metrics scrape. */

@@ -13,7 +13,7 @@
 //	request:  argc, then per arg: length, bytes; then stdin until end of stream
 //	response: exit code (1 byte), stderr length, stderr bytes; then stdout until end
 //
-// Only the standard library: built by hack/build-post-render.sh.
+// Only the standard library: built by hack/build-go-helpers.sh.
 package main
 
 import (

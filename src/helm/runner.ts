@@ -1,10 +1,10 @@
 // Spawns one helm process and turns its outcome into a result or a HelmError.
 // The only place that starts helm, so counting (metrics + spawnedProcesses),
 // logging and cancellation are uniform across verbs.
-import { execa } from 'execa';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { classifyHelmStderr, HelmError, HelmErrorReason, stderrTail } from './errors.ts';
+import { sharedLauncher, type Launcher } from './launcher.ts';
 
 export interface RunnerOptions {
   binary: string;
@@ -14,6 +14,8 @@ export interface RunnerOptions {
   logger?: Logger;
   /** After SIGTERM (cancel or deadline), how long helm gets before SIGKILL. */
   killGraceMs: number;
+  /** How processes are started; default: this process's shared launcher (the spawner when built). */
+  launcher?: Launcher;
 }
 
 export interface RunRequest {
@@ -37,10 +39,12 @@ export interface RunResult {
 
 export class HelmRunner {
   readonly #opts: RunnerOptions;
+  readonly #launcher: Launcher;
   #spawned = 0;
 
   constructor(opts: RunnerOptions) {
     this.#opts = opts;
+    this.#launcher = opts.launcher ?? sharedLauncher(opts.logger);
   }
 
   /** helm processes started by this runner (tests assert "zero helm processes" with it or the metric). */
@@ -63,28 +67,24 @@ export class HelmRunner {
     }
     const started = performance.now();
     this.#spawned++;
-    const result = await execa(binary, req.args, {
+    const result = await this.#launcher.launch({
+      file: binary,
+      args: req.args,
       env,
-      extendEnv: true,
-      ...(req.input !== undefined ? { input: req.input } : { stdin: 'ignore' as const }),
-      reject: false,
+      input: req.input,
       // SIGTERM lets helm mark an in-flight release `failed` ("context canceled")
       // instead of leaving it pending-*; SIGKILL follows after the grace period.
-      killSignal: 'SIGTERM',
-      forceKillAfterDelay: killGraceMs,
-      timeout: req.deadlineMs,
-      ...(req.signal ? { cancelSignal: req.signal } : {}),
-      stripFinalNewline: false,
-      maxBuffer: 256 * 1024 * 1024,
+      timeoutMs: req.deadlineMs,
+      killGraceMs,
+      signal: req.signal,
     });
     const durationMs = performance.now() - started;
-    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
-    const stdout = typeof result.stdout === 'string' ? result.stdout : '';
+    const { stdout, stderr } = result;
 
     let reason: HelmErrorReason | undefined;
-    if (result.isCanceled) reason = HelmErrorReason.Canceled;
+    if (result.canceled) reason = HelmErrorReason.Canceled;
     else if (result.timedOut) reason = HelmErrorReason.Timeout;
-    else if (result.failed) reason = classifyHelmStderr(stderr);
+    else if (result.startError !== undefined || result.exitCode !== 0) reason = classifyHelmStderr(stderr);
 
     metrics?.helmInvocations.inc({ verb: req.verb, result: reason ?? 'success' });
     metrics?.helmDuration.observe({ verb: req.verb }, durationMs / 1000);
@@ -94,8 +94,8 @@ export class HelmRunner {
     );
 
     if (reason === undefined) return { stdout, stderr, durationMs };
-    // A spawn failure (ENOENT, EACCES) has no stderr: execa's message says what happened.
-    const tail = stderrTail(stderr) || (result.exitCode === undefined ? (result.originalMessage ?? result.shortMessage ?? '') : '');
+    // A spawn failure (ENOENT, EACCES) has no stderr: the launcher says what happened.
+    const tail = stderrTail(stderr) || (result.startError ?? '');
     throw new HelmError({
       reason,
       verb: req.verb,
@@ -104,7 +104,7 @@ export class HelmRunner {
       exitCode: result.exitCode,
       signal: result.signal,
       stderrTail: tail,
-      cause: result.isCanceled ? req.signal?.reason : result.timedOut ? `process deadline ${req.deadlineMs} ms exceeded` : undefined,
+      cause: result.canceled ? req.signal?.reason : result.timedOut ? `process deadline ${req.deadlineMs} ms exceeded` : undefined,
     });
   }
 }

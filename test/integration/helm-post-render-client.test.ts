@@ -12,7 +12,8 @@ import * as k8s from '@kubernetes/client-node';
 import type { ChartReference } from '../../src/domain/catalog.ts';
 import { HelmClient } from '../../src/helm/index.ts';
 import { PostRenderServer } from '../../src/helm/post-render/server.ts';
-import { compiledClientPath, nodePostRenderer, privateWorkDir, sharedPostRenderer } from '../../src/helm/post-render/setup.ts';
+import { goHelperPath } from '../../src/helm/go-helpers.ts';
+import { nodePostRenderer, privateWorkDir, sharedPostRenderer } from '../../src/helm/post-render/setup.ts';
 import { helmBin, testKubeConfig, uniqueName } from '../support/kube.ts';
 
 const webapp: ChartReference = { kind: 'local', path: fileURLToPath(new URL('../../charts/webapp', import.meta.url)) };
@@ -40,12 +41,12 @@ const manifest = [
 const forbidden = 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: everything\n';
 
 describe(`compiled post-renderer client (Helm ${expectedMajor})`, () => {
-  const client = compiledClientPath();
+  const client = goHelperPath('post-render');
   const node = nodePostRenderer();
   let server: PostRenderServer;
 
   beforeAll(async () => {
-    if (client === undefined) throw new Error('the post-renderer client is not built: run hack/build-post-render.sh (test/support/global-setup.ts does)');
+    if (client === undefined) throw new Error('the post-renderer client is not built: run hack/build-go-helpers.sh (test/support/global-setup.ts does)');
     server = await PostRenderServer.start(join(privateWorkDir(), 'test-post-render.sock'));
   });
   afterAll(() => server.close());

@@ -16,8 +16,8 @@ export default async function globalSetup(): Promise<void> {
   const t0 = Date.now();
   const helm = await locateHelm();
   const { stdout: helmVersion } = await execa(helm, ['version', '--short']);
-  // The compiled post-renderer client every HelmClient uses when it is built (seconds; a no-op when cached).
-  await execa('bash', [fileURLToPath(new URL('../../hack/build-post-render.sh', import.meta.url))], {
+  // The compiled post-renderer client and spawner every HelmClient uses when built (seconds; a no-op when cached).
+  await execa('bash', [fileURLToPath(new URL('../../hack/build-go-helpers.sh', import.meta.url))], {
     env: { PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
   });
   const cp = await startControlPlane({ onProgress: (l) => process.stderr.write(`[controlplane build] ${l}\n`) });

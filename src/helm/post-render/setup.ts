@@ -1,5 +1,5 @@
 // Makes the label post-renderer runnable by helm, in one of two forms:
-//   compiled: hack/post-render/main.go (built by hack/build-post-render.sh)
+//   compiled: hack/post-render/main.go (built by hack/build-go-helpers.sh)
 //             forwards to server.ts in this process; no Node start per upgrade.
 //   node:     node + main.ts, when the client is not built (a log line says so).
 //   Helm 3: nothing to install; args.ts passes the command as the executable.
@@ -9,15 +9,15 @@
 //           owned by Caelus and point HELM_PLUGINS at it. No `helm plugin
 //           install`: Helm 4 loads any plugin directory found in HELM_PLUGINS,
 //           and writing the file ourselves needs no extra helm process.
-import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { Logger } from '../../observability/logger.ts';
 import type { PostRendererSpec } from '../args.ts';
+import { goHelperPath } from '../go-helpers.ts';
 import { PostRenderServer } from './server.ts';
 
 export const POST_RENDERER_PLUGIN_NAME = 'caelus-labels';
@@ -56,39 +56,6 @@ export function pluginManifest(pr: PostRendererSpec): string {
   });
 }
 
-const CLIENT_SOURCE = new URL('../../../hack/post-render/main.go', import.meta.url);
-const CLIENT_BINARY = 'caelus-post-render';
-
-/**
- * The compiled post-renderer client: $CAELUS_POST_RENDER_CLIENT when set (the
- * container image), else the build of this checkout's hack/post-render/main.go
- * in the cache (hack/build-post-render.sh keys it by the source's sha256, so a
- * stale binary is never picked). Undefined when neither exists.
- */
-export function compiledClientPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const explicit = env['CAELUS_POST_RENDER_CLIENT'];
-  if (explicit) {
-    // Set on purpose: a wrong path is a configuration error, not a reason to fall back silently.
-    accessSync(explicit, constants.X_OK);
-    return explicit;
-  }
-  let source: Buffer;
-  try {
-    source = readFileSync(CLIENT_SOURCE);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  const key = createHash('sha256').update(source).digest('hex').slice(0, 16);
-  const binary = join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'caelus', 'post-render', key, CLIENT_BINARY);
-  try {
-    accessSync(binary, constants.X_OK);
-    return binary;
-  } catch {
-    return undefined;
-  }
-}
-
 /** How helm runs the post-renderer in this process, and the server when it is the compiled client. */
 export interface PostRenderer {
   spec: PostRendererSpec;
@@ -103,11 +70,11 @@ let shared: Promise<PostRenderer> | undefined;
  */
 export function sharedPostRenderer(log?: Logger): Promise<PostRenderer> {
   shared ??= (async () => {
-    const client = compiledClientPath();
+    const client = goHelperPath('post-render');
     if (client === undefined) {
       log?.warn(
         { fallback: 'node' },
-        'post-renderer client not built (hack/build-post-render.sh needs Go): helm starts a Node post-renderer for every install and upgrade',
+        'post-renderer client not built (hack/build-go-helpers.sh needs Go): helm starts a Node post-renderer for every install and upgrade',
       );
       return { spec: nodePostRenderer() };
     }

@@ -1,10 +1,14 @@
 // The runner against a fake `helm` (a shell script), so cancellation, the
 // SIGTERM → SIGKILL escalation, deadlines and counting are tested without a
-// cluster. Real helm behaviour on SIGTERM is covered by the integration tests.
+// cluster, through both launchers: the Go spawner (hack/spawner, built by
+// hack/build-go-helpers.sh) and Node's own fork. Real helm behaviour on
+// SIGTERM is covered by the integration tests.
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HelmError } from '../../../src/helm/errors.ts';
+import { goHelperPath } from '../../../src/helm/go-helpers.ts';
+import { forkLauncher, SpawnerLauncher, type Launcher } from '../../../src/helm/launcher.ts';
 import { HelmRunner } from '../../../src/helm/runner.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 
@@ -29,16 +33,29 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-function runner(metrics = createMetrics(), killGraceMs = 300) {
-  return { r: new HelmRunner({ binary: fake, env: { HELM_PLUGINS: '/plugins' }, metrics, killGraceMs }), metrics };
+function spawnerLauncher(): Launcher {
+  const path = goHelperPath('spawner');
+  if (path === undefined) throw new Error('the helm spawner is not built: run hack/build-go-helpers.sh (.ci/run and the integration setup do)');
+  return new SpawnerLauncher(path);
 }
+
+const launchers: [string, () => Launcher][] = [
+  ['spawner', spawnerLauncher],
+  ['fork', () => forkLauncher],
+];
 
 async function counter(metrics: ReturnType<typeof createMetrics>, verb: string, result: string): Promise<number> {
   const m = await metrics.helmInvocations.get();
   return m.values.find((v) => v.labels['verb'] === verb && v.labels['result'] === result)?.value ?? 0;
 }
 
-describe('HelmRunner', () => {
+describe.each(launchers)('HelmRunner (%s)', (_kind, makeLauncher) => {
+  const launcher = makeLauncher();
+  const runner = (metrics = createMetrics(), killGraceMs = 300) => ({
+    r: new HelmRunner({ binary: fake, env: { HELM_PLUGINS: '/plugins' }, metrics, killGraceMs, launcher }),
+    metrics,
+  });
+
   it('feeds input on stdin, passes env, counts the process and its duration', async () => {
     const { r, metrics } = runner();
     expect((await r.run({ verb: 'upgrade', args: ['echo-stdin'], input: '{"a":1}', deadlineMs: 5000 })).stdout).toBe('{"a":1}');
@@ -94,11 +111,47 @@ describe('HelmRunner', () => {
   });
 
   it('reports a missing binary as a HelmError with the spawn error', async () => {
-    const r = new HelmRunner({ binary: join(dir, 'no-such-helm'), env: {}, killGraceMs: 100 });
+    const r = new HelmRunner({ binary: join(dir, 'no-such-helm'), env: {}, killGraceMs: 100, launcher });
     const err = (await r.run({ verb: 'version', args: [], deadlineMs: 1000 }).catch((e: unknown) => e)) as HelmError;
     expect(err).toBeInstanceOf(HelmError);
     expect(err.reason).toBe('Unknown');
-    expect(err.message).toMatch(/ENOENT/);
+    expect(err.message).toMatch(/ENOENT|no such file or directory/);
     expect(r.spawnedProcesses).toBe(1);
+  });
+});
+
+describe('SpawnerLauncher', () => {
+  const out = (bytes: number) => ['-c', `head -c ${bytes} /dev/zero | tr '\\0' x`];
+
+  it('runs many processes at once and returns each one its own large output', async () => {
+    const launcher = spawnerLauncher();
+    const sizes = [1, 1000, 5 * 1024 * 1024, 70_000, 3];
+    const results = await Promise.all(
+      sizes.map((n) => launcher.launch({ file: '/bin/sh', args: out(n), env: {}, timeoutMs: 20_000, killGraceMs: 100 })),
+    );
+    expect(results.map((r) => [r.exitCode, r.stdout.length])).toEqual(sizes.map((n) => [0, n]));
+  });
+
+  it('reports what ran as not run when the spawner dies, and starts a new one for the next process', async () => {
+    const launcher = spawnerLauncher() as SpawnerLauncher;
+    const first = launcher.launch({ file: '/bin/sleep', args: ['30'], env: {}, timeoutMs: 60_000, killGraceMs: 100 });
+    await new Promise((r) => setTimeout(r, 200));
+    const pid = launcher.pid!;
+    process.kill(pid, 'SIGKILL');
+    expect(await first).toMatchObject({ exitCode: undefined, startError: expect.stringContaining('helm spawner exited (SIGKILL)') });
+    const again = await launcher.launch({ file: '/bin/sh', args: ['-c', 'echo again'], env: {}, timeoutMs: 5000, killGraceMs: 100 });
+    expect(again).toMatchObject({ exitCode: 0, stdout: 'again\n' });
+    expect(launcher.pid).not.toBe(pid);
+  });
+
+  it('passes process.env under the request env, and ends helm with the exit code it chose', async () => {
+    const launcher = spawnerLauncher();
+    process.env['CAELUS_TEST_OUTER'] = 'outer';
+    try {
+      const r = await launcher.launch({ file: '/bin/sh', args: ['-c', 'echo "$CAELUS_TEST_OUTER $CAELUS_TEST_INNER"; exit 7'], env: { CAELUS_TEST_INNER: 'inner' }, timeoutMs: 5000, killGraceMs: 100 });
+      expect(r).toMatchObject({ exitCode: 7, stdout: 'outer inner\n', signal: undefined, startError: undefined });
+    } finally {
+      delete process.env['CAELUS_TEST_OUTER'];
+    }
   });
 });

@@ -1,0 +1,3 @@
+module caelus.io/spawner
+
+go 1.24
