@@ -1,5 +1,6 @@
 // `caelus operator`: the operator with the DB ↔ CR sync (src/compose), run
 // until SIGINT/SIGTERM.
+import { setFlagsFromString } from 'node:v8';
 import { operatorConfig, type OperatorFlags } from '../config/operator.ts';
 import { createOperatorWithSync } from '../compose/operator-with-sync.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -7,6 +8,12 @@ import { createMetrics } from '../observability/metrics.ts';
 
 /** Runs until `signal` aborts, then lets in-flight reconciles finish and releases the lease. */
 export async function operatorCommand(flags: OperatorFlags & { instanceSelector?: string }, signal: AbortSignal): Promise<void> {
+  // V8 lets the old generation grow to about 2.4× what survived the last full
+  // collection before it collects again. While a fleet installs, that is ~100
+  // MiB of garbage held as RSS (500 new instances: heap peak 167 MiB with 70
+  // live). Growing by 30 % instead keeps the peak near what is live. Not in
+  // NODE_OPTIONS: Node refuses this flag there.
+  setFlagsFromString('--heap-growing-percent=30');
   const log = createLogger({ name: 'caelus-operator' });
   const config = operatorConfig(flags);
   const runtime = await createOperatorWithSync(config, {
