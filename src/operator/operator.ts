@@ -19,7 +19,8 @@ import cron from 'node-cron';
 import { DriftChecker } from '../drift/checker.ts';
 import { CorrectionLoopGuard } from '../drift/loop-guard.ts';
 import { ReleaseManifests } from '../drift/release-manifest.ts';
-import { DEFAULT_WATCHED, DriftWatches, parseWatchedKinds } from '../drift/watches.ts';
+import { DEFAULT_WATCHED, DriftWatches, parseWatchedKinds, type WatchedChange } from '../drift/watches.ts';
+import { describeChange, ownedPartChanged, RestoreRequests } from './restore.ts';
 import { RawObjectClient } from '../k8s/raw-objects.ts';
 import { Reconciler } from './reconciler.ts';
 import type { ShardList } from '../domain/shard.ts';
@@ -101,6 +102,8 @@ export class Operator {
   readonly #guard = new CorrectionLoopGuard();
   /** Instances whose next drift check re-checks every object (periodic full check). */
   readonly #fullCheck = new Set<string>();
+  /** Instances whose tenant identity or guardrails are re-applied though unchanged (an owned object edited or deleted; periodic full check). */
+  readonly #restore = new RestoreRequests();
 
   constructor(opts: OperatorOptions) {
     this.#opts = opts;
@@ -118,8 +121,7 @@ export class Operator {
       opts.driftWatchedKinds ? parseWatchedKinds(opts.driftWatchedKinds) : DEFAULT_WATCHED,
       opts.log,
       { labelSelector: opts.driftWatchSelector ?? INSTANCE_LABEL, shards: opts.shards, metrics: opts.metrics },
-      // A managed object changed: re-check its instance now, not at the next resync.
-      (instance) => this.#queue?.add(instance),
+      (change) => this.#onWatched(change),
     );
     const reconciler: Reconciler = new Reconciler(
       buildPipeline({
@@ -133,6 +135,7 @@ export class Operator {
           ...(opts.metrics ? { metrics: opts.metrics } : {}),
           takeFullCheck: (name) => this.#fullCheck.delete(name),
         },
+        restore: this.#restore,
       }),
       {
         getInstance: (name) => this.#informer.get(name) as unknown as CaelusInstance | undefined,
@@ -167,13 +170,32 @@ export class Operator {
     return this.#driftClient.requests;
   }
 
-  /** The periodic safety net: every instance's next drift check looks at every object. */
+  /**
+   * The periodic safety net: every instance's next drift check looks at every
+   * object, and its tenant identity and guardrails are re-applied (covering
+   * what no watch sees: the ResourceQuota, the secrets Secret, kinds left out
+   * of CAELUS_DRIFT_WATCH_KINDS).
+   */
   requestFullDriftCheck(): void {
     for (const obj of this.#informer.list()) {
       const name = obj.metadata!.name!;
       this.#fullCheck.add(name);
+      this.#restore.request(name, this.#opts.guardrails ? undefined : 'tenant');
       this.#queue?.add(name);
     }
+  }
+
+  /** A watched object changed: re-check its instance now, not at the next resync; if it is one Caelus owns, re-apply it too. */
+  #onWatched(change: WatchedChange): void {
+    const { instance } = change;
+    const cr = this.#informer.get(instance) as unknown as CaelusInstance | undefined;
+    // No CR (deleted, or another operator's): nothing to restore, and no mark that would outlive it.
+    const part = cr ? ownedPartChanged(change, instanceNamespace(cr)) : undefined;
+    if (part && (part === 'tenant' || this.#opts.guardrails)) {
+      this.#restore.request(instance, part, describeChange(change));
+      this.#opts.log.info({ instance, namespace: change.namespace, object: `${change.kind}/${change.name}`, change: change.type }, 'caelus-owned object changed; re-applying');
+    }
+    this.#queue?.add(instance);
   }
 
   /**
@@ -271,6 +293,7 @@ export class Operator {
     const name = obj.metadata.name;
     this.#lastSeen.delete(name);
     this.#fullCheck.delete(name);
+    this.#restore.forget(name);
     this.#guard.forget(name);
     this.#reconciler.forget(name);
     const namespace = instanceNamespace(obj);
@@ -279,10 +302,11 @@ export class Operator {
   }
 
   /** Entries kept per instance outside the informer caches (tests and memory figures). */
-  get remembered(): { lastSeen: number; fullCheck: number; written: number; manifests: number; cleanObjects: number } {
+  get remembered(): { lastSeen: number; fullCheck: number; restore: number; written: number; manifests: number; cleanObjects: number } {
     return {
       lastSeen: this.#lastSeen.size,
       fullCheck: this.#fullCheck.size,
+      restore: this.#restore.size,
       written: this.#reconciler.remembered,
       manifests: this.#manifests.size,
       cleanObjects: this.#driftChecker.size,

@@ -57,6 +57,17 @@ export interface LoopGuardPort {
   record(key: string): boolean;
 }
 
+/** Which step re-applies a Caelus-owned object: the tenant step (ServiceAccounts, RoleBindings) or the guardrails step (quota, limits, policies, secrets Secret). */
+export type OwnedPart = 'tenant' | 'guardrails';
+
+/** Marks to re-apply an owned part although its input is unchanged (operator/restore.ts). */
+export interface RestorePort {
+  /** The mark of `part`, cleared: undefined if none, else what changed (empty if not known). */
+  take(instance: string, part: OwnedPart): string[] | undefined;
+  /** Gives a taken mark back: the re-apply failed and its retry must not skip. */
+  giveBack(instance: string, part: OwnedPart, whats: readonly string[]): void;
+}
+
 export interface InstanceStore {
   /**
    * Writes status through the status subresource, re-reading and retrying on

@@ -10,7 +10,7 @@ import { ownerLabels, type ShardList } from '../../domain/shard.ts';
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
 import { ReconcileError, isTransientError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { EventSink, GuardrailObjects, SecretSource, WorkloadPort } from '../ports.ts';
+import type { EventSink, GuardrailObjects, RestorePort, SecretSource, WorkloadPort } from '../ports.ts';
 
 /** Field manager of every object this step applies. */
 export const GUARDRAILS_FIELD_MANAGER = 'caelus-guardrails';
@@ -40,6 +40,8 @@ export interface GuardrailsStepDeps {
   metrics?: Pick<Metrics, 'guardrailsApplies'>;
   /** All configured shards when sharded: the objects then carry the CR's shard label, for that shard's drift watches. */
   shards?: ShardList | undefined;
+  /** Marks to re-apply although the digest is unchanged: an object was edited or deleted, or the periodic full check (operator/restore.ts). */
+  restore?: RestorePort | undefined;
 }
 
 type PolicyType = 'Ingress' | 'Egress';
@@ -160,7 +162,8 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
       const digest = digestOf({ v: GUARDRAILS_VERSION, objects, secret: secretFingerprint && { name: secretsName(instance), fingerprint: secretFingerprint } });
       ctx.status.update({ guardrails: { tier: choice.tier.name, appliedDigest: digest } });
 
-      if (applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace) return CONTINUE;
+      const changed = deps.restore?.take(instance.metadata.name, 'guardrails');
+      if (applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace && !changed) return CONTINUE;
 
       let secretKeys = 0;
       try {
@@ -189,13 +192,20 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
         }
       } catch (err) {
         deps.metrics?.guardrailsApplies.inc({ result: 'error' });
+        if (changed) deps.restore?.giveBack(instance.metadata.name, 'guardrails', changed);
         throw err;
       }
       deps.metrics?.guardrailsApplies.inc({ result: 'ok' });
       if (applied?.tier !== choice.tier.name) {
         deps.events.record(instance, 'Normal', EventOnlyReason.GuardrailsApplied, `tier ${choice.tier.name} (cpu ${choice.tier.quota.cpu}, memory ${choice.tier.quota.memory}) applied to namespace ${namespace}`);
       }
-      ctx.log.info({ namespace, tier: choice.tier.name, secretKeys, secretsSecret: secrets ? secretsName(instance) : undefined }, 'guardrails applied');
+      if (changed?.length) {
+        deps.events.record(instance, 'Normal', EventOnlyReason.GuardrailsRestored, `re-applied the guardrails of namespace ${namespace} after ${changed.join(', ')}`);
+      }
+      ctx.log.info(
+        { namespace, tier: choice.tier.name, secretKeys, secretsSecret: secrets ? secretsName(instance) : undefined, ...(changed ? { restored: changed } : {}) },
+        changed ? 'guardrails re-applied' : 'guardrails applied',
+      );
       return CONTINUE;
     },
   };
