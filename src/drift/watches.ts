@@ -79,6 +79,8 @@ export interface WatchedChange {
   kind: string;
   name: string;
   namespace: string | undefined;
+  /** For an update, the version written; for a delete, the last one. */
+  resourceVersion: string | undefined;
   labels: Readonly<Record<string, string>>;
 }
 
@@ -102,7 +104,7 @@ export class DriftWatches {
         const labels = obj.metadata?.labels ?? {};
         const instance = labels[INSTANCE_LABEL];
         if (!instance) return;
-        onChange({ instance, type, kind: resource.kind, name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace, labels });
+        onChange({ instance, type, kind: resource.kind, name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace, resourceVersion: obj.metadata?.resourceVersion, labels });
       });
       return informer;
     });

@@ -11,7 +11,7 @@ import { contentType, impersonate } from '../k8s/request-options.ts';
 import { tenantUser } from '../domain/tenant.ts';
 import type { Logger } from '../observability/logger.ts';
 import { LIFECYCLE_FIELD_MANAGER } from './lifecycle/jobs.ts';
-import type { GuardrailObjects, LifecyclePort, Workload, WorkloadPort } from './ports.ts';
+import type { GuardrailObjects, LifecyclePort, OwnWritesPort, Workload, WorkloadPort } from './ports.ts';
 import { otherContentWriters } from '../k8s/managed-fields.ts';
 import { HIBERNATED_REPLICAS_ANNOTATION, HIBERNATION_FIELD_MANAGER } from './steps/hibernation.ts';
 
@@ -25,18 +25,24 @@ import { HIBERNATED_REPLICAS_ANNOTATION, HIBERNATION_FIELD_MANAGER } from './ste
  * version just applied. Read off the apply's answer: no extra request
  * unless something must go.
  */
-export function guardrailObjects(kc: KubeConfig, log: Logger): GuardrailObjects {
+export function guardrailObjects(kc: KubeConfig, log: Logger, writes?: OwnWritesPort): GuardrailObjects {
   const raw = new RawObjectClient(kc);
   const objects = new ObjectClient(kc, { logger: log });
   return {
     apply: async (obj, fieldManager) => {
+      const wrote = (live: JsonObject) => writes?.wrote({ kind: String(obj['kind']), namespace: live.metadata?.namespace, name: live.metadata?.name ?? '' }, live.metadata?.resourceVersion);
       const live = await raw.apply(obj as JsonObject, { fieldManager, force: true, dryRun: false });
+      wrote(live);
       const others = otherContentWriters(live, fieldManager);
       if (others.length === 0) return;
       log.warn({ kind: obj['kind'], namespace: live.metadata?.namespace, name: live.metadata?.name, writers: others }, 'replacing a guardrail object other writers added to');
-      await raw.replace({ ...(obj as JsonObject), metadata: { ...(obj as JsonObject).metadata, resourceVersion: live.metadata?.resourceVersion } }, { fieldManager });
+      wrote(await raw.replace({ ...(obj as JsonObject), metadata: { ...(obj as JsonObject).metadata, resourceVersion: live.metadata?.resourceVersion } }, { fieldManager }));
     },
-    delete: (ref) => objects.delete(ref),
+    delete: async (ref) => {
+      const deleted = await objects.delete(ref);
+      if (deleted) writes?.deleted(ref);
+      return deleted;
+    },
   };
 }
 

@@ -162,20 +162,23 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
       const digest = digestOf({ v: GUARDRAILS_VERSION, objects, secret: secretFingerprint && { name: secretsName(instance), fingerprint: secretFingerprint } });
       ctx.status.update({ guardrails: { tier: choice.tier.name, appliedDigest: digest } });
 
-      const changed = deps.restore?.take(instance.metadata.name, 'guardrails');
-      if (applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace && !changed) return CONTINUE;
+      const restoring = deps.restore?.take(instance.metadata.name, 'guardrails');
+      const unchanged = applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace;
+      if (unchanged && !restoring) return CONTINUE;
+      // Unchanged input and only the periodic check asking: just the kinds no watch follows.
+      const wanted = (kind: string) => !unchanged || !restoring?.kinds || restoring.kinds.has(kind);
 
       let secretKeys = 0;
       try {
-        for (const obj of objects) await deps.objects.apply(obj, GUARDRAILS_FIELD_MANAGER);
+        for (const obj of objects) if (wanted(String(obj['kind']))) await deps.objects.apply(obj, GUARDRAILS_FIELD_MANAGER);
         // A rule list the template no longer has must not leave its allow behind.
         for (const [rules, policy] of [
           [template.networkRules, NetworkPolicyName.TemplateRules],
           [template.egressRules, NetworkPolicyName.TemplateEgress],
         ] as const) {
-          if (!rules?.length) await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: policy, namespace });
+          if (!rules?.length && wanted('NetworkPolicy')) await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: policy, namespace });
         }
-        const data = await secrets?.read(instance);
+        const data = wanted('Secret') ? await secrets?.read(instance) : undefined;
         if (data) {
           secretKeys = Object.keys(data).length;
           // Applying the full key set as our field manager also removes keys deleted in the DB.
@@ -192,19 +195,25 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
         }
       } catch (err) {
         deps.metrics?.guardrailsApplies.inc({ result: 'error' });
-        if (changed) deps.restore?.giveBack(instance.metadata.name, 'guardrails', changed);
+        if (restoring) deps.restore?.giveBack(instance.metadata.name, 'guardrails', restoring);
         throw err;
       }
       deps.metrics?.guardrailsApplies.inc({ result: 'ok' });
       if (applied?.tier !== choice.tier.name) {
         deps.events.record(instance, 'Normal', EventOnlyReason.GuardrailsApplied, `tier ${choice.tier.name} (cpu ${choice.tier.quota.cpu}, memory ${choice.tier.quota.memory}) applied to namespace ${namespace}`);
       }
-      if (changed?.length) {
-        deps.events.record(instance, 'Normal', EventOnlyReason.GuardrailsRestored, `re-applied the guardrails of namespace ${namespace} after ${changed.join(', ')}`);
+      if (restoring?.whats.length) {
+        deps.events.record(instance, 'Normal', EventOnlyReason.GuardrailsRestored, `re-applied the guardrails of namespace ${namespace} after ${restoring.whats.join(', ')}`);
       }
       ctx.log.info(
-        { namespace, tier: choice.tier.name, secretKeys, secretsSecret: secrets ? secretsName(instance) : undefined, ...(changed ? { restored: changed } : {}) },
-        changed ? 'guardrails re-applied' : 'guardrails applied',
+        {
+          namespace,
+          tier: choice.tier.name,
+          secretKeys,
+          secretsSecret: secrets && wanted('Secret') ? secretsName(instance) : undefined,
+          ...(restoring ? { restored: restoring.whats, ...(restoring.kinds && unchanged ? { kinds: [...restoring.kinds] } : {}) } : {}),
+        },
+        restoring ? 'guardrails re-applied' : 'guardrails applied',
       );
       return CONTINUE;
     },

@@ -37,18 +37,19 @@ export function tenantStep({ tenants, shards, restore, events }: TenantStepDeps)
       const key = JSON.stringify([ctx.instance.metadata.uid ?? ctx.instance.metadata.name, labels]);
       const ready = getCondition(ctx.instance.status?.conditions, ConditionType.Ready)?.status === 'True';
       const name = ctx.instance.metadata.name;
-      const changed = restore?.take(name, 'tenant');
-      if (ready && ensured.get(namespace) === key && !changed) return CONTINUE;
+      // Any mark re-applies all four objects: a subset would save little.
+      const restoring = restore?.take(name, 'tenant');
+      if (ready && ensured.get(namespace) === key && !restoring) return CONTINUE;
       try {
         await tenants.ensure(namespace, labels);
       } catch (err) {
-        if (changed) restore?.giveBack(name, 'tenant', changed);
+        if (restoring) restore?.giveBack(name, 'tenant', restoring);
         throw err;
       }
       ensured.set(namespace, key);
-      if (changed?.length) {
-        ctx.log.info({ namespace, restored: changed }, 'tenant identity restored');
-        events?.record(ctx.instance, 'Normal', EventOnlyReason.GuardrailsRestored, `re-applied the tenant identity in namespace ${namespace} after ${changed.join(', ')}`);
+      if (restoring?.whats.length) {
+        ctx.log.info({ namespace, restored: restoring.whats }, 'tenant identity restored');
+        events?.record(ctx.instance, 'Normal', EventOnlyReason.GuardrailsRestored, `re-applied the tenant identity in namespace ${namespace} after ${restoring.whats.join(', ')}`);
       }
       return CONTINUE;
     },

@@ -6,7 +6,8 @@ import { guardrailsConfig } from '../../../src/config/guardrails.ts';
 import { ConditionType, INSTANCE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, Reason, type CaelusInstance } from '../../../src/domain/instance.ts';
 import type { WatchedChange } from '../../../src/drift/watches.ts';
 import type { GuardrailObjects } from '../../../src/operator/ports.ts';
-import { describeChange, ownedPartChanged, RestoreRequests } from '../../../src/operator/restore.ts';
+import { describeChange, ownedPartChanged, OwnWrites, RestoreRequests, unwatchedKinds } from '../../../src/operator/restore.ts';
+import { DEFAULT_WATCHED } from '../../../src/drift/watches.ts';
 import { guardrailsStep } from '../../../src/operator/steps/guardrails.ts';
 import { tenantStep } from '../../../src/operator/steps/tenant.ts';
 import { FakeEvents, fakeContext, fakeInstance } from '../../support/fakes.ts';
@@ -17,6 +18,7 @@ const change = (over: Partial<WatchedChange>): Omit<WatchedChange, 'instance'> =
   kind: 'NetworkPolicy',
   name: 'caelus-default-deny',
   namespace: 'web',
+  resourceVersion: '7',
   labels: owned,
   ...over,
 });
@@ -55,24 +57,86 @@ describe('ownedPartChanged', () => {
   });
 });
 
+describe('unwatchedKinds', () => {
+  it('leaves the periodic check the quota and the secrets Secret with the default watches, more when an admin watches less', () => {
+    const all = new Set(DEFAULT_WATCHED.map((r) => r.kind));
+    expect(unwatchedKinds(all)).toEqual(new Map([
+      ['tenant', new Set()],
+      ['guardrails', new Set(['ResourceQuota', 'Secret'])],
+    ]));
+    const fewer = new Set([...all].filter((k) => k !== 'RoleBinding' && k !== 'NetworkPolicy'));
+    expect(unwatchedKinds(fewer)).toEqual(new Map([
+      ['tenant', new Set(['RoleBinding'])],
+      ['guardrails', new Set(['ResourceQuota', 'NetworkPolicy', 'Secret'])],
+    ]));
+  });
+});
+
 describe('RestoreRequests', () => {
   it('hands each part its mark once, with what changed, and forgets an instance', () => {
     const r = new RestoreRequests();
-    r.request('web', 'guardrails', 'NetworkPolicy/caelus-default-deny deleted');
-    r.request('web', 'guardrails', 'NetworkPolicy/caelus-default-deny deleted');
-    r.request('web', 'guardrails', 'LimitRange/caelus-limits changed');
+    r.changed('web', 'guardrails', change({}));
+    r.changed('web', 'guardrails', change({}));
+    r.changed('web', 'guardrails', change({ type: 'update', kind: 'LimitRange', name: 'caelus-limits' }));
     expect(r.take('web', 'tenant')).toBeUndefined();
-    expect(r.take('web', 'guardrails')).toEqual(['NetworkPolicy/caelus-default-deny deleted', 'LimitRange/caelus-limits changed']);
+    expect(r.take('web', 'guardrails')).toEqual({ whats: ['NetworkPolicy/caelus-default-deny deleted', 'LimitRange/caelus-limits changed'] });
     expect(r.take('web', 'guardrails')).toBeUndefined();
     expect(r.size).toBe(0);
-    // The periodic check marks both parts without knowing what changed.
-    r.request('web');
-    expect(r.take('web', 'tenant')).toEqual([]);
-    r.giveBack('web', 'tenant', ['RoleBinding/caelus-tenant deleted']);
-    expect(r.take('web', 'tenant')).toEqual(['RoleBinding/caelus-tenant deleted']);
+    // The periodic check: only the kinds no watch follows, nothing known to have changed.
+    r.kinds('web', 'guardrails', new Set(['ResourceQuota', 'Secret']));
+    r.kinds('web', 'tenant', new Set());
+    expect(r.take('web', 'tenant')).toBeUndefined();
+    expect(r.take('web', 'guardrails')).toEqual({ whats: [], kinds: new Set(['ResourceQuota', 'Secret']) });
+    // A watched change on top of it: everything.
+    r.kinds('web', 'guardrails', new Set(['ResourceQuota']));
+    r.changed('web', 'guardrails', change({}));
+    expect(r.take('web', 'guardrails')).toEqual({ whats: ['NetworkPolicy/caelus-default-deny deleted'] });
+    // Given back after a failure: the same again.
+    r.giveBack('web', 'tenant', { whats: ['RoleBinding/caelus-tenant deleted'] });
+    expect(r.take('web', 'tenant')).toEqual({ whats: ['RoleBinding/caelus-tenant deleted'] });
+    r.giveBack('web', 'guardrails', { whats: [], kinds: new Set(['Secret']) });
+    expect(r.take('web', 'guardrails')).toEqual({ whats: [], kinds: new Set(['Secret']) });
+    r.changed('web', 'tenant', change({ kind: 'RoleBinding', name: 'caelus-tenant' }));
     r.forget('web');
-    expect(r.take('web', 'guardrails')).toBeUndefined();
+    expect(r.take('web', 'tenant')).toBeUndefined();
     expect(r.size).toBe(0);
+  });
+
+  it('judges changes when taken: the events of our own writes (often in before the write\'s answer) mark nothing', () => {
+    const own = new OwnWrites();
+    const r = new RestoreRequests((c) => own.isOwn(c));
+    const ours = change({ type: 'update', name: 'caelus-template-rules', resourceVersion: '41' });
+    // The watch event arrives first ...
+    r.changed('web', 'guardrails', ours);
+    // ... then the apply's answer.
+    own.wrote({ kind: 'NetworkPolicy', namespace: 'web', name: 'caelus-template-rules' }, '41');
+    expect(r.take('web', 'guardrails')).toBeUndefined();
+    // Someone else's edit right after ours counts.
+    r.changed('web', 'guardrails', change({ type: 'update', name: 'caelus-template-rules', resourceVersion: '42' }));
+    expect(r.take('web', 'guardrails')).toEqual({ whats: ['NetworkPolicy/caelus-template-rules changed'] });
+  });
+});
+
+describe('OwnWrites', () => {
+  const policy = { kind: 'NetworkPolicy', namespace: 'web', name: 'caelus-template-rules' };
+
+  it('recognises the watch event of our own write once, and nobody else\'s', () => {
+    const w = new OwnWrites();
+    w.wrote(policy, '41');
+    // Someone else's edit after ours: another resourceVersion.
+    expect(w.isOwn(change({ ...policy, type: 'update', resourceVersion: '42' }))).toBe(false);
+    expect(w.isOwn(change({ ...policy, type: 'update', resourceVersion: '41' }))).toBe(true);
+    expect(w.isOwn(change({ ...policy, type: 'update', resourceVersion: '41' }))).toBe(false);
+    // A delete counts as ours only if we deleted it.
+    expect(w.isOwn(change({ ...policy, type: 'delete' }))).toBe(false);
+    w.deleted(policy);
+    expect(w.isOwn(change({ ...policy, type: 'delete' }))).toBe(true);
+    // Same name in another namespace is another object.
+    w.wrote(policy, '50');
+    expect(w.isOwn(change({ ...policy, namespace: 'other', type: 'update', resourceVersion: '50' }))).toBe(false);
+    w.forgetNamespace('web');
+    expect(w.isOwn(change({ ...policy, type: 'update', resourceVersion: '50' }))).toBe(false);
+    expect(w.size).toBe(0);
   });
 });
 
@@ -91,7 +155,7 @@ describe('the tenant step takes its mark', () => {
     await step.run(fakeContext(ready(fakeInstance('web'))));
     await step.run(fakeContext(ready(fakeInstance('web'))));
     expect(applied).toHaveLength(1);
-    restore.request('web', 'tenant', 'RoleBinding/caelus-tenant-reader deleted');
+    restore.changed('web', 'tenant', change({ kind: 'RoleBinding', name: 'caelus-tenant-reader' }));
     await step.run(fakeContext(ready(fakeInstance('web'))));
     await step.run(fakeContext(ready(fakeInstance('web'))));
     expect(applied).toHaveLength(2);
@@ -111,7 +175,7 @@ describe('the tenant step takes its mark', () => {
       },
       restore,
     });
-    restore.request('web', 'tenant', 'ServiceAccount/caelus-tenant deleted');
+    restore.changed('web', 'tenant', change({ kind: 'ServiceAccount', name: 'caelus-tenant' }));
     await expect(step.run(fakeContext(ready(fakeInstance('web'))))).rejects.toThrow('connection reset');
     fail = false;
     await step.run(fakeContext(ready(fakeInstance('web'))));
@@ -141,7 +205,7 @@ describe('the guardrails step takes its mark', () => {
     await step.run(steady());
     expect(applied).toHaveLength(count);
 
-    restore.request('web', 'guardrails', 'NetworkPolicy/caelus-default-deny deleted');
+    restore.changed('web', 'guardrails', change({}));
     fail = true;
     await expect(step.run(steady())).rejects.toThrow('etcd timeout');
     fail = false;
@@ -153,5 +217,11 @@ describe('the guardrails step takes its mark', () => {
     expect(events.events.filter((e) => e.reason === 'GuardrailsRestored')).toEqual([
       expect.objectContaining({ type: 'Normal', message: expect.stringContaining('NetworkPolicy/caelus-default-deny deleted') }),
     ]);
+
+    // The periodic check re-applies only what no watch follows, and records no Event.
+    restore.kinds('web', 'guardrails', new Set(['ResourceQuota', 'Secret']));
+    await step.run(steady());
+    expect(applied.slice(2 * count)).toEqual(['ResourceQuota/caelus-quota']);
+    expect(events.events.filter((e) => e.reason === 'GuardrailsRestored')).toHaveLength(1);
   });
 });
