@@ -102,7 +102,11 @@ export const SyncReason = {
 export type SyncReason = (typeof SyncReason)[keyof typeof SyncReason];
 
 /** Event reasons that are not condition reasons. */
-export const EventOnlyReason = { GuardrailsApplied: 'GuardrailsApplied' } as const;
+export const EventOnlyReason = {
+  GuardrailsApplied: 'GuardrailsApplied',
+  /** A guardrail or tenant-identity object was edited or deleted and has been put back. */
+  GuardrailsRestored: 'GuardrailsRestored',
+} as const;
 export type EventOnlyReason = (typeof EventOnlyReason)[keyof typeof EventOnlyReason];
 
 /**

@@ -8,6 +8,7 @@ export interface ManifestObject {
   kind?: unknown;
   metadata?: { name?: unknown; namespace?: unknown; labels?: unknown } | null;
   roleRef?: { kind?: unknown; name?: unknown } | null;
+  subjects?: unknown;
   items?: unknown;
 }
 
@@ -21,7 +22,10 @@ export interface KindsPolicy {
   allowedKinds?: readonly string[];
   /** ClusterRoles a RoleBinding may reference (e.g. view, edit). */
   allowedClusterRoles?: readonly string[];
-  /** Names per kind that Caelus itself manages in the namespace (`Secret/<instance>-secrets`). */
+  /**
+   * Names per kind that Caelus itself manages in the namespace (`Secret/<instance>-secrets`).
+   * Its ServiceAccounts (the tenant identities) may not be a chart RoleBinding's subject either.
+   */
   reserved?: readonly { kind: string; name: string }[];
 }
 
@@ -30,6 +34,8 @@ export const ViolationReason = {
   UnknownKind: 'UnknownKind',
   ForeignNamespace: 'ForeignNamespace',
   ClusterRoleReference: 'ClusterRoleReference',
+  /** A RoleBinding subject other than a ServiceAccount of the instance namespace, or one of Caelus's own accounts. */
+  ForeignSubject: 'ForeignSubject',
   Reserved: 'Reserved',
   /** Helm's own release storage (a tenant-forged release record). */
   HelmStorage: 'HelmStorage',
@@ -152,6 +158,42 @@ function flatten(objects: readonly unknown[]): ManifestObject[] {
   return out;
 }
 
+/**
+ * What is wrong with a RoleBinding's subjects. The role it grants is bounded
+ * by the roleRef rule; who receives it is bounded here: only ServiceAccounts
+ * of the instance namespace (what public charts bind). A User or Group
+ * (`system:anonymous`, `system:authenticated`, `system:serviceaccounts`, …)
+ * would open the namespace to people outside it, another namespace's account
+ * would let a foreign workload act here, and Caelus's own accounts are the
+ * identities helm and the API act as: granting them more widens every later
+ * install and every API read.
+ */
+function subjectProblems(subjects: unknown, policy: KindsPolicy): { reason: ViolationReason; message: string }[] {
+  // No subjects binds nobody (the API server accepts it).
+  if (subjects === undefined || subjects === null) return [];
+  if (!Array.isArray(subjects)) return [{ reason: ViolationReason.Malformed, message: 'subjects is not a list' }];
+  const problems: { reason: ViolationReason; message: string }[] = [];
+  const own = new Set((policy.reserved ?? []).filter((r) => r.kind === 'ServiceAccount').map((r) => r.name));
+  for (const [i, s] of subjects.entries()) {
+    const subject = s !== null && typeof s === 'object' ? (s as Record<string, unknown>) : undefined;
+    const kind = subject?.['kind'];
+    const name = subject?.['name'];
+    if (typeof kind !== 'string' || !kind || typeof name !== 'string' || !name) {
+      problems.push({ reason: ViolationReason.Malformed, message: `subject ${i} has no kind or name` });
+      continue;
+    }
+    const ns = subject?.['namespace'];
+    if (kind !== 'ServiceAccount') {
+      problems.push({ reason: ViolationReason.ForeignSubject, message: `binds ${kind} "${name}"; only ServiceAccounts of the instance namespace may be bound` });
+    } else if (ns !== undefined && ns !== null && ns !== '' && ns !== policy.namespace) {
+      problems.push({ reason: ViolationReason.ForeignSubject, message: `binds ServiceAccount "${name}" of namespace "${String(ns)}", not of the instance's namespace "${policy.namespace}"` });
+    } else if (own.has(name)) {
+      problems.push({ reason: ViolationReason.ForeignSubject, message: `binds ServiceAccount "${name}", an identity Caelus acts as` });
+    }
+  }
+  return problems;
+}
+
 /** Every rule the manifest breaks, in manifest order; empty means it may be installed. */
 export function checkManifest(objects: readonly unknown[], policy: KindsPolicy): Violation[] {
   const allowedKinds = policy.allowedKinds ?? [];
@@ -186,6 +228,9 @@ export function checkManifest(objects: readonly unknown[], policy: KindsPolicy):
       if (!allowedRoles.includes(role)) {
         add(ViolationReason.ClusterRoleReference, `${kind}/${name}: binds ClusterRole "${role}", which is not in the allowed cluster roles`);
       }
+    }
+    if (gk === 'rbac.authorization.k8s.io/RoleBinding') {
+      for (const problem of subjectProblems(obj.subjects, policy)) add(problem.reason, `${kind}/${name}: ${problem.message}`);
     }
     if (isHelmStorage(gk, name, obj.metadata?.labels)) {
       add(ViolationReason.HelmStorage, `${kind}/${name}: named or labelled like a Helm release record (sh.helm.release.*, owner=helm), which only helm may write`);

@@ -12,7 +12,9 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
 /**
- * What the example charts and typical product charts render; extend with
+ * What the example charts and typical product charts render, and what Caelus
+ * itself applies in each instance namespace (ServiceAccounts, RoleBindings,
+ * LimitRange, NetworkPolicies: operator/restore.ts); extend with
  * CAELUS_DRIFT_WATCH_KINDS (and grant the operator list/watch on it). Not
  * Secrets: a cluster-wide watch would let the operator read every tenant's
  * Secrets; their drift is found when the instance is checked (each reconcile
@@ -23,10 +25,13 @@ export const DEFAULT_WATCHED: readonly InformerResource[] = [
   { apiVersion: 'v1', kind: 'Service', plural: 'services' },
   { apiVersion: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims' },
   { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
+  // Caelus's own LimitRange; not ResourceQuota, whose status the quota controller rewrites with every pod change.
+  { apiVersion: 'v1', kind: 'LimitRange', plural: 'limitranges' },
   { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
   { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', plural: 'ingresses' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
   { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs' },
 ];
@@ -66,12 +71,25 @@ export function shardBucket(labels: Readonly<Record<string, string>> | undefined
   return shards?.includes(label) ? label : 'other';
 }
 
+/** One watch event, as the callback gets it: the instance its label names and the object's identity and labels. */
+export interface WatchedChange {
+  instance: string;
+  /** `add` also for the initial list and after a relist. */
+  type: 'add' | 'update' | 'delete';
+  kind: string;
+  name: string;
+  namespace: string | undefined;
+  /** For an update, the version written; for a delete, the last one. */
+  resourceVersion: string | undefined;
+  labels: Readonly<Record<string, string>>;
+}
+
 export class DriftWatches {
   readonly #informers: Informer[];
   readonly #opts: DriftWatchOptions;
   #uncount: (() => void) | undefined;
 
-  constructor(kc: KubeConfig, resources: readonly InformerResource[], log: Logger, opts: DriftWatchOptions, onChange: (instance: string) => void) {
+  constructor(kc: KubeConfig, resources: readonly InformerResource[], log: Logger, opts: DriftWatchOptions, onChange: (change: WatchedChange) => void) {
     this.#opts = opts;
     this.#informers = resources.map((resource) => {
       // Only labels are read: metadata-only watches, so the cache holds no Deployment specs or ConfigMap data.
@@ -83,8 +101,10 @@ export class DriftWatches {
       });
       informer.onChange((obj: KubernetesObject, type) => {
         if (type === 'resync') return;
-        const instance = obj.metadata?.labels?.[INSTANCE_LABEL];
-        if (instance) onChange(instance);
+        const labels = obj.metadata?.labels ?? {};
+        const instance = labels[INSTANCE_LABEL];
+        if (!instance) return;
+        onChange({ instance, type, kind: resource.kind, name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace, resourceVersion: obj.metadata?.resourceVersion, labels });
       });
       return informer;
     });

@@ -55,21 +55,34 @@ export class RawObjectClient {
     return result;
   }
 
+  /**
+   * Replaces the whole object (PUT), conditional on `metadata.resourceVersion`
+   * when set: unlike an apply, this also drops fields other writers added.
+   */
+  async replace(obj: JsonObject, opts: { fieldManager: string }): Promise<JsonObject> {
+    const ref = { apiVersion: obj.apiVersion!, kind: obj.kind!, name: obj.metadata!.name!, ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) };
+    const path = `${await this.#paths.path(ref)}?${new URLSearchParams({ fieldManager: opts.fieldManager })}`;
+    const body = { ...obj, metadata: { ...obj.metadata, managedFields: undefined } };
+    const result = await this.#request('PUT', ref, path, undefined, JSON.stringify(body), 'application/json');
+    if (!result) throw new KubeApiError({ operation: 'replace', ...ref }, 404, 'NotFound', 'namespace or resource type not found');
+    return result;
+  }
+
   async #request(
-    method: 'GET' | 'PATCH',
+    method: 'GET' | 'PATCH' | 'PUT',
     ref: ObjectRef,
     path: string,
     asUser: string | undefined,
     body?: string,
     contentType?: string,
   ): Promise<JsonObject | undefined> {
-    const ctx = new RequestContext(`${this.#server}${path}`, method === 'GET' ? HttpMethod.GET : HttpMethod.PATCH);
+    const ctx = new RequestContext(`${this.#server}${path}`, HttpMethod[method]);
     await this.#kc.applySecurityAuthentication(ctx);
     const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
     if (contentType) headers['content-type'] = contentType;
     if (asUser) headers['impersonate-user'] = asUser;
     this.requests++;
-    const operation = method === 'GET' ? 'get' : 'apply';
+    const operation = method === 'GET' ? 'get' : method === 'PUT' ? 'replace' : 'apply';
     let status: number;
     let text: string;
     try {

@@ -17,11 +17,16 @@ export async function installTenantRoles(kc: KubeConfig, extraRules: readonly Po
   }
 }
 
+/** Told of each write (the operator's OwnWrites): a watch event with that resourceVersion is our own. */
+export type WriteListener = (ref: { kind: string; namespace: string | undefined; name: string }, resourceVersion: string | undefined) => void;
+
 export class TenantIdentities {
   readonly #raw: RawObjectClient;
+  readonly #onWrite: WriteListener | undefined;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, onWrite?: WriteListener) {
     this.#raw = new RawObjectClient(kc);
+    this.#onWrite = onWrite;
   }
 
   /**
@@ -32,7 +37,8 @@ export class TenantIdentities {
    */
   async ensure(namespace: string, labels: Record<string, string>): Promise<void> {
     for (const obj of tenantIdentityObjects(namespace, labels)) {
-      await this.#raw.apply(obj as JsonObject, { fieldManager: TENANT_FIELD_MANAGER, force: true, dryRun: false });
+      const live = await this.#raw.apply(obj as JsonObject, { fieldManager: TENANT_FIELD_MANAGER, force: true, dryRun: false });
+      this.#onWrite?.({ kind: String(obj['kind']), namespace, name: live.metadata?.name ?? '' }, live.metadata?.resourceVersion);
     }
   }
 }

@@ -11,22 +11,38 @@ import { contentType, impersonate } from '../k8s/request-options.ts';
 import { tenantUser } from '../domain/tenant.ts';
 import type { Logger } from '../observability/logger.ts';
 import { LIFECYCLE_FIELD_MANAGER } from './lifecycle/jobs.ts';
-import type { GuardrailObjects, LifecyclePort, Workload, WorkloadPort } from './ports.ts';
+import type { GuardrailObjects, LifecyclePort, OwnWritesPort, Workload, WorkloadPort } from './ports.ts';
+import { otherContentWriters } from '../k8s/managed-fields.ts';
 import { HIBERNATED_REPLICAS_ANNOTATION, HIBERNATION_FIELD_MANAGER } from './steps/hibernation.ts';
 
 /**
  * Raw JSON server-side apply: client-node's typed model would drop keys it
  * spells differently (a LimitRange's `default` among them). Forced, because
- * these objects are Caelus's own: a tenant's kubectl edit is taken back.
+ * these objects are Caelus's own: a tenant's kubectl edit is taken back. An
+ * apply resets only the fields it sets, so when the result still holds
+ * content another writer added (an allow-all rule on the default-deny, a
+ * scope on the quota) the object is replaced whole, conditional on the
+ * version just applied. Read off the apply's answer: no extra request
+ * unless something must go.
  */
-export function guardrailObjects(kc: KubeConfig, log: Logger): GuardrailObjects {
+export function guardrailObjects(kc: KubeConfig, log: Logger, writes?: OwnWritesPort): GuardrailObjects {
   const raw = new RawObjectClient(kc);
   const objects = new ObjectClient(kc, { logger: log });
   return {
     apply: async (obj, fieldManager) => {
-      await raw.apply(obj as JsonObject, { fieldManager, force: true, dryRun: false });
+      const wrote = (live: JsonObject) => writes?.wrote({ kind: String(obj['kind']), namespace: live.metadata?.namespace, name: live.metadata?.name ?? '' }, live.metadata?.resourceVersion);
+      const live = await raw.apply(obj as JsonObject, { fieldManager, force: true, dryRun: false });
+      wrote(live);
+      const others = otherContentWriters(live, fieldManager);
+      if (others.length === 0) return;
+      log.warn({ kind: obj['kind'], namespace: live.metadata?.namespace, name: live.metadata?.name, writers: others }, 'replacing a guardrail object other writers added to');
+      wrote(await raw.replace({ ...(obj as JsonObject), metadata: { ...(obj as JsonObject).metadata, resourceVersion: live.metadata?.resourceVersion } }, { fieldManager }));
     },
-    delete: (ref) => objects.delete(ref),
+    delete: async (ref) => {
+      const deleted = await objects.delete(ref);
+      if (deleted) writes?.deleted(ref);
+      return deleted;
+    },
   };
 }
 

@@ -19,7 +19,9 @@ import cron from 'node-cron';
 import { DriftChecker } from '../drift/checker.ts';
 import { CorrectionLoopGuard } from '../drift/loop-guard.ts';
 import { ReleaseManifests } from '../drift/release-manifest.ts';
-import { DEFAULT_WATCHED, DriftWatches, parseWatchedKinds } from '../drift/watches.ts';
+import { DEFAULT_WATCHED, DriftWatches, parseWatchedKinds, type WatchedChange } from '../drift/watches.ts';
+import { ownedPartChanged, OwnWrites, RestoreRequests, unwatchedKinds } from './restore.ts';
+import type { OwnedPart } from './ports.ts';
 import { RawObjectClient } from '../k8s/raw-objects.ts';
 import { Reconciler } from './reconciler.ts';
 import type { ShardList } from '../domain/shard.ts';
@@ -57,6 +59,8 @@ export interface OperatorOptions {
   shards?: ShardList;
   /** How long a shutdown waits for in-flight reconciles (helm runs) before aborting them. */
   shutdownTimeoutMs?: number;
+  /** Where the guardrail and tenant adapters report their own writes (the same object given to them); without it every watched change of an owned object counts as someone else's. */
+  ownWrites?: OwnWrites;
 }
 
 /**
@@ -101,9 +105,15 @@ export class Operator {
   readonly #guard = new CorrectionLoopGuard();
   /** Instances whose next drift check re-checks every object (periodic full check). */
   readonly #fullCheck = new Set<string>();
+  /** Instances whose tenant identity or guardrails are re-applied though unchanged (an owned object edited or deleted; periodic full check). */
+  readonly #restore = new RestoreRequests((change) => this.#ownWrites.isOwn(change));
+  readonly #ownWrites: OwnWrites;
+  /** Per part, the kinds of Caelus's own objects no drift watch follows: what the periodic check re-applies. */
+  readonly #unwatched: Map<OwnedPart, ReadonlySet<string>>;
 
   constructor(opts: OperatorOptions) {
     this.#opts = opts;
+    this.#ownWrites = opts.ownWrites ?? new OwnWrites();
     this.#informer = new Informer(opts.kc, {
       logger: opts.log.child({ component: 'informer' }),
       resource: { apiVersion: API_VERSION, kind: KIND, plural: PLURAL },
@@ -113,13 +123,15 @@ export class Operator {
     this.#driftClient = new RawObjectClient(opts.kc);
     this.#driftChecker = new DriftChecker(this.#driftClient);
     this.#manifests = new ReleaseManifests(opts.kc, opts.helm);
+    const watched = opts.driftWatchedKinds ? parseWatchedKinds(opts.driftWatchedKinds) : DEFAULT_WATCHED;
+    this.#unwatched = unwatchedKinds(new Set(watched.map((r) => r.kind)));
+    if (!opts.guardrails) this.#unwatched.delete('guardrails');
     this.#driftWatches = new DriftWatches(
       opts.kc,
-      opts.driftWatchedKinds ? parseWatchedKinds(opts.driftWatchedKinds) : DEFAULT_WATCHED,
+      watched,
       opts.log,
       { labelSelector: opts.driftWatchSelector ?? INSTANCE_LABEL, shards: opts.shards, metrics: opts.metrics },
-      // A managed object changed: re-check its instance now, not at the next resync.
-      (instance) => this.#queue?.add(instance),
+      (change) => this.#onWatched(change),
     );
     const reconciler: Reconciler = new Reconciler(
       buildPipeline({
@@ -133,6 +145,7 @@ export class Operator {
           ...(opts.metrics ? { metrics: opts.metrics } : {}),
           takeFullCheck: (name) => this.#fullCheck.delete(name),
         },
+        restore: this.#restore,
       }),
       {
         getInstance: (name) => this.#informer.get(name) as unknown as CaelusInstance | undefined,
@@ -167,13 +180,30 @@ export class Operator {
     return this.#driftClient.requests;
   }
 
-  /** The periodic safety net: every instance's next drift check looks at every object. */
+  /**
+   * The periodic safety net: every instance's next drift check looks at every
+   * object, and those of Caelus's own objects no watch sees are re-applied
+   * (the ResourceQuota, the secrets Secret, kinds left out of
+   * CAELUS_DRIFT_WATCH_KINDS).
+   */
   requestFullDriftCheck(): void {
     for (const obj of this.#informer.list()) {
       const name = obj.metadata!.name!;
       this.#fullCheck.add(name);
+      for (const [part, kinds] of this.#unwatched) this.#restore.kinds(name, part, kinds);
       this.#queue?.add(name);
     }
+  }
+
+  /** A watched object changed: re-check its instance now, not at the next resync; if it is one Caelus owns, re-apply it too. */
+  #onWatched(change: WatchedChange): void {
+    const { instance } = change;
+    const cr = this.#informer.get(instance) as unknown as CaelusInstance | undefined;
+    // No CR (deleted, or another operator's): nothing to restore, and no mark that would outlive it.
+    const part = cr ? ownedPartChanged(change, instanceNamespace(cr)) : undefined;
+    // Whether the change was our own write is judged when the step takes the mark (restore.ts).
+    if (part && (part === 'tenant' || this.#opts.guardrails)) this.#restore.changed(instance, part, change);
+    this.#queue?.add(instance);
   }
 
   /**
@@ -271,18 +301,22 @@ export class Operator {
     const name = obj.metadata.name;
     this.#lastSeen.delete(name);
     this.#fullCheck.delete(name);
+    this.#restore.forget(name);
     this.#guard.forget(name);
     this.#reconciler.forget(name);
     const namespace = instanceNamespace(obj);
     this.#manifests.forget(releaseName(obj), namespace);
     this.#driftChecker.forgetNamespace(namespace);
+    this.#ownWrites.forgetNamespace(namespace);
   }
 
   /** Entries kept per instance outside the informer caches (tests and memory figures). */
-  get remembered(): { lastSeen: number; fullCheck: number; written: number; manifests: number; cleanObjects: number } {
+  get remembered(): { lastSeen: number; fullCheck: number; restore: number; ownWrites: number; written: number; manifests: number; cleanObjects: number } {
     return {
       lastSeen: this.#lastSeen.size,
       fullCheck: this.#fullCheck.size,
+      restore: this.#restore.size,
+      ownWrites: this.#ownWrites.size,
       written: this.#reconciler.remembered,
       manifests: this.#manifests.size,
       cleanObjects: this.#driftChecker.size,

@@ -3,7 +3,7 @@ import { Reason } from '../domain/instance.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DesiredContext, Extender, ReconcileContext, Step, StepOutcome } from './context.ts';
 import { ReconcileError } from './errors.ts';
-import type { EventSink, HelmPort, InstanceStore, NamespacePort, ValuesValidator } from './ports.ts';
+import type { EventSink, HelmPort, InstanceStore, NamespacePort, RestorePort, ValuesValidator } from './ports.ts';
 import type { KindsPolicyConfig } from './kinds-policy.ts';
 import { finalizerStep } from './steps/finalizer.ts';
 import { namespaceStep } from './steps/namespace.ts';
@@ -43,6 +43,8 @@ export interface PipelineDeps {
   declaredSecrets?: DeclaredSecretsPort;
   /** All configured shards when this operator runs one of them; CRs naming another shard are reported, not reconciled. */
   shards?: ShardList;
+  /** Marks to re-apply the tenant identity and guardrails though unchanged (an edited or deleted one, the periodic full check). */
+  restore?: RestorePort;
 }
 
 type Reached<C> = { stop: true; requeueAfterMs?: number } | { stop: false; ctx: C };
@@ -113,8 +115,8 @@ export function buildPipeline(deps: PipelineDeps): Pipeline<DesiredContext> {
   // From here on the render and the install use one verified local chart (src/charts).
   if (deps.charts) r = r.extend(chartStep(deps.charts));
   r = r.then(declaredSecretsStep({ secrets: deps.declaredSecrets, events: deps.events }));
-  let p = r.extend(namespaceStep(deps.namespaces)).then(tenantStep(deps.tenants, deps.shards));
-  if (g) p = p.then(guardrailsStep({ ...g, events: deps.events, ...metrics, shards: deps.shards }));
+  let p = r.extend(namespaceStep(deps.namespaces)).then(tenantStep({ tenants: deps.tenants, shards: deps.shards, restore: deps.restore, events: deps.events }));
+  if (g) p = p.then(guardrailsStep({ ...g, events: deps.events, ...metrics, shards: deps.shards, restore: deps.restore }));
   let q = p.extend(valuesStep(deps.validateValues, deps.shards));
   q = q.then(releaseStep({ ...deps, manifests: deps.drift.manifests, policy, ...metrics }));
   if (g) q = q.then(hibernationStep({ workloads: g.workloads, events: deps.events, ...metrics }));

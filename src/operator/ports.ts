@@ -57,6 +57,32 @@ export interface LoopGuardPort {
   record(key: string): boolean;
 }
 
+/** Which step re-applies a Caelus-owned object: the tenant step (ServiceAccounts, RoleBindings) or the guardrails step (quota, limits, policies, secrets Secret). */
+export type OwnedPart = 'tenant' | 'guardrails';
+
+/** Where the adapters report their own writes to Caelus-owned objects, so the watch events they cause are not taken for someone else's edit (operator/restore.ts). */
+export interface OwnWritesPort {
+  /** `resourceVersion` the API server answered the write with. */
+  wrote(ref: { kind: string; namespace?: string | undefined; name: string }, resourceVersion: string | undefined): void;
+  deleted(ref: { kind: string; namespace?: string | undefined; name: string }): void;
+}
+
+/** Marks to re-apply an owned part although its input is unchanged (operator/restore.ts). */
+export interface RestorePort {
+  /** The mark of `part`, cleared; undefined if none. */
+  take(instance: string, part: OwnedPart): Restore | undefined;
+  /** Gives a taken mark back: the re-apply failed and its retry must not skip. */
+  giveBack(instance: string, part: OwnedPart, restore: Restore): void;
+}
+
+/** What a step must re-apply although its input is unchanged. */
+export interface Restore {
+  /** What changed, for the Event and the log (empty for the periodic check, which cannot tell). */
+  whats: string[];
+  /** Only the objects of these kinds (the periodic check: those no watch follows); undefined: all. */
+  kinds?: ReadonlySet<string>;
+}
+
 export interface InstanceStore {
   /**
    * Sets the whole status through the status subresource (the reconciler

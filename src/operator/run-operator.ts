@@ -22,6 +22,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { FileCatalog } from './file-catalog.ts';
 import { Operator } from './operator.ts';
+import { OwnWrites } from './restore.ts';
 import { ENCRYPTION_KEYS_ENV, parseEncryptionKeys } from '../config/encryption-keys.ts';
 import { DbSecretSource } from '../db/secret-source.ts';
 import { ChartCache, defaultChartCacheDir } from '../charts/cache.ts';
@@ -202,12 +203,14 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     metrics,
     logger: log.child({ component: 'helm' }),
   });
+  // The adapters report their own writes here, so the watch events those writes cause are not healed again.
+  const ownWrites = new OwnWrites();
   const operator = new Operator({
     kc,
     catalog,
     helm: helmPort(helm, config.helmRollbackOnFailure, usesSecretStorage(process.env) ? new HelmReleaseSecrets(kc, { actAs: tenantUser }) : undefined),
     namespaces: new Namespaces(kc),
-    tenants: new TenantIdentities(kc),
+    tenants: new TenantIdentities(kc, (ref, rv) => ownWrites.wrote(ref, rv)),
     instances: instanceStore(new InstanceClient<CaelusInstanceSpec, CaelusInstanceStatus>(kc, { logger: log.child({ component: 'instances' }) })),
     events: { record: (obj, type, reason, message) => events.event(obj, type, reason, message) },
     validateValues: (schema, values) => {
@@ -227,12 +230,13 @@ export async function createOperatorRuntime(config: OperatorConfig, opts: Runtim
     ...(config.shard ? { shards: config.shard.shards } : {}),
     guardrails: {
       config: config.guardrails,
-      objects: guardrailObjects(kc, log),
+      objects: guardrailObjects(kc, log, ownWrites),
       workloads: workloadPort(kc),
       ...(secrets ? { secrets } : {}),
     },
     charts,
     ...(secrets instanceof DbSecretSource ? { declaredSecrets: secrets } : {}),
+    ownWrites,
   });
   const lifecycle = {
     instances: lifecyclePort(kc, log.child({ component: 'lifecycle' }), selector, config.shard?.shards),

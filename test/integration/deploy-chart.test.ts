@@ -221,6 +221,8 @@ describe('deploy/caelus chart', () => {
         ['patch a networkpolicy (guardrail)', { group: 'networking.k8s.io', resource: 'networkpolicies', verb: 'patch', namespace: other }],
         ['create <name>-secrets (guardrail)', { resource: 'secrets', verb: 'create', namespace: other }],
         ['watch deployments (drift)', { group: 'apps', resource: 'deployments', verb: 'watch' }],
+        ['watch rolebindings (tenant identity restored)', { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb: 'watch' }],
+        ['list limitranges (guardrail restored)', { resource: 'limitranges', verb: 'list' }],
       ];
       const denied: [string, k8s.V1ResourceAttributes][] = [
         ['create a deployment in kube-system', { group: 'apps', resource: 'deployments', verb: 'create', namespace: 'kube-system' }],

@@ -32,14 +32,23 @@ it('reconciles 50 instances created at once to Ready', async () => {
   // Cost of the periodic full drift check over the 50 untouched releases.
   const reconciles = () => reconcileCount(op.metrics);
   await new Promise((r) => setTimeout(r, 2_000));
-  const [requestsBefore, reconcilesBefore, helmBefore] = [op.runtime.operator.driftApiRequests, await reconciles(), helm];
+  const applies = () => counterTotal(op.metrics, 'caelus_guardrails_applies_total', { result: 'ok' });
+  const [requestsBefore, reconcilesBefore, helmBefore, appliesBefore] = [op.runtime.operator.driftApiRequests, await reconciles(), helm, await applies()];
   const checkStart = Date.now();
   op.runtime.operator.requestFullDriftCheck();
   await eventually(async () => ((await reconciles()) >= reconcilesBefore + names.length ? true : undefined), 120_000, 100);
   const requests = op.runtime.operator.driftApiRequests - requestsBefore;
   const helmAfter = await counterTotal(op.metrics, 'caelus_helm_invocations_total');
   process.stderr.write(
-    `[figure] full drift check of 50 instances: ${Date.now() - checkStart} ms, ${requests} API requests (GET + dry-run apply per object), ${helmAfter - helmBefore} helm processes\n`,
+    `[figure] full drift check of 50 instances: ${Date.now() - checkStart} ms, ${requests} API requests (GET + dry-run apply per object), ${helmAfter - helmBefore} helm processes, ${(await applies()) - appliesBefore} guardrail re-applies\n`,
   );
   expect(helmAfter - helmBefore).toBe(0);
+  // The check re-applies every instance's guardrails once (operator/restore.ts) ...
+  await eventually(async () => ((await applies()) === appliesBefore + names.length ? true : undefined), 30_000, 100);
+  // ... and then the fleet is idle: no re-apply, reconcile or helm run feeds another.
+  await new Promise((r) => setTimeout(r, 1_000));
+  const idle = async () => [await applies(), await reconciles(), await counterTotal(op.metrics, 'caelus_helm_invocations_total')];
+  const settled = await idle();
+  await new Promise((r) => setTimeout(r, 5_000));
+  expect(await idle()).toEqual(settled);
 });

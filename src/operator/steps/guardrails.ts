@@ -10,7 +10,7 @@ import { ownerLabels, type ShardList } from '../../domain/shard.ts';
 import { chooseTier, limitRangeFor, resourceQuotaFor } from '../../domain/tiers.ts';
 import { ReconcileError, isTransientError } from '../errors.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { EventSink, GuardrailObjects, SecretSource, WorkloadPort } from '../ports.ts';
+import type { EventSink, GuardrailObjects, RestorePort, SecretSource, WorkloadPort } from '../ports.ts';
 
 /** Field manager of every object this step applies. */
 export const GUARDRAILS_FIELD_MANAGER = 'caelus-guardrails';
@@ -40,6 +40,8 @@ export interface GuardrailsStepDeps {
   metrics?: Pick<Metrics, 'guardrailsApplies'>;
   /** All configured shards when sharded: the objects then carry the CR's shard label, for that shard's drift watches. */
   shards?: ShardList | undefined;
+  /** Marks to re-apply although the digest is unchanged: an object was edited or deleted, or the periodic full check (operator/restore.ts). */
+  restore?: RestorePort | undefined;
 }
 
 type PolicyType = 'Ingress' | 'Egress';
@@ -160,20 +162,24 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
       const digest = digestOf({ v: GUARDRAILS_VERSION, objects, secret: secretFingerprint && { name: secretsName(instance), fingerprint: secretFingerprint } });
       ctx.status.update({ guardrails: { tier: choice.tier.name, appliedDigest: digest } });
 
-      if (applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace) return CONTINUE;
+      const restoring = deps.restore?.take(instance.metadata.name, 'guardrails');
+      const unchanged = applied?.appliedDigest === digest && ctx.instance.status?.namespace === namespace;
+      if (unchanged && !restoring) return CONTINUE;
+      // Unchanged input and only the periodic check asking: just the kinds no watch follows.
+      const wanted = (kind: string) => !unchanged || !restoring?.kinds || restoring.kinds.has(kind);
 
       let secretKeys = 0;
       try {
-        for (const obj of objects) await deps.objects.apply(obj, GUARDRAILS_FIELD_MANAGER);
+        for (const obj of objects) if (wanted(String(obj['kind']))) await deps.objects.apply(obj, GUARDRAILS_FIELD_MANAGER);
         // A rule list the template no longer has must not leave its allow behind (a
         // namespace created just now holds none: two 404s per new instance saved).
         for (const [rules, policy] of ctx.namespaceCreated ? [] : [
           [template.networkRules, NetworkPolicyName.TemplateRules],
           [template.egressRules, NetworkPolicyName.TemplateEgress],
         ] as const) {
-          if (!rules?.length) await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: policy, namespace });
+          if (!rules?.length && wanted('NetworkPolicy')) await deps.objects.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', name: policy, namespace });
         }
-        const data = await secrets?.read(instance);
+        const data = wanted('Secret') ? await secrets?.read(instance) : undefined;
         if (data) {
           secretKeys = Object.keys(data).length;
           // Applying the full key set as our field manager also removes keys deleted in the DB.
@@ -190,13 +196,26 @@ export function guardrailsStep(deps: GuardrailsStepDeps): Step<PlacedContext> {
         }
       } catch (err) {
         deps.metrics?.guardrailsApplies.inc({ result: 'error' });
+        if (restoring) deps.restore?.giveBack(instance.metadata.name, 'guardrails', restoring);
         throw err;
       }
       deps.metrics?.guardrailsApplies.inc({ result: 'ok' });
       if (applied?.tier !== choice.tier.name) {
         deps.events.record(instance, 'Normal', EventOnlyReason.GuardrailsApplied, `tier ${choice.tier.name} (cpu ${choice.tier.quota.cpu}, memory ${choice.tier.quota.memory}) applied to namespace ${namespace}`);
       }
-      ctx.log.info({ namespace, tier: choice.tier.name, secretKeys, secretsSecret: secrets ? secretsName(instance) : undefined }, 'guardrails applied');
+      if (restoring?.whats.length) {
+        deps.events.record(instance, 'Normal', EventOnlyReason.GuardrailsRestored, `re-applied the guardrails of namespace ${namespace} after ${restoring.whats.join(', ')}`);
+      }
+      ctx.log.info(
+        {
+          namespace,
+          tier: choice.tier.name,
+          secretKeys,
+          secretsSecret: secrets && wanted('Secret') ? secretsName(instance) : undefined,
+          ...(restoring ? { restored: restoring.whats, ...(restoring.kinds && unchanged ? { kinds: [...restoring.kinds] } : {}) } : {}),
+        },
+        restoring ? 'guardrails re-applied' : 'guardrails applied',
+      );
       return CONTINUE;
     },
   };

@@ -58,7 +58,7 @@ describe('compareRows', () => {
     const by = Object.fromEntries(rows.map((r) => [r.measure, r]));
     expect(by['all Ready (s)']).toMatchObject({ caelus: 30, flux: 20, ratio: 1.5 });
     expect(by['median Ready (s)']).toMatchObject({ caelus: 15, flux: 10, ratio: 1.5 });
-    expect(by['CPU (s)']).toMatchObject({ caelus: 40, flux: 16, ratio: 2.5, caelusDetail: 'operator 5 + helm/post-renderer 35' });
+    expect(by['CPU (s)']).toMatchObject({ caelus: 40, flux: 16, ratio: 2.5, caelusDetail: 'operator 5 + helm, post-renderer and spawner 35' });
     expect(by['peak RSS (MiB)']).toMatchObject({ caelus: 300, flux: 250, ratio: 1.2, fluxDetail: 'helm-controller 160 + source-controller 90' });
     expect(by['kube-apiserver + etcd CPU (s)']).toMatchObject({ caelus: 10, flux: 5, ratio: 2 });
   });

@@ -1,4 +1,6 @@
 import { checkManifest, describeViolations } from '../../../src/domain/kinds-policy.ts';
+import { TENANT_READER_SERVICE_ACCOUNT, TENANT_SERVICE_ACCOUNT } from '../../../src/domain/tenant.ts';
+import { kindsPolicyFor } from '../../../src/operator/kinds-policy.ts';
 
 const obj = (apiVersion: string, kind: string, name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion,
@@ -90,5 +92,55 @@ describe('Helm storage is reserved', () => {
 
   it('allows ordinary Secrets and other owner labels', () => {
     expect(checkManifest([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', labels: { owner: 'team-a' } } }], policy)).toEqual([]);
+  });
+});
+
+describe('RoleBinding subjects', () => {
+  // The policy the operator really applies (post-renderer, stored manifests): reserved names included.
+  const real = kindsPolicyFor({}, { metadata: { name: 'web' } }, 'tenant-a');
+  const binding = (subjects: unknown) => obj('rbac.authorization.k8s.io/v1', 'RoleBinding', 'rb', { roleRef: { kind: 'Role', name: 'r' }, subjects });
+
+  it.each([
+    ['a ServiceAccount without namespace', [{ kind: 'ServiceAccount', name: 'app' }]],
+    ['a ServiceAccount of the instance namespace', [{ kind: 'ServiceAccount', name: 'app', namespace: 'tenant-a' }]],
+    ['two of them', [{ kind: 'ServiceAccount', name: 'app' }, { kind: 'ServiceAccount', name: 'worker', namespace: 'tenant-a' }]],
+    ['no subjects at all', undefined],
+    ['an empty list', []],
+  ])('allows %s', (_what, subjects) => {
+    expect(checkManifest([binding(subjects)], real)).toEqual([]);
+  });
+
+  it.each([
+    ['Group system:anonymous', { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'system:anonymous' }, 'Group "system:anonymous"'],
+    ['Group system:unauthenticated', { kind: 'Group', name: 'system:unauthenticated' }, 'Group "system:unauthenticated"'],
+    ['Group system:authenticated', { kind: 'Group', name: 'system:authenticated' }, 'Group "system:authenticated"'],
+    ['Group system:serviceaccounts', { kind: 'Group', name: 'system:serviceaccounts' }, 'Group "system:serviceaccounts"'],
+    ['User system:anonymous', { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'system:anonymous' }, 'User "system:anonymous"'],
+    ['a User naming a ServiceAccount', { kind: 'User', name: 'system:serviceaccount:tenant-a:app' }, 'User "system:serviceaccount:tenant-a:app"'],
+    ['a ServiceAccount of another namespace', { kind: 'ServiceAccount', name: 'app', namespace: 'tenant-b' }, '"tenant-b"'],
+    ['the tenant account helm acts as', { kind: 'ServiceAccount', name: TENANT_SERVICE_ACCOUNT }, `"${TENANT_SERVICE_ACCOUNT}"`],
+    ['the reader account the API acts as', { kind: 'ServiceAccount', name: TENANT_READER_SERVICE_ACCOUNT, namespace: 'tenant-a' }, `"${TENANT_READER_SERVICE_ACCOUNT}"`],
+  ])('refuses %s, naming it', (_what, subject, named) => {
+    const v = checkManifest([binding([{ kind: 'ServiceAccount', name: 'app' }, subject])], real);
+    expect(v).toEqual([expect.objectContaining({ reason: 'ForeignSubject', kind: 'RoleBinding', name: 'rb', message: expect.stringContaining(named) })]);
+  });
+
+  it('reports each bad subject', () => {
+    const v = checkManifest([binding([{ kind: 'Group', name: 'system:authenticated' }, { kind: 'ServiceAccount', name: 'x', namespace: 'kube-system' }])], real);
+    expect(v.map((x) => x.reason)).toEqual(['ForeignSubject', 'ForeignSubject']);
+  });
+
+  it.each([
+    ['subjects that are not a list', { kind: 'ServiceAccount', name: 'app' }],
+    ['a subject without name', [{ kind: 'ServiceAccount' }]],
+    ['a subject without kind', [{ name: 'app' }]],
+    ['a subject that is not an object', ['app']],
+  ])('calls %s malformed', (_what, subjects) => {
+    expect(checkManifest([binding(subjects)], real)).toEqual([expect.objectContaining({ reason: 'Malformed', kind: 'RoleBinding', name: 'rb' })]);
+  });
+
+  it('checks subjects of a RoleBinding to an allowed ClusterRole too', () => {
+    const rb = obj('rbac.authorization.k8s.io/v1', 'RoleBinding', 'rb', { roleRef: { kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'Group', name: 'system:authenticated' }] });
+    expect(checkManifest([rb], { ...real, allowedClusterRoles: ['view'] })).toEqual([expect.objectContaining({ reason: 'ForeignSubject' })]);
   });
 });

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { addLabels, PostRenderError } from '../../../src/helm/post-render/add-labels.ts';
 import { nodePostRenderer, pluginManifest } from '../../../src/helm/post-render/setup.ts';
+import { policyArgs } from '../../../src/helm/args.ts';
+import { kindsPolicyFor } from '../../../src/operator/kinds-policy.ts';
 
 const labels = { 'caelus.io/instance': 'demo', 'caelus.io/flag': 'true' };
 
@@ -143,6 +145,29 @@ describe('post-render entry point (the process helm runs)', () => {
       ['ClusterScoped', 'ClusterRole/everything'],
       ['HelmStorage', 'Secret/sh.helm.release.v1.web.v99'],
       ['Reserved', 'Secret/web-secrets'],
+    ]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses RoleBinding subjects outside the namespace and Caelus\'s own accounts, with the arguments the operator passes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caelus-pr-test-'));
+    const report = join(dir, 'violations.json');
+    // The policy exactly as the release step builds it: the reserved ServiceAccounts come from domain/tenant.ts.
+    const policy = kindsPolicyFor({}, { metadata: { name: 'web' } }, 'team-a');
+    const args = policyArgs({ namespace: 'team-a', allowedKinds: [], allowedClusterRoles: [], reserved: policy.reserved ?? [], reportFile: report });
+    const binding = (name: string, subject: string) =>
+      `apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: ${name}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: r\nsubjects:\n${subject}`;
+    const manifest = [
+      binding('own', '  - kind: ServiceAccount\n    name: app\n'),
+      binding('everyone', '  - kind: Group\n    apiGroup: rbac.authorization.k8s.io\n    name: system:authenticated\n'),
+      binding('widen', '  - kind: ServiceAccount\n    name: caelus-tenant-reader\n'),
+    ].join('---\n');
+    const r = await run([...args, 'caelus.io/instance=demo'], manifest);
+    expect(r.code).toBe(3);
+    const { violations } = JSON.parse(readFileSync(report, 'utf8')) as { violations: Array<{ reason: string; kind: string; name: string }> };
+    expect(violations.map((v) => [v.reason, `${v.kind}/${v.name}`])).toEqual([
+      ['ForeignSubject', 'RoleBinding/everyone'],
+      ['ForeignSubject', 'RoleBinding/widen'],
     ]);
     rmSync(dir, { recursive: true, force: true });
   });

@@ -13,7 +13,7 @@ const context = (i: CaelusInstance, uid: string) => fakeContext({ ...i, metadata
 describe('tenant step', () => {
   it('applies once per namespace and instance, and again whenever the last reconcile did not end Ready', async () => {
     const applied: string[] = [];
-    const step = tenantStep({ ensure: async (ns) => void applied.push(ns) });
+    const step = tenantStep({ tenants: { ensure: async (ns) => void applied.push(ns) } });
     await step.run(context(instance(true), 'a'));
     await step.run(context(instance(true), 'a'));
     expect(applied).toEqual(['web']);
