@@ -72,10 +72,30 @@ export class ReleaseManifests {
       if (err instanceof ManifestError) throw new ReleaseRecordError(namespace, recordName(release, revision), err.message, err);
       throw err;
     }
+    this.#keep(key, revision, objects);
+    return objects;
+  }
+
+  /**
+   * The manifest helm printed for a revision it just applied (the same text
+   * it stored): the next get() of that revision needs no request. A manifest
+   * that does not parse is not kept; get() then reads the record and says so.
+   */
+  remember(release: string, namespace: string, revision: number, manifest: string): void {
+    let objects: ManifestObject[];
+    try {
+      objects = parseManifest(manifest, namespace);
+    } catch (err) {
+      if (err instanceof ManifestError) return;
+      throw err;
+    }
+    this.#keep(`${namespace}/${release}`, revision, objects);
+  }
+
+  #keep(key: string, revision: number, objects: ManifestObject[]): void {
     this.#cache.delete(key);
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
     this.#cache.set(key, { revision, objects });
-    return objects;
   }
 
   /** Drops the release's cached manifest (the instance is gone). */

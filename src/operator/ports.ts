@@ -15,6 +15,8 @@ export interface HelmReleaseState {
   description?: string;
   chart?: string;
   chartVersion?: string;
+  /** The applied manifest, as helm printed it after an install or upgrade. */
+  manifest?: string;
 }
 
 export interface HelmPort {
@@ -42,6 +44,8 @@ export interface HelmPort {
 export interface ReleaseManifestPort {
   /** `asUser`: read the release record as that user (the tenant). */
   get(release: string, namespace: string, revision: number, opts?: { asUser?: string }): Promise<ManifestObject[]>;
+  /** Keeps what helm itself printed for a revision it just applied, so reading it back needs no request. */
+  remember(release: string, namespace: string, revision: number, manifest: string): void;
 }
 
 /** Live objects against a release manifest (src/drift/checker.ts). */

@@ -116,7 +116,10 @@ function toState(r: HelmRelease): HelmReleaseState {
  */
 export function helmPort(helm: HelmClient, rollbackOnFailure: boolean, releases?: HelmReleaseSecrets): HelmPort {
   return {
-    upgradeInstall: async (o) => toState(await helm.upgradeInstall({ ...o, rollbackOnFailure })),
+    upgradeInstall: async (o) => {
+      const release = await helm.upgradeInstall({ ...o, rollbackOnFailure });
+      return { ...toState(release), manifest: release.manifest };
+    },
     status: async (release, ns) => {
       const r = releases ? await releases.latest(release, ns) : await helm.status(release, ns);
       return r && toState(r);

@@ -168,6 +168,7 @@ export class FakeManifests implements ReleaseManifestPort {
     this.reads++;
     return parseManifest(await this.#helm.getManifest(release, namespace, { revision }), namespace);
   }
+  remember(): void {}
 }
 
 /** Live objects that drifted, as the test says; correcting them clears the drift. */
