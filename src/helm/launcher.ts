@@ -168,7 +168,15 @@ export class SpawnerLauncher implements Launcher {
     this.#partial = lines.pop() ?? '';
     for (const line of lines) {
       if (!line) continue;
-      const r = JSON.parse(line) as SpawnerResult;
+      let r: SpawnerResult;
+      try {
+        r = JSON.parse(line) as SpawnerResult;
+      } catch {
+        // Not the protocol: nothing it says can be trusted. Its exit settles what was pending.
+        this.#log?.error({ spawner: this.#path, line: line.slice(0, 200) }, 'helm spawner wrote something that is not a result; restarting it');
+        this.#child?.kill('SIGKILL');
+        return;
+      }
       const done = this.#pending.get(r.id);
       if (!done) continue;
       this.#pending.delete(r.id);

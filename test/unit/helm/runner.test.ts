@@ -144,6 +144,14 @@ describe('SpawnerLauncher', () => {
     expect(launcher.pid).not.toBe(pid);
   });
 
+  it('kills a spawner that breaks the protocol and reports what it was running as not run', async () => {
+    const liar = join(dir, 'liar');
+    await writeFile(liar, '#!/bin/sh\nread line\necho not-json\nexec sleep 30\n');
+    await chmod(liar, 0o755);
+    const r = await new SpawnerLauncher(liar).launch({ file: '/bin/true', args: [], env: {}, timeoutMs: 5000, killGraceMs: 100 });
+    expect(r).toMatchObject({ exitCode: undefined, startError: 'helm spawner exited (SIGKILL)' });
+  });
+
   it('passes process.env under the request env, and ends helm with the exit code it chose', async () => {
     const launcher = spawnerLauncher();
     process.env['CAELUS_TEST_OUTER'] = 'outer';
