@@ -3,6 +3,7 @@
 // found clean (a dry-run apply), plus the reads; no helm process.
 import type { DriftIgnoreRule } from '../domain/instance.ts';
 import type { JsonObject, RawObjectClient } from '../k8s/raw-objects.ts';
+import type { WithManagedFields } from '../k8s/managed-fields.ts';
 import { driftedPointers, ignoreMatcher, type Json } from './diff.ts';
 import type { ManifestObject } from './release-manifest.ts';
 
@@ -52,7 +53,7 @@ const SCALED_KINDS = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
  * in the instant after helm's own only delays the correction to the periodic
  * full check, which never takes this shortcut.
  */
-export function onlyAppliedByHelm(live: { metadata?: { managedFields?: readonly { manager?: string; operation?: string; subresource?: string }[] } }): boolean {
+export function onlyAppliedByHelm(live: WithManagedFields): boolean {
   const entries = live.metadata?.managedFields ?? [];
   const spec = entries.filter((e) => e.subresource !== 'status');
   return spec.length > 0 && spec.every((e) => e.manager === HELM_FIELD_MANAGER && e.operation === 'Apply');

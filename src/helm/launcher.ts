@@ -101,7 +101,7 @@ export class SpawnerLauncher implements Launcher {
     this.#log = log;
   }
 
-  /** The spawner's pid while it runs (the bench adds its CPU and memory to the operator's). */
+  /** The spawner's pid while it runs (tests kill it by this). */
   get pid(): number | undefined {
     return this.#child?.pid;
   }

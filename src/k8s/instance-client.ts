@@ -101,10 +101,11 @@ export class InstanceClient<Spec = Record<string, unknown>, Status = Record<stri
         contentType(PatchStrategy.JsonPatch),
       )) as CustomResource<Spec, Status>;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      const failure = toKubeApiError(err, this.#target('writeStatus', name));
+      if (failure.isNotFound) return undefined;
       // A failed `test` is a bare 422 Invalid, like a status the schema refuses: read to tell them apart.
-      if (uid && toKubeApiError(err, this.#target('writeStatus', name)).statusCode === 422 && (await this.get(name))?.metadata?.uid !== uid) return undefined;
-      throw toKubeApiError(err, this.#target('writeStatus', name));
+      if (uid && failure.statusCode === 422 && (await this.get(name))?.metadata?.uid !== uid) return undefined;
+      throw failure;
     }
   }
 

@@ -4,7 +4,7 @@
 // survives it. Objects that must be exactly as Caelus builds them are checked
 // with this after their apply (operator/k8s-adapters.ts).
 
-interface ManagedFieldsEntry {
+export interface ManagedFieldsEntry {
   manager?: string;
   operation?: string;
   subresource?: string;
@@ -14,8 +14,13 @@ interface ManagedFieldsEntry {
 /** The top-level fields that hold an object's content; metadata (labels others may add) and status are not. */
 const CONTENT_FIELDS = ['f:spec', 'f:data', 'f:stringData', 'f:binaryData'];
 
+/** Anything with managedFields: a live object as the API server answered it. */
+export interface WithManagedFields {
+  metadata?: { managedFields?: readonly ManagedFieldsEntry[] };
+}
+
 /** Managers other than `ours` that own part of the object's content, status and other subresources aside. */
-export function otherContentWriters(live: { metadata?: { managedFields?: readonly ManagedFieldsEntry[] } }, ours: string): string[] {
+export function otherContentWriters(live: WithManagedFields, ours: string): string[] {
   const writers = new Set<string>();
   for (const entry of live.metadata?.managedFields ?? []) {
     if (entry.subresource || entry.manager === ours) continue;

@@ -3,6 +3,9 @@
 // cluster, through both launchers: the Go spawner (hack/spawner, built by
 // hack/build-go-helpers.sh) and Node's own fork. Real helm behaviour on
 // SIGTERM is covered by the integration tests.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,6 +153,40 @@ describe('SpawnerLauncher', () => {
     await chmod(liar, 0o755);
     const r = await new SpawnerLauncher(liar).launch({ file: '/bin/true', args: [], env: {}, timeoutMs: 5000, killGraceMs: 100 });
     expect(r).toMatchObject({ exitCode: undefined, startError: 'helm spawner exited (SIGKILL)' });
+  });
+
+  it('ends when the process that started it is killed with SIGKILL, as an operator may be', async () => {
+    const path = goHelperPath('spawner')!;
+    const owner = join(dir, 'owner.ts');
+    const launcher = new URL('../../../src/helm/launcher.ts', import.meta.url).href;
+    await writeFile(
+      owner,
+      [
+        `import { SpawnerLauncher } from ${JSON.stringify(launcher)};`,
+        `const l = new SpawnerLauncher(${JSON.stringify(path)});`,
+        `void l.launch({ file: '/bin/sleep', args: ['2'], env: {}, timeoutMs: 60000, killGraceMs: 100 });`,
+        'console.log(l.pid);',
+        'setInterval(() => {}, 1000);',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, ['--no-warnings', owner], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+    const pid = Number(line.toString().trim());
+    expect(pid).toBeGreaterThan(0);
+    const state = () => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat[stat.lastIndexOf(')') + 2];
+      } catch {
+        return 'gone';
+      }
+    };
+    expect(state()).not.toBe('gone');
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 5000;
+    // Exited: gone, or a zombie its new parent has not reaped yet.
+    while (!['gone', 'Z'].includes(state() ?? '') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(['gone', 'Z']).toContain(state());
   });
 
   it('passes process.env under the request env, and ends helm with the exit code it chose', async () => {
