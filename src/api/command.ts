@@ -37,7 +37,9 @@ export async function apiCommand(flags: ApiFlags, signal: AbortSignal): Promise<
       const loaded = loadKubeConfig(config.kubeconfig);
       log.info({ source: loaded.source, server: loaded.server }, 'live instance status from the cluster');
       kc = loaded.kc;
-      liveStatus = new ClusterLiveStatusReader(loaded.kc, log);
+      const reader = new ClusterLiveStatusReader(loaded.kc, log);
+      reader.start();
+      liveStatus = reader;
       cluster = new ClusterInsightReader(loaded.kc);
     } else {
       log.info('no kubeconfig: instance status, conditions and drift come from the database');

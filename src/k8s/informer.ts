@@ -70,6 +70,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   #backoffMs: number;
   #stopped = true;
   #synced = false;
+  /** Listed and watching now: false from an error until a restart has listed and connected again. */
+  #live = false;
   #attemptFailed = false;
   #restartTimer: NodeJS.Timeout | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
@@ -136,6 +138,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     if (!this.#synced) this.#startPromise?.reject(new InformerStoppedError('informer stopped before the initial sync'));
     this.#startPromise = undefined;
     this.#synced = false;
+    this.#live = false;
     this.#log.info('informer stopped');
   }
 
@@ -151,6 +154,15 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
 
   get synced(): boolean {
     return this.#synced;
+  }
+
+  /**
+   * The cache follows the server now: synced and watching, not waiting for a
+   * restart after an error. A reader that must not answer from a cache frozen
+   * by an outage checks this and asks the server instead.
+   */
+  get live(): boolean {
+    return this.#live && !this.#stopped;
   }
 
   /** How often the watch was restarted after an error (for health checks and tests). */
@@ -173,6 +185,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       return;
     }
     if (this.#attemptFailed || this.#stopped) return;
+    this.#live = true;
     this.#backoffMs = this.#initialBackoffMs;
     if (!this.#synced) {
       this.#synced = true;
@@ -190,6 +203,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   #onError(err: unknown): void {
     if (this.#stopped) return;
     this.#attemptFailed = true;
+    this.#live = false;
     const wrapped = toKubeApiError(err, { operation: 'list/watch', name: this.#path });
     this.#lastError = wrapped;
     if (this.#restartTimer) return;

@@ -9,7 +9,7 @@ import { listAuditEvents } from '../../src/db/repositories/audit.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { PROBLEM_JSON, WEBAPP_CHART, publishWebapp, startApi, type ApiHarness } from '../support/api-server.ts';
 import { testDatabases, type TestDatabase } from '../support/database.ts';
-import { testKubeConfig, uniqueName } from '../support/kube.ts';
+import { eventually, testKubeConfig, uniqueName } from '../support/kube.ts';
 
 const SCHEMA = {
   type: 'object',
@@ -119,7 +119,11 @@ describe.each(testDatabases())('REST API on $name', ({ name: dialect, create }) 
         },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
-      got = await api.call('GET', `/instances/${created.body.id}`, { token });
+      // The API reads from a watch: the status shows once its event has arrived.
+      got = await eventually(async () => {
+        const g = await api.call('GET', `/instances/${created.body.id}`, { token });
+        return g.body.statusSource === 'cluster' ? g : undefined;
+      }, 5_000, 20);
       expect(got.body).toMatchObject({
         statusSource: 'cluster',
         status: 'Running',

@@ -63,9 +63,11 @@ describe('Informer against the control plane', () => {
       events.push({ type, name: obj.metadata!.name!, value: obj.data?.['value'], at: Date.now() }),
     );
     const t0 = Date.now();
+    expect(informer.live).toBe(false);
     await informer.start();
     const syncMs = Date.now() - t0;
     expect(informer.synced).toBe(true);
+    expect(informer.live).toBe(true);
     expect(informer.list().map((o) => o.metadata?.name)).toEqual(['pre-existing']);
     expect(informer.get('pre-existing', ns)?.kind).toBe('ConfigMap');
     expect(informer.get('other', ns)).toBeUndefined();
@@ -91,11 +93,16 @@ describe('Informer against the control plane', () => {
     await core.createNamespacedConfigMap({ namespace: ns, body: cm('during-outage', 'x') });
     await core.deleteNamespacedConfigMap({ name: 'pre-existing', namespace: ns });
     expect(informer.lastError?.message).toMatch(/list\/watch/);
+    // Synced once, but the cache is frozen: readers must not take it for the server's state.
+    expect(informer.synced).toBe(true);
+    expect(informer.live).toBe(false);
     proxy.setDown(false);
     const upAt = Date.now();
     await seen('add', 'during-outage', 'x');
     await seen('delete', 'pre-existing');
     const caughtUpMs = Date.now() - upAt;
+    // The relist's events come before the new watch is connected; live follows that.
+    await eventually(async () => (informer!.live ? true : undefined), 5_000, 20);
 
     await core.createNamespacedConfigMap({ namespace: ns, body: cm('after', 'y') });
     await seen('add', 'after', 'y');
@@ -107,6 +114,7 @@ describe('Informer against the control plane', () => {
     );
 
     await informer.stop();
+    expect(informer.live).toBe(false);
     const count = events.length;
     await core.createNamespacedConfigMap({ namespace: ns, body: cm('after-stop', 'z') });
     await new Promise((r) => setTimeout(r, 800));
