@@ -4,9 +4,10 @@
 // when sharded it also carries its CR's caelus.io/shard label, so a shard
 // watches only its own instances' objects (the selector comes from
 // src/operator/run-operator.ts, next to the CR informer's).
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { INSTANCE_LABEL } from '../domain/instance.ts';
 import { SHARD_LABEL, type ShardList } from '../domain/shard.ts';
+import { onlyStatusChanged, type MetadataSummary } from '../k8s/cache-shape.ts';
 import { Informer, type InformerResource } from '../k8s/informer.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -85,22 +86,24 @@ export interface WatchedChange {
 }
 
 export class DriftWatches {
-  readonly #informers: Informer[];
+  readonly #informers: Informer<MetadataSummary>[];
   readonly #opts: DriftWatchOptions;
   #uncount: (() => void) | undefined;
 
   constructor(kc: KubeConfig, resources: readonly InformerResource[], log: Logger, opts: DriftWatchOptions, onChange: (change: WatchedChange) => void) {
     this.#opts = opts;
     this.#informers = resources.map((resource) => {
-      // Only labels are read: metadata-only watches, so the cache holds no Deployment specs or ConfigMap data.
-      const informer = new Informer(kc, {
+      // Metadata-only watches: the cache holds no Deployment specs or ConfigMap data.
+      const informer = new Informer<MetadataSummary>(kc, {
         logger: log.child({ component: 'drift-watch', kind: resource.kind }),
         resource,
         labelSelector: opts.labelSelector,
         metadataOnly: true,
       });
-      informer.onChange((obj: KubernetesObject, type) => {
+      informer.onChange((obj: MetadataSummary, type, previous?: MetadataSummary) => {
         if (type === 'resync') return;
+        // A controller writing a Deployment's or Job's status changes nothing a release applied.
+        if (type === 'update' && onlyStatusChanged(previous, obj)) return;
         const labels = obj.metadata?.labels ?? {};
         const instance = labels[INSTANCE_LABEL];
         if (!instance) return;

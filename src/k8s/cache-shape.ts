@@ -1,6 +1,7 @@
 // What an informer keeps of each object. Caches hold one copy of every
 // watched object for the life of the process, so anything no reader needs is
 // dropped on the way in instead of being carried for thousands of objects.
+import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 
 /** Written by `kubectl apply` (client-side): a second copy of the object's spec, read by nobody here. */
@@ -29,14 +30,25 @@ export function slimForCache<T extends KubernetesObject>(obj: T): T {
   return obj;
 }
 
+/** A metadata-only cache entry: a digest stands in for the metadata a watcher compares but never reads. */
+export type MetadataSummary = KubernetesObject & {
+  /** Digest of annotations, ownerReferences, finalizers and deletionTimestamp; absent when all are. */
+  metadataDigest?: string;
+};
+
 /**
- * The part of an object a watcher that reacts to labels needs: identity,
- * resourceVersion (which the cache compares to skip unchanged objects) and
- * labels. `apiVersion`/`kind` name the watched resource, not the
+ * The part of an object a watcher that reacts to changes needs: identity,
+ * resourceVersion (which the cache compares to skip unchanged objects),
+ * labels, generation, and a digest of the rest of the metadata, so that
+ * `onlyStatusChanged` can tell a status write from a change to what was
+ * applied without caching annotations a tenant can make arbitrarily large.
+ * `apiVersion`/`kind` name the watched resource, not the
  * PartialObjectMetadata wrapper the API server sends.
  */
-export function labelsOnly(obj: KubernetesObject, resource: { apiVersion: string; kind: string }): KubernetesObject {
+export function metadataSummary(obj: KubernetesObject, resource: { apiVersion: string; kind: string }): MetadataSummary {
   const m = obj.metadata ?? {};
+  const rest = [m.annotations, m.ownerReferences, m.finalizers, m.deletionTimestamp];
+  const digest = rest.some((x) => x !== undefined) ? createHash('sha256').update(JSON.stringify(rest)).digest('base64url') : undefined;
   return {
     apiVersion: resource.apiVersion,
     kind: resource.kind,
@@ -45,7 +57,34 @@ export function labelsOnly(obj: KubernetesObject, resource: { apiVersion: string
       ...(m.namespace === undefined ? {} : { namespace: m.namespace }),
       ...(m.uid === undefined ? {} : { uid: m.uid }),
       ...(m.resourceVersion === undefined ? {} : { resourceVersion: m.resourceVersion }),
+      ...(m.generation === undefined ? {} : { generation: m.generation }),
       ...(m.labels === undefined ? {} : { labels: m.labels }),
     },
+    ...(digest === undefined ? {} : { metadataDigest: digest }),
   };
+}
+
+/**
+ * Whether an update of a summarised object wrote only its status: same
+ * generation, labels and other metadata. The API server bumps `generation`
+ * on every change to the spec of kinds that keep one (Deployment,
+ * StatefulSet, Job, Ingress, NetworkPolicy, PodDisruptionBudget, custom
+ * resources), and not when a controller writes their status. Kinds without
+ * a generation (ConfigMap, Service, RoleBinding…) give no such signal: every
+ * write of theirs counts as a change.
+ */
+export function onlyStatusChanged(previous: MetadataSummary | undefined, next: MetadataSummary): boolean {
+  const generation = next.metadata?.generation;
+  if (!previous || !generation) return false;
+  return (
+    previous.metadata?.generation === generation &&
+    previous.metadataDigest === next.metadataDigest &&
+    sameLabels(previous.metadata?.labels, next.metadata?.labels)
+  );
+}
+
+function sameLabels(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
+  const ak = Object.keys(a ?? {});
+  if (ak.length !== Object.keys(b ?? {}).length) return false;
+  return ak.every((k) => a![k] === b?.[k]);
 }

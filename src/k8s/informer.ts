@@ -1,13 +1,14 @@
 import { HttpMethod, ListWatch, RequestContext, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import type { Logger } from '../observability/logger.ts';
-import { labelsOnly, METADATA_ACCEPT, slimForCache } from './cache-shape.ts';
+import { metadataSummary, METADATA_ACCEPT, slimForCache } from './cache-shape.ts';
 import { KubeApiError, toKubeApiError } from './errors.ts';
 import { apiErrorFromBody } from './raw-objects.ts';
 
 /** `resync` is the periodic re-emission of an unchanged cached object. */
 export type InformerEventType = 'add' | 'update' | 'delete' | 'resync';
-export type ChangeHandler<T> = (obj: T, type: InformerEventType) => void;
+/** `previous` is the cached copy an `update` from the watch replaced (none after a relist). */
+export type ChangeHandler<T> = (obj: T, type: InformerEventType, previous?: T) => void;
 
 /** The resource to list and watch. `plural` builds the watch path, `kind` resolves the list call. */
 export interface InformerResource {
@@ -29,9 +30,9 @@ export interface InformerOptions {
   /** Restart delay after the watch fails: doubles from initialMs up to maxMs, reset after a successful connect. */
   backoff?: { initialMs?: number; maxMs?: number };
   /**
-   * List and watch PartialObjectMetadata only, and cache name, namespace,
-   * uid, resourceVersion and labels: for watchers that react to labels and
-   * never read the object itself (drift watches). Otherwise whole objects are
+   * List and watch PartialObjectMetadata only, and cache a summary of the
+   * metadata (cache-shape.ts `metadataSummary`): for watchers that react to
+   * changes and never read the object itself (drift watches). Otherwise whole objects are
    * cached without managedFields (see cache-shape.ts).
    */
   metadataOnly?: boolean;
@@ -74,6 +75,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   #live = false;
   #attemptFailed = false;
   #restartTimer: NodeJS.Timeout | undefined;
+  /** The cached copy a MODIFIED event is replacing, while ListWatch dispatches it (synchronously). */
+  #replacing: T | undefined;
   #resyncTimer: NodeJS.Timeout | undefined;
   #startPromise: PromiseWithResolvers<void> | undefined;
   #restarts = 0;
@@ -89,7 +92,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.#maxBackoffMs = opts.backoff?.maxMs ?? 30_000;
     this.#backoffMs = this.#initialBackoffMs;
     const shape: (obj: T) => T = opts.metadataOnly
-      ? (obj) => labelsOnly(obj, resource) as T
+      ? (obj) => metadataSummary(obj, resource) as T
       : (obj) => {
           // List items come without apiVersion/kind; watch events carry them. Make the cache uniform.
           obj.apiVersion ??= resource.apiVersion;
@@ -102,9 +105,12 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       result.items = result.items.map(shape);
       return result;
     };
-    this.#lw = new ListWatch<T>(path, new ShapingWatch(kc, accept.watch, shape), list, false, opts.labelSelector, opts.fieldSelector);
+    const replacing = (obj: T | undefined) => {
+      this.#replacing = obj && this.#lw.get(obj.metadata?.name ?? '', obj.metadata?.namespace);
+    };
+    this.#lw = new ListWatch<T>(path, new ShapingWatch(kc, accept.watch, shape, replacing), list, false, opts.labelSelector, opts.fieldSelector);
     this.#lw.on('add', (obj) => this.#dispatch(obj, 'add'));
-    this.#lw.on('update', (obj) => this.#dispatch(obj, 'update'));
+    this.#lw.on('update', (obj) => this.#dispatch(obj, 'update', this.#replacing));
     this.#lw.on('delete', (obj) => this.#dispatch(obj, 'delete'));
     this.#lw.on('connect', () => this.#log.debug('listing/watching'));
     this.#lw.on('error', (err: unknown) => this.#onError(err));
@@ -222,10 +228,10 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     for (const obj of this.#lw.list()) this.#dispatch(obj, 'resync');
   }
 
-  #dispatch(obj: T, type: InformerEventType): void {
+  #dispatch(obj: T, type: InformerEventType, previous?: T): void {
     for (const handler of this.#handlers) {
       try {
-        handler(obj, type);
+        handler(obj, type, previous);
       } catch (err) {
         // One broken subscriber must not stop the others or the watch.
         this.#log.error({ err, type, name: obj.metadata?.name, namespace: obj.metadata?.namespace }, 'informer handler threw');
@@ -240,8 +246,10 @@ const OBJECT_EVENTS: ReadonlySet<string> = new Set(['ADDED', 'MODIFIED', 'DELETE
 /** client-node's Watch with our Accept header and every object shaped before ListWatch caches it. */
 class ShapingWatch<T extends KubernetesObject> extends Watch {
   readonly #shape: (obj: T) => T;
+  readonly #replacing: (obj: T | undefined) => void;
 
-  constructor(kc: KubeConfig, accept: string, shape: (obj: T) => T) {
+  /** `replacing` is told the object of a MODIFIED event before ListWatch caches it, and undefined after. */
+  constructor(kc: KubeConfig, accept: string, shape: (obj: T) => T, replacing: (obj: T | undefined) => void) {
     // Watch reads only the cluster and the authentication from its config; the Accept header rides on the latter.
     const config = Object.create(kc) as KubeConfig;
     config.applySecurityAuthentication = async (ctx: RequestContext) => {
@@ -250,6 +258,7 @@ class ShapingWatch<T extends KubernetesObject> extends Watch {
     };
     super(config);
     this.#shape = shape;
+    this.#replacing = replacing;
   }
 
   override watch(
@@ -258,7 +267,22 @@ class ShapingWatch<T extends KubernetesObject> extends Watch {
     callback: (phase: string, apiObj: T, watchObj?: unknown) => void,
     done: (err: unknown) => void,
   ): Promise<AbortController> {
-    return super.watch(path, queryParams, (phase: string, obj: T, raw?: unknown) => callback(phase, OBJECT_EVENTS.has(phase) ? this.#shape(obj) : obj, raw), done);
+    return super.watch(
+      path,
+      queryParams,
+      (phase: string, obj: T, raw?: unknown) => {
+        if (!OBJECT_EVENTS.has(phase)) return callback(phase, obj, raw);
+        const shaped = this.#shape(obj);
+        if (phase !== 'MODIFIED') return callback(phase, shaped, raw);
+        this.#replacing(shaped);
+        try {
+          callback(phase, shaped, raw);
+        } finally {
+          this.#replacing(undefined);
+        }
+      },
+      done,
+    );
   }
 }
 
