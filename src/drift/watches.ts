@@ -75,8 +75,7 @@ export function shardBucket(labels: Readonly<Record<string, string>> | undefined
 /** One watch event, as the callback gets it: the instance its label names and the object's identity and labels. */
 export interface WatchedChange {
   instance: string;
-  /** `add` also for the initial list and after a relist. */
-  type: 'add' | 'update' | 'delete';
+  type: 'update' | 'delete';
   kind: string;
   name: string;
   namespace: string | undefined;
@@ -101,7 +100,12 @@ export class DriftWatches {
         metadataOnly: true,
       });
       informer.onChange((obj: MetadataSummary, type, previous?: MetadataSummary) => {
-        if (type === 'resync') return;
+        // Only changes to objects that exist can be drift. An add is helm's or
+        // Caelus's own create (whose reconcile checks what it applied), the
+        // initial list (every instance is reconciled at start anyway) or an
+        // object a relist found created meanwhile; re-checking for it only
+        // ran a second, empty reconcile after every install.
+        if (type === 'resync' || type === 'add') return;
         // A controller writing a Deployment's or Job's status changes nothing a release applied.
         if (type === 'update' && onlyStatusChanged(previous, obj)) return;
         const labels = obj.metadata?.labels ?? {};

@@ -40,16 +40,15 @@ export function unwatchedKinds(watched: ReadonlySet<string>): Map<OwnedPart, Rea
 
 /**
  * The step that must re-apply after `change`, or undefined when the change
- * needs no forced re-apply. Adds are skipped: they are the watch's initial
- * list and our own creates (a re-created object arrives as an add, so a
- * restore does not trigger another). An update or delete counts when the
+ * needs no forced re-apply (drift watches report no adds: a re-created
+ * object arrives as one, so a restore does not trigger another). An update
+ * or delete counts when the
  * object has one of our names and our managed-by label, and sits in the
  * instance's own namespace: the labels are writable by whoever can edit the
  * object, so a tenant copying them onto an object of its own at worst buys
  * its own instance an extra, unchanged re-apply, never another instance's.
  */
 export function ownedPartChanged(change: Omit<WatchedChange, 'instance'>, instanceNamespace: string): OwnedPart | undefined {
-  if (change.type === 'add') return undefined;
   if (change.namespace !== instanceNamespace) return undefined;
   if (change.labels[MANAGED_BY_LABEL] !== MANAGED_BY) return undefined;
   return OWNED.get(`${change.kind}/${change.name}`);

@@ -38,10 +38,6 @@ describe('ownedPartChanged', () => {
     expect(ownedPartChanged(change({ kind, name, type: 'update' }), 'web')).toBe(part);
   });
 
-  it('ignores adds: the initial list, a relist and our own creates (a restore does not trigger another)', () => {
-    expect(ownedPartChanged(change({ type: 'add' }), 'web')).toBeUndefined();
-  });
-
   it.each([
     ['a chart object of another name', change({ name: 'app-policy' })],
     ['our name in another kind', change({ kind: 'ConfigMap' })],
