@@ -65,7 +65,7 @@ export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<
       CAELUS_METRICS_HOST: '127.0.0.1',
       // No kubelets here: a readiness wait would never end.
       CAELUS_HELM_ROLLBACK_ON_FAILURE: 'false',
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: process.env['BENCH_OPERATOR_LOG_LEVEL'] ?? 'info',
       ...(env.postRenderClient ? { CAELUS_POST_RENDER_CLIENT: env.postRenderClient } : {}),
       ...(env.spawner ? { CAELUS_HELM_SPAWNER: env.spawner } : {}),
       // What the Helm chart deploys the operator with: the bench measures that operator.

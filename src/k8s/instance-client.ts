@@ -20,8 +20,6 @@ export const CAELUS_INSTANCE: ClusterResourceType = {
   kind: 'CaelusInstance',
 };
 
-export const CAELUS_FINALIZER = 'caelus.io/finalizer';
-
 export interface InstanceClientOptions {
   logger: Logger;
   /** Defaults to CaelusInstance; any cluster-scoped kind with a status subresource works (tests use their own CRD). */

@@ -3,7 +3,7 @@
 // cache so a takeover starts at once.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { TemplateCatalog } from '../domain/catalog.ts';
-import { API_VERSION, INSTANCE_LABEL, KIND, LAST_ACTIVITY_ANNOTATION, PLURAL, Phase, instanceNamespace, releaseName, type CaelusInstance } from '../domain/instance.ts';
+import { API_VERSION, FINALIZER, INSTANCE_LABEL, KIND, LAST_ACTIVITY_ANNOTATION, PLURAL, Phase, instanceNamespace, releaseName, type CaelusInstance } from '../domain/instance.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { Informer, type InformerEventType } from '../k8s/informer.ts';
@@ -84,10 +84,19 @@ export function needsReconcile(type: InformerEventType, obj: CaelusInstance, pre
     m.generation !== p.generation ||
     // Lists may deserialize timestamps to Date and watches leave strings: compare as text.
     String(m.deletionTimestamp) !== String(p.deletionTimestamp) ||
-    JSON.stringify(m.finalizers ?? []) !== JSON.stringify(p.finalizers ?? []) ||
+    finalizersChanged(m.finalizers ?? [], p.finalizers ?? []) ||
     JSON.stringify(m.labels ?? {}) !== JSON.stringify(p.labels ?? {}) ||
     activeAnnotations(m.annotations) !== activeAnnotations(p.annotations)
   );
+}
+
+/**
+ * Adding Caelus's own finalizer is the first write of an instance's first
+ * reconcile (or a no-op for its next one): its event would only run that
+ * reconcile again. Any other change counts, our finalizer's removal included.
+ */
+function finalizersChanged(now: readonly string[], before: readonly string[]): boolean {
+  return before.some((f) => !now.includes(f)) || now.some((f) => f !== FINALIZER && !before.includes(f));
 }
 
 export class Operator {

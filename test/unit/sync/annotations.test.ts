@@ -1,4 +1,4 @@
-import { LAST_ACTIVITY_ANNOTATION, SECRETS_FINGERPRINT_ANNOTATION, type CaelusInstance } from '../../../src/domain/instance.ts';
+import { FINALIZER, LAST_ACTIVITY_ANNOTATION, SECRETS_FINGERPRINT_ANNOTATION, type CaelusInstance } from '../../../src/domain/instance.ts';
 import { planAnnotations, type AnnotationFacts } from '../../../src/sync/annotations.ts';
 import { needsReconcile } from '../../../src/operator/operator.ts';
 import { syncConfigFromEnv } from '../../../src/sync/runtime.ts';
@@ -69,6 +69,20 @@ describe('needsReconcile and annotations', () => {
   it('a secrets-fingerprint stamp (or any other annotation) does', () => {
     expect(needsReconcile('update', cr({ [SECRETS_FINGERPRINT_ANNOTATION]: 'sha256:b' }), cr({ [SECRETS_FINGERPRINT_ANNOTATION]: 'sha256:a' }))).toBe(true);
     expect(needsReconcile('update', cr({ 'caelus.io/reconcile-requested-at': 'now' }), cr({}))).toBe(true);
+  });
+});
+
+describe('needsReconcile and finalizers', () => {
+  const cr = (finalizers: string[] | undefined): CaelusInstance =>
+    ({ metadata: { name: 'a', generation: 1, ...(finalizers ? { finalizers } : {}) }, spec: { userId: 'u', productTemplateVersion: 'x@1' } }) as unknown as CaelusInstance;
+  it("our finalizer being added (the first reconcile's own write) does not reconcile again", () => {
+    expect(needsReconcile('update', cr([FINALIZER]), cr(undefined))).toBe(false);
+    expect(needsReconcile('update', cr(['other', FINALIZER]), cr(['other']))).toBe(false);
+  });
+  it('its removal, or any other finalizer added or removed, does', () => {
+    expect(needsReconcile('update', cr([]), cr([FINALIZER]))).toBe(true);
+    expect(needsReconcile('update', cr([FINALIZER, 'other']), cr([FINALIZER]))).toBe(true);
+    expect(needsReconcile('update', cr([FINALIZER]), cr([FINALIZER, 'other']))).toBe(true);
   });
 });
 
