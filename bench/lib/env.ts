@@ -36,7 +36,7 @@ export interface BenchEnv {
 const BUILD_GO_HELPERS = fileURLToPath(new URL('../../hack/build-go-helpers.sh', import.meta.url));
 
 export function log(line: string): void {
-  process.stderr.write(`[bench] ${line}\n`);
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 23)}] ${line}\n`);
 }
 
 export async function startBenchEnv(): Promise<BenchEnv> {

@@ -9,8 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { loadAllYaml, type KubeConfig, type KubernetesObject, ApiextensionsV1Api } from '@kubernetes/client-node';
+import { loadAllYaml, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { ObjectClient } from '../../src/k8s/apply.ts';
+import { waitUntilUsable } from '../../src/k8s/crds.ts';
 import { cacheRoot } from '../../src/k8s/testenv/cache.ts';
 import { freePort } from '../../src/k8s/testenv/free-port.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
@@ -79,10 +80,9 @@ export async function fluxBinaries(): Promise<FluxBinaries> {
   return b;
 }
 
-/** Server-side applies every CRD in the directories and waits until each is Established. */
+/** Server-side applies every CRD in the directories and waits until each is Established and takes writes. */
 export async function applyFluxCrds(kc: KubeConfig, dirs: readonly string[], timeoutMs = 30_000): Promise<number> {
   const client = new ObjectClient(kc, { logger: silentLogger() });
-  const ext = kc.makeApiClient(ApiextensionsV1Api);
   const names: string[] = [];
   for (const dir of dirs) {
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) {
@@ -94,15 +94,9 @@ export async function applyFluxCrds(kc: KubeConfig, dirs: readonly string[], tim
       }
     }
   }
+  // The same wait as Caelus's own CRDs get (src/k8s/crds.ts): neither side's clock includes the API server's.
   const deadline = Date.now() + timeoutMs;
-  for (const name of names) {
-    for (;;) {
-      const live = await ext.readCustomResourceDefinition({ name });
-      if (live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
-      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  for (const name of names) await waitUntilUsable(kc, name, Math.max(1, deadline - Date.now()));
   return names.length;
 }
 
