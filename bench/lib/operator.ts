@@ -47,6 +47,8 @@ export async function startOperator(env: BenchEnv, o: OperatorOptions): Promise<
   const nodeArgs = [
     ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
     ...(o.heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.heapSnapshotDir}`] : []),
+    // Diagnostics such as --trace-gc, written to the operator's log.
+    ...(process.env['BENCH_OPERATOR_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
   ];
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
   const { pid, stop } = await startChild({
