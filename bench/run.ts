@@ -3,7 +3,7 @@
 // prints a table, writes bench/results/<scenario>-<timestamp>.json and stops
 // everything again, also on Ctrl-C or a failure. DESIGN §8; never part of npm test.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { cleanupAll, installSignalHandlers } from './lib/cleanup.ts';
 import { log, startBenchEnv, type BenchEnv } from './lib/env.ts';
 import { finishMachineInfo, logDir, machineInfo, writeResult } from './lib/results.ts';
@@ -11,6 +11,7 @@ import { compareRows } from './lib/compare.ts';
 import { readyChart } from './lib/svg.ts';
 import { formatTable } from './lib/table.ts';
 import { runApi, runApiRate } from './scenarios/api.ts';
+import { parseApiMix, type ApiMix } from './lib/api-load.ts';
 import { runConsole } from './scenarios/console.ts';
 import { runConsoleList } from './scenarios/console-list.ts';
 import { runFlux } from './scenarios/flux.ts';
@@ -52,7 +53,7 @@ async function withEnv<T>(fn: (env: BenchEnv) => Promise<T>): Promise<T> {
 type KubeOpts = { concurrency: number; cpuProf?: boolean };
 type ScaleOpts = KubeOpts & { n: number; heapSnapshot?: boolean };
 type DriftOpts = KubeOpts & { instances: number; ops: number };
-type ApiOpts = { users: number; createsPerUser: number; reads: number; inFlight: number; cpuProf?: boolean; rate?: number; duration: number; seedPerUser: number; operator: boolean; concurrency?: number };
+type ApiOpts = { users: number; createsPerUser: number; reads: number; inFlight: number; cpuProf?: boolean; rate?: number; duration: number; seedPerUser: number; operator: boolean; concurrency?: number; mix?: ApiMix; settle?: boolean };
 
 async function scale(o: ScaleOpts): Promise<string> {
   const machine = machineInfo();
@@ -149,6 +150,8 @@ async function api(o: ApiOpts): Promise<string> {
         durationSeconds: o.duration,
         logDir: dir,
         ...(o.cpuProf ? { cpuProf: true } : {}),
+        ...(o.mix ? { mix: o.mix } : {}),
+        ...(o.settle ? { settle: true } : {}),
         ...(env ? { env, operatorConcurrency: o.concurrency ?? 8 } : {}),
       });
     const r = o.operator ? await withEnv(run) : await run();
@@ -273,15 +276,26 @@ program
   .addOption(new Option('--requests <n>', 'sequential requests per case').argParser(int('requests')).default(50))
   .action((o: { instances: number; users: number; requests: number }) => main(() => consoleList(o)));
 
+/** commander's argParser for --mix: the rule lives with the mix (bench/lib/api-load.ts). */
+function mixOption(text: string): ApiMix {
+  try {
+    return parseApiMix(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 const apiOptions = (c: Command) =>
   c
     .addOption(new Option('--users <n>', 'tenant users (one token each)').argParser(int('users')).default(20))
     .addOption(new Option('--creates-per-user <n>', 'instances each user creates').argParser(int('creates-per-user')).default(10))
     .addOption(new Option('--reads <n>', 'get + list rounds per created instance').argParser(int('reads')).default(2))
     .addOption(new Option('--in-flight <n>', 'concurrent requests').argParser(int('in-flight')).default(16))
-    .addOption(new Option('--rate <r>', 'open loop instead: R requests per second (70% get, 20% list, 10% create), each timed from its scheduled send time, with the operator running').argParser(int('rate')))
+    .addOption(new Option('--rate <r>', 'open loop instead: R requests per second (--mix, default 70% get, 20% list, 10% create), each timed from its scheduled send time, with the operator running').argParser(int('rate')))
     .addOption(new Option('--duration <s>', 'with --rate: seconds of load').argParser(int('duration')).default(20))
     .addOption(new Option('--seed-per-user <n>', 'with --rate: instances each user creates before the timed run (what the gets read)').argParser(int('seed-per-user')).default(5))
+    .addOption(new Option('--mix <get,list,create>', 'with --rate: the weights of the three routes (default 70,20,10; each create is an install for the operator)').argParser(mixOption))
+    .addOption(new Option('--settle', 'with --rate: start the clock once the operator has installed the seeded instances (all Running)'))
     .addOption(new Option('--no-operator', 'with --rate: no control plane and operator (the API and PostgreSQL alone)'))
     .addOption(new Option('--cpu-prof', 'write a V8 CPU profile of `caelus api` (node --cpu-prof) next to the logs'));
 

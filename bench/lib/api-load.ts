@@ -60,7 +60,18 @@ export async function runApiLoad(o: ApiLoadOptions): Promise<ApiLoadResult> {
 }
 
 /** The open-loop mix of `npm run bench -- api --rate`: mostly reads, as a console and scripts produce. */
-export const DEFAULT_API_MIX = { get: 70, list: 20, create: 10 } as const satisfies Record<ApiRoute, number>;
+export type ApiMix = Record<ApiRoute, number>;
+export const DEFAULT_API_MIX: ApiMix = { get: 70, list: 20, create: 10 };
+
+/** `70,28,2` → get 70, list 28, create 2: whole weights, not all zero. */
+export function parseApiMix(text: string): ApiMix {
+  const parts = text.split(',').map((x) => (x.trim() === '' ? NaN : Number(x.trim())));
+  if (parts.length !== 3 || parts.some((x) => !Number.isInteger(x) || x < 0) || parts.every((x) => x === 0)) {
+    throw new Error(`--mix takes three whole weights, get,list,create (e.g. 70,20,10), not ${JSON.stringify(text)}`);
+  }
+  const [get, list, create] = parts as [number, number, number];
+  return { get, list, create };
+}
 
 export interface ApiRateOptions {
   call: ApiCall;

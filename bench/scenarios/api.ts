@@ -14,7 +14,7 @@ import { migrateUp } from '../../src/db/migrator.ts';
 import { createApiToken } from '../../src/db/repositories/tokens.ts';
 import { createTemplate, createTemplateVersion } from '../../src/db/repositories/templates.ts';
 import { freePort } from '../../src/k8s/testenv/free-port.ts';
-import { DEFAULT_API_MIX, runApiLoad, runApiRateLoad, type ApiCall } from '../lib/api-load.ts';
+import { DEFAULT_API_MIX, runApiLoad, runApiRateLoad, type ApiCall, type ApiMix } from '../lib/api-load.ts';
 import { startChild } from '../lib/child.ts';
 import { onCleanup } from '../lib/cleanup.ts';
 import { log, type BenchEnv } from '../lib/env.ts';
@@ -169,6 +169,10 @@ export interface ApiRateOptions {
   /** A control plane to run `caelus operator` (DB ↔ CR sync + reconciler) against the same database; none: the API alone. */
   env?: BenchEnv;
   operatorConcurrency?: number;
+  /** Route weights; DEFAULT_API_MIX when absent. */
+  mix?: ApiMix;
+  /** With the operator: start the clock once every seeded instance is Running, not while the operator still installs the seed. */
+  settle?: boolean;
 }
 
 /**
@@ -176,6 +180,19 @@ export interface ApiRateOptions {
  * each timed from its scheduled send time (bench/lib/open-loop.ts), while the
  * operator mirrors the created rows into CRs and reconciles them.
  */
+/** Polls each seeded instance through the API until its status is Running. */
+async function settle(call: ApiCall, seeded: ReadonlyArray<[string, string]>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const [token, id] of seeded) {
+    for (;;) {
+      const r = await call('GET', `/instances/${id}`, { token });
+      if (r.status === 200 && (r.body as { status?: string }).status === 'Running') break;
+      if (Date.now() > deadline) throw new Error(`api --settle: instance ${id} not Running within ${timeoutMs} ms (last: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)})`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 export async function runApiRate(o: ApiRateOptions) {
   const { url, versionId, tokens } = await prepareDatabase(o.databaseUrl, o.users);
   // Room for the seed and every create of the run, whichever tenant it lands on.
@@ -204,11 +221,16 @@ export async function runApiRate(o: ApiRateOptions) {
       seeded.push([token, String(r.body.id)]);
     },
   );
-  const mix = DEFAULT_API_MIX;
+  if (o.settle && operator) {
+    const t0 = Date.now();
+    await settle(call, seeded, 300_000);
+    log(`api --rate: the ${seeded.length} seeded instances are Running after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const mix = o.mix ?? DEFAULT_API_MIX;
   log(`api --rate: ${o.rate} req/s for ${o.durationSeconds} s, mix ${Object.entries(mix).map(([k, w]) => `${w}% ${k}`).join(', ')}; operator ${operator ? `running (pid ${operator.pid})` : 'not running'}; api pid ${pid}`);
   const load0 = loadavg();
   const cpu0 = readCpu(pid).self;
-  const { report } = await runApiRateLoad({ call, tokens, templateVersionId: versionId, seeded, rate: o.rate, durationMs: o.durationSeconds * 1000 });
+  const { report } = await runApiRateLoad({ call, tokens, templateVersionId: versionId, seeded, rate: o.rate, durationMs: o.durationSeconds * 1000, mix });
   const cpu = readCpu(pid).self - cpu0;
   const loadAfter = loadavg();
   const mem = readMemory(pid);
@@ -227,6 +249,7 @@ export async function runApiRate(o: ApiRateOptions) {
     durationSeconds: o.durationSeconds,
     /** Percent of requests per route. */
     mix,
+    settled: Boolean(o.settle && operator),
     sent: report.sent,
     errors: report.errors,
     errorExamples: report.errorExamples,
