@@ -117,8 +117,8 @@ export async function buildApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   for (const routes of [healthRoutes, templateRoutes, instanceRoutes, lifecycleRoutes, quotaRoutes, secretRoutes, chartCredentialRoutes, rolloutRoutes, meRoutes, instanceInsightRoutes, changeRoutes, shardRoutes]) await app.register(routes, { deps });
   await app.register(consoleRoutes, deps.consoleDir ? { dir: deps.consoleDir } : {});
   // The live-status reader may hold a watch open; it ends with the server.
-  const liveStatus = deps.liveStatus;
-  if (liveStatus?.close) app.addHook('onClose', async () => liveStatus.close?.());
+  const closeLiveStatus = deps.liveStatus?.close?.bind(deps.liveStatus);
+  if (closeLiveStatus) app.addHook('onClose', async () => closeLiveStatus());
   if (deps.idempotencyPurge !== false) {
     // Bound to the server's life: `caelus api` and `caelus dev` both get it, app.close() stops it.
     const purge = startIdempotencyPurge({

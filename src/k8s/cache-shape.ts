@@ -2,6 +2,7 @@
 // watched object for the life of the process, so anything no reader needs is
 // dropped on the way in instead of being carried for thousands of objects.
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 
 /** Written by `kubectl apply` (client-side): a second copy of the object's spec, read by nobody here. */
@@ -79,12 +80,6 @@ export function onlyStatusChanged(previous: MetadataSummary | undefined, next: M
   return (
     previous.metadata?.generation === generation &&
     previous.metadataDigest === next.metadataDigest &&
-    sameLabels(previous.metadata?.labels, next.metadata?.labels)
+    isDeepStrictEqual(previous.metadata?.labels ?? {}, next.metadata?.labels ?? {})
   );
-}
-
-function sameLabels(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
-  const ak = Object.keys(a ?? {});
-  if (ak.length !== Object.keys(b ?? {}).length) return false;
-  return ak.every((k) => a![k] === b?.[k]);
 }

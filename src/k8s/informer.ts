@@ -168,7 +168,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
    * by an outage checks this and asks the server instead.
    */
   get live(): boolean {
-    return this.#live && !this.#stopped;
+    return this.#live;
   }
 
   /** How often the watch was restarted after an error (for health checks and tests). */

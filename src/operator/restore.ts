@@ -159,7 +159,7 @@ export class OwnWrites implements OwnWritesPort {
   }
 
   /** The change is the event of one of our own last writes to the object (forgotten once seen). */
-  isOwn(change: Pick<WatchedChange, 'type' | 'kind' | 'name' | 'namespace' | 'resourceVersion'>): boolean {
+  isOwn(change: ChangeRef): boolean {
     const objects = change.namespace === undefined ? undefined : this.#last.get(change.namespace);
     const key = `${change.kind}/${change.name}`;
     const written = objects?.get(key);
